@@ -1,0 +1,172 @@
+//! REST request and response bodies that are not domain objects themselves.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{KnowledgeDecision, KnowledgeRequest, RequestId, Seq, User, UserId};
+
+/// `POST /api/auth/login` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRequest {
+    /// Login email (case-insensitive).
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/auth/login` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    /// The bearer token for `Authorization: Bearer …` (opaque, 256 random bits).
+    pub token: String,
+    /// Who logged in.
+    pub user: User,
+}
+
+/// `GET /api/config` answer: what a client needs to connect to the realtime server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ClientConfig {
+    /// Pusher connection settings (never the secret).
+    pub pusher: PusherClientConfig,
+}
+
+/// The public half of the Pusher settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PusherClientConfig {
+    /// The app key.
+    pub key: String,
+    /// Hosted Pusher cluster (e.g. `eu`), when not self-hosted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Self-hosted WebSocket host (Sockudo, Soketi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Self-hosted WebSocket port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Whether to connect with TLS (`wss`).
+    #[serde(rename = "useTLS")]
+    pub use_tls: bool,
+}
+
+/// `POST /api/conversations` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreateConversation {
+    /// Title; defaults to the members' names.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The other members (the creator is always added).
+    pub member_ids: Vec<UserId>,
+}
+
+/// Query of `GET /api/conversations/{id}/messages`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct MessagesQuery {
+    /// Only messages with a smaller seq; the newest page when absent.
+    #[serde(default)]
+    pub before: Option<Seq>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `POST /api/conversations/{id}/messages` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    /// The text, 1 to [`crate::MAX_MESSAGE_CHARS`] characters (not only whitespace).
+    pub content: String,
+    /// The sender's idempotency key (1–100 characters), e.g. a UUID made before the first try.
+    pub client_id: String,
+}
+
+/// `POST /api/conversations/{id}/read` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MarkRead {
+    /// The message seq read up to (inclusive). A mark never moves backwards.
+    pub seq: Seq,
+}
+
+/// `POST /api/knowledge/request` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreateKnowledgeRequest {
+    /// Who is asked (not the caller).
+    pub owner_id: UserId,
+    /// What is asked, 1 to [`crate::MAX_MESSAGE_CHARS`] characters.
+    pub question: String,
+}
+
+/// `GET /api/knowledge/requests` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct KnowledgeRequestLists {
+    /// Requests to the caller, newest first.
+    pub incoming: Vec<KnowledgeRequest>,
+    /// Requests by the caller, newest first.
+    pub outgoing: Vec<KnowledgeRequest>,
+}
+
+/// `POST /api/knowledge/respond` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RespondKnowledgeRequest {
+    /// Which request.
+    pub request_id: RequestId,
+    /// The answer.
+    pub status: KnowledgeDecision,
+    /// Optional answer text, up to [`crate::MAX_MESSAGE_CHARS`] characters.
+    #[serde(default)]
+    pub response_content: Option<String>,
+}
+
+/// Query of `GET /api/sync`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct SyncQuery {
+    /// Return changes with a seq strictly greater than this (default 0).
+    #[serde(default)]
+    pub since: Option<Seq>,
+    /// Page size, 1–500 (default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `POST /api/pusher/auth` form body, exactly as pusher-js sends it (snake_case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PusherAuthForm {
+    /// The connection's socket id, `digits.digits`.
+    pub socket_id: String,
+    /// The channel to authorize.
+    pub channel_name: String,
+}
+
+/// `POST /api/pusher/auth` answer, in the shape pusher-js expects (snake_case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PusherAuthResponse {
+    /// `key:hex(hmac)`.
+    pub auth: String,
+    /// For presence channels: the JSON string `{"user_id":"…","user_info":{"name":"…"}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_data: Option<String>,
+}

@@ -1,0 +1,48 @@
+//! Confab's shared vocabulary: the JSON shapes exchanged between the companion backend
+//! (`confab-server`), the desktop core and the UI.
+//!
+//! What it does: defines domain objects ([`User`], [`Conversation`], [`Message`],
+//! [`KnowledgeRequest`]), the REST request/response bodies ([`api`]), the realtime event payloads
+//! and names ([`events`]), the `/api/sync` page ([`SyncPage`], [`Change`]), the error body
+//! ([`ErrorBody`], [`ErrorCode`]) and the channel-name scheme ([`ChannelName`]).
+//!
+//! What it never does: I/O, clocks or async. It depends on `serde` only (plus `utoipa` behind the
+//! optional `utoipa` feature) and builds for `wasm32-unknown-unknown`. Timestamps are RFC 3339
+//! strings produced by the server; ids and sequence numbers are `i64`.
+//!
+//! Every struct serializes with camelCase field names, matching the REST contract exactly, except
+//! where the Pusher protocol dictates snake_case ([`api::PusherAuthForm`],
+//! [`api::PusherAuthResponse`]).
+
+pub mod api;
+mod channels;
+mod domain;
+mod error;
+pub mod events;
+mod sync;
+
+pub use channels::ChannelName;
+pub use domain::{
+    Conversation, KnowledgeDecision, KnowledgeRequest, KnowledgeStatus, Message, UserSummary, User,
+};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use sync::{
+    Change, ConversationChange, KnowledgeChange, MessageChange, ReadChange, SyncPage,
+};
+
+/// A user's id (server-assigned, positive).
+pub type UserId = i64;
+/// A conversation's id (server-assigned, positive).
+pub type ConversationId = i64;
+/// A message's id (server-assigned, positive).
+pub type MessageId = i64;
+/// A knowledge-share request's id (server-assigned, positive).
+pub type RequestId = i64;
+/// A position in the server's single, monotonically increasing change counter.
+///
+/// Every stored change (message, read mark, request, answer, new conversation) takes the next
+/// value; `0` means "before everything".
+pub type Seq = i64;
+
+/// The longest message content the server accepts, in Unicode scalar values (`char`s).
+pub const MAX_MESSAGE_CHARS: usize = 4000;

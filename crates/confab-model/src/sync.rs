@@ -1,0 +1,119 @@
+//! The `/api/sync` page: every change visible to the caller after a cursor, in sequence order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::ReadReceipt;
+use crate::{Conversation, KnowledgeRequest, Message, Seq};
+
+/// One page of changes. Apply them in order, then ask again with `since = nextSince` while
+/// `hasMore` is true.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPage {
+    /// Changes with strictly increasing sequence numbers, all above the requested `since`.
+    pub changes: Vec<Change>,
+    /// The cursor to pass as `since` next time (the last change's seq, or the old cursor).
+    pub next_since: Seq,
+    /// Whether more changes are waiting after this page.
+    pub has_more: bool,
+}
+
+/// A stored change, tagged by `type`: `{"type":"message","seq":5,"message":{…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Change {
+    /// A message was posted in one of the caller's conversations.
+    Message(MessageChange),
+    /// A member of one of the caller's conversations moved their read mark.
+    ReadReceipt(ReadChange),
+    /// A knowledge request was made by or to the caller.
+    KnowledgeRequest(KnowledgeChange),
+    /// A knowledge request made by or to the caller was answered.
+    KnowledgeResponse(KnowledgeChange),
+    /// The caller became a member of a new conversation.
+    ConversationCreated(ConversationChange),
+}
+
+impl Change {
+    /// The change's sequence number.
+    pub fn seq(&self) -> Seq {
+        match self {
+            Self::Message(c) => c.seq,
+            Self::ReadReceipt(c) => c.seq,
+            Self::KnowledgeRequest(c) | Self::KnowledgeResponse(c) => c.seq,
+            Self::ConversationCreated(c) => c.seq,
+        }
+    }
+}
+
+/// See [`Change::Message`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MessageChange {
+    /// The change's sequence number (equal to `message.seq`).
+    pub seq: Seq,
+    /// The message.
+    pub message: Message,
+}
+
+/// See [`Change::ReadReceipt`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReadChange {
+    /// The change's sequence number (not the read position, which is `receipt.seq`).
+    pub seq: Seq,
+    /// Who read how far in which conversation.
+    pub receipt: ReadReceipt,
+}
+
+/// See [`Change::KnowledgeRequest`] and [`Change::KnowledgeResponse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct KnowledgeChange {
+    /// The change's sequence number (equal to `request.seq`).
+    pub seq: Seq,
+    /// The request as it stood right after this change.
+    pub request: KnowledgeRequest,
+}
+
+/// See [`Change::ConversationCreated`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationChange {
+    /// The change's sequence number.
+    pub seq: Seq,
+    /// The conversation as it was created (no messages, nothing read).
+    pub conversation: Conversation,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_tagged_by_type_and_round_trips() {
+        let change = Change::ReadReceipt(ReadChange {
+            seq: 9,
+            receipt: ReadReceipt {
+                conversation_id: 2,
+                user_id: 3,
+                seq: 8,
+            },
+        });
+        let json = serde_json::to_value(&change).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "read-receipt", "seq": 9,
+                "receipt": {"conversationId": 2, "userId": 3, "seq": 8}})
+        );
+        let back: Change = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(back, change);
+        assert_eq!(back.seq(), 9);
+    }
+}

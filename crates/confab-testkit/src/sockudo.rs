@@ -1,0 +1,508 @@
+//! A Sockudo child process on a loopback port, for tests.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use tempfile::TempDir;
+
+use crate::free_port;
+
+/// How often the health endpoint and the child's exit status are polled while starting.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// How many times a start is retried when the port turned out to be taken.
+const BIND_ATTEMPTS: usize = 8;
+/// How many lines of Sockudo's log an error message carries.
+const LOG_TAIL_LINES: usize = 40;
+/// What Sockudo logs (at ERROR, then exits with status 0) when its port is taken.
+const ADDRESS_IN_USE: &str = "Address already in use";
+
+/// Options for a [`Sockudo`] server; start it with [`SockudoBuilder::start`].
+///
+/// The defaults suit both functional tests and benchmarks: client events and user
+/// authentication on, no connection or event-rate limits, no HTTP API rate limit.
+#[derive(Debug, Clone)]
+pub struct SockudoBuilder {
+    activity_timeout_secs: u64,
+    max_client_events_per_second: u32,
+    enable_client_messages: bool,
+    startup_timeout: Duration,
+}
+
+impl Default for SockudoBuilder {
+    fn default() -> Self {
+        Self {
+            activity_timeout_secs: 120,
+            max_client_events_per_second: 0,
+            enable_client_messages: true,
+            startup_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl SockudoBuilder {
+    /// The `activity_timeout` Sockudo announces in `pusher:connection_established`, in whole
+    /// seconds (rounded down, at least 1). Default 120 s, as hosted Pusher.
+    pub fn activity_timeout(mut self, timeout: Duration) -> Self {
+        self.activity_timeout_secs = timeout.as_secs().max(1);
+        self
+    }
+
+    /// Limits client events per connection per second (hosted Pusher allows 10). Default 0,
+    /// which Sockudo reads as "no limit".
+    pub fn max_client_events_per_second(mut self, limit: u32) -> Self {
+        self.max_client_events_per_second = limit;
+        self
+    }
+
+    /// Whether `client-` events are allowed on private and presence channels. Default true.
+    pub fn enable_client_messages(mut self, enabled: bool) -> Self {
+        self.enable_client_messages = enabled;
+        self
+    }
+
+    /// How long [`start`](Self::start) and [`Sockudo::restart`] wait for the health check to
+    /// pass. Default 20 s.
+    pub fn startup_timeout(mut self, timeout: Duration) -> Self {
+        self.startup_timeout = timeout;
+        self
+    }
+
+    /// Starts Sockudo on a free loopback port and waits until it is healthy.
+    ///
+    /// # Errors
+    /// The `sockudo` binary cannot be found (run `scripts/bootstrap.sh`), the temp dir cannot be
+    /// written, or the server exits or stays unhealthy past the startup timeout; the error then
+    /// carries the tail of Sockudo's log.
+    pub async fn start(self) -> Result<Sockudo> {
+        let bin = find_sockudo_bin()?;
+        let dir = tempfile::Builder::new()
+            .prefix("confab-sockudo-")
+            .tempdir()
+            .context("creating a temp dir for sockudo")?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .context("building the health-check HTTP client")?;
+        let mut server = Sockudo {
+            config_path: dir.path().join("sockudo.toml"),
+            log_path: dir.path().join("sockudo.log"),
+            dir,
+            bin,
+            port: 0,
+            app_id: random_digits(7),
+            key: random_hex(20),
+            secret: random_hex(32),
+            options: self,
+            child: None,
+            http,
+        };
+        // The port from free_port() can be taken again before Sockudo binds it; Sockudo then
+        // logs "Address already in use" and exits, and we try the next free port.
+        let mut last_error = None;
+        for _ in 0..BIND_ATTEMPTS {
+            server.port = free_port();
+            match server.launch().await {
+                Ok(()) => return Ok(server),
+                Err(LaunchError::AddressInUse(e)) => last_error = Some(e),
+                Err(LaunchError::Other(e)) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("sockudo never started")))
+    }
+}
+
+/// A running Sockudo server (Pusher Channels protocol 7) on `127.0.0.1`, with one app.
+///
+/// Its working directory is a fresh temp dir holding the generated config (`sockudo.toml`,
+/// passed with `--config`) and the server's combined stdout and stderr (`sockudo.log`, appended
+/// to across restarts). Sockudo also reads many environment variables (`HOST`, `PORT`,
+/// `REDIS_URL`, ...) over its config, so the child gets a cleared environment.
+///
+/// Dropping it kills the process (SIGKILL) and removes the temp dir. A test process killed
+/// with SIGKILL leaves the child running; nothing here can prevent that without `unsafe`.
+#[derive(Debug)]
+pub struct Sockudo {
+    bin: PathBuf,
+    dir: TempDir,
+    config_path: PathBuf,
+    log_path: PathBuf,
+    port: u16,
+    app_id: String,
+    key: String,
+    secret: String,
+    options: SockudoBuilder,
+    child: Option<Child>,
+    http: reqwest::Client,
+}
+
+enum LaunchError {
+    AddressInUse(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl Sockudo {
+    /// Options for a server with non-default settings; [`Sockudo::start`] uses the defaults.
+    pub fn builder() -> SockudoBuilder {
+        SockudoBuilder::default()
+    }
+
+    /// Starts Sockudo with the default options; see [`SockudoBuilder::start`].
+    ///
+    /// # Errors
+    /// As [`SockudoBuilder::start`].
+    pub async fn start() -> Result<Sockudo> {
+        SockudoBuilder::default().start().await
+    }
+
+    /// The app id (random digits), as used in HTTP API paths (`/apps/{app_id}/events`).
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// The app key (random hex), as used in the WebSocket path and in auth signatures.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The app secret (random hex), for signing HTTP API requests and channel auth.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// The host Sockudo listens on: always `127.0.0.1`.
+    pub fn host(&self) -> &str {
+        "127.0.0.1"
+    }
+
+    /// The TCP port for both WebSocket and HTTP; it stays the same across [`restart`](Self::restart).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The full WebSocket URL of the app: `ws://127.0.0.1:{port}/app/{key}?protocol=7`.
+    pub fn ws_url(&self) -> String {
+        format!(
+            "ws://{}:{}/app/{}?protocol=7&client=confab-testkit&version={}",
+            self.host(),
+            self.port,
+            self.key,
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+
+    /// The HTTP base URL, without a trailing slash: `http://127.0.0.1:{port}`.
+    pub fn http_base(&self) -> String {
+        format!("http://{}:{}", self.host(), self.port)
+    }
+
+    /// Where Sockudo's stdout and stderr go (inside the temp dir, removed on drop).
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// The last `lines` lines of Sockudo's log, to put in a failing test's message.
+    pub fn log_tail(&self, lines: usize) -> String {
+        read_tail(&self.log_path, 0, lines)
+    }
+
+    /// Whether the child process is still running (it has not exited and was not killed).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Kills the process with SIGKILL and waits for it to exit: every connection drops at once,
+    /// without close frames, as when a server crashes. Does nothing if it is not running.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Both fail only if the child was already reaped or has exited: nothing to do then.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server if it runs, then starts it again on the same port with the same app
+    /// credentials, and waits until it is healthy. State in memory (connections, channels,
+    /// presence) is gone, as after a real crash.
+    ///
+    /// # Errors
+    /// The port stays taken by another process through several attempts, or the server exits or
+    /// stays unhealthy past the startup timeout; the error carries the tail of Sockudo's log.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill();
+        let mut last_error = None;
+        for attempt in 0..BIND_ATTEMPTS {
+            match self.launch().await {
+                Ok(()) => return Ok(()),
+                Err(LaunchError::AddressInUse(e)) => {
+                    last_error = Some(e);
+                    // Backoff before retrying the same port (not synchronization: the port is
+                    // held by some other process we cannot wait on).
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                Err(LaunchError::Other(e)) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("sockudo never restarted")))
+    }
+
+    /// Writes the config for the current port, spawns the child and waits for health.
+    async fn launch(&mut self) -> std::result::Result<(), LaunchError> {
+        let log_offset = std::fs::metadata(&self.log_path)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        self.spawn().map_err(LaunchError::Other)?;
+        let deadline = Instant::now() + self.options.startup_timeout;
+        let health_url = format!("{}/up/{}", self.http_base(), self.app_id);
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                match child.try_wait() {
+                    Ok(None) => {}
+                    Ok(Some(status)) => {
+                        self.child = None;
+                        let tail = read_tail(&self.log_path, log_offset, LOG_TAIL_LINES);
+                        let error = anyhow::anyhow!(
+                            "sockudo exited before becoming healthy on port {} ({status}); \
+                             log tail:\n{tail}",
+                            self.port
+                        );
+                        return Err(if tail.contains(ADDRESS_IN_USE) {
+                            LaunchError::AddressInUse(error)
+                        } else {
+                            LaunchError::Other(error)
+                        });
+                    }
+                    Err(e) => {
+                        return Err(LaunchError::Other(
+                            anyhow::Error::new(e).context("checking the sockudo child process"),
+                        ))
+                    }
+                }
+            }
+            if let Ok(response) = self.http.get(&health_url).send().await {
+                if response.status() == reqwest::StatusCode::OK {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                let tail = read_tail(&self.log_path, log_offset, LOG_TAIL_LINES);
+                return Err(LaunchError::Other(anyhow::anyhow!(
+                    "sockudo did not answer 200 on {health_url} within {:?}; log tail:\n{tail}",
+                    self.options.startup_timeout
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        std::fs::write(&self.config_path, self.config_toml())
+            .with_context(|| format!("writing {}", self.config_path.display()))?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .with_context(|| format!("opening {}", self.log_path.display()))?;
+        let log_err = log.try_clone().context("duplicating the log file handle")?;
+        let child = Command::new(&self.bin)
+            .arg("--config")
+            .arg(&self.config_path)
+            // Sockudo also loads ./config/config.toml from its cwd; the temp dir has none.
+            .current_dir(self.dir.path())
+            // Sockudo lets env vars (HOST, PORT, DEBUG, REDIS_URL, SOCKUDO_DEFAULT_APP_*, ...)
+            // override the config file, so start from an empty environment.
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env(
+                "RUST_LOG",
+                std::env::var("CONFAB_SOCKUDO_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err))
+            .spawn()
+            .with_context(|| format!("spawning {}", self.bin.display()))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The whole config file. Field names are those of sockudo-core 5.2.0's `ServerOptions`.
+    fn config_toml(&self) -> String {
+        let o = &self.options;
+        format!(
+            r#"# Generated by confab-testkit for one test run.
+host = "127.0.0.1"
+port = {port}
+mode = "production"
+debug = false
+shutdown_grace_period = 1
+activity_timeout = {activity_timeout}
+max_connections = 0
+websocket_max_payload_kb = 256
+
+[logging]
+colors_enabled = false
+include_target = true
+
+[metrics]
+enabled = false
+
+[rate_limiter]
+enabled = false
+
+[queue]
+driver = "memory"
+
+[cache]
+driver = "memory"
+
+[adapter]
+driver = "local"
+
+[event_limits]
+max_channels_at_once = 100
+max_name_length = 200
+max_payload_in_kb = 1024
+max_batch_size = 100
+
+[presence]
+max_members_per_channel = 1000
+max_member_size_in_kb = 10
+
+[websocket]
+max_messages = 100000
+disconnect_on_buffer_full = true
+
+[app_manager]
+driver = "memory"
+
+[[app_manager.array.apps]]
+id = "{app_id}"
+key = "{key}"
+secret = "{secret}"
+enabled = true
+
+[app_manager.array.apps.policy.limits]
+max_connections = 0
+max_client_events_per_second = {client_events}
+
+[app_manager.array.apps.policy.features]
+enable_client_messages = {client_messages}
+enable_user_authentication = true
+"#,
+            port = self.port,
+            activity_timeout = o.activity_timeout_secs,
+            app_id = self.app_id,
+            key = self.key,
+            secret = self.secret,
+            client_events = o.max_client_events_per_second,
+            client_messages = o.enable_client_messages,
+        )
+    }
+}
+
+impl Drop for Sockudo {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `SOCKUDO_BIN`, else `sockudo` on `PATH`, else `~/.cargo/bin/sockudo`.
+fn find_sockudo_bin() -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("SOCKUDO_BIN") {
+        let bin = PathBuf::from(bin);
+        if bin.is_file() {
+            return Ok(bin);
+        }
+        bail!(
+            "SOCKUDO_BIN is {} but no such file exists; unset it or run scripts/bootstrap.sh",
+            bin.display()
+        );
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("sockudo"))
+        .find(|candidate| candidate.is_file());
+    if let Some(bin) = on_path {
+        return Ok(bin);
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let bin = PathBuf::from(home).join(".cargo/bin/sockudo");
+        if bin.is_file() {
+            return Ok(bin);
+        }
+    }
+    bail!(
+        "the sockudo binary was not found (looked at $SOCKUDO_BIN, $PATH and ~/.cargo/bin); \
+         run scripts/bootstrap.sh to install Sockudo 5.2.0"
+    )
+}
+
+/// The last `lines` lines of the file from byte `offset` on, or a note if it can't be read.
+fn read_tail(path: &Path, offset: u64, lines: usize) -> String {
+    let mut text = String::new();
+    let read = File::open(path).and_then(|mut file| {
+        file.seek(SeekFrom::Start(offset))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        text = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(())
+    });
+    if let Err(e) = read {
+        return format!("(could not read {}: {e})", path.display());
+    }
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn random_hex(len: usize) -> String {
+    (0..len)
+        .map(|_| char::from_digit(rand::random_range(0..16u32), 16).unwrap_or('0'))
+        .collect()
+}
+
+fn random_digits(len: usize) -> String {
+    (0..len)
+        .map(|i| {
+            // No leading zero, so the id reads as a number like hosted Pusher's.
+            let low = if i == 0 { 1 } else { 0 };
+            char::from_digit(rand::random_range(low..10u32), 10).unwrap_or('1')
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_credentials_have_the_requested_shape() {
+        let key = random_hex(20);
+        assert_eq!(key.len(), 20);
+        assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
+        let id = random_digits(7);
+        assert_eq!(id.len(), 7);
+        assert!(id.chars().all(|c| c.is_ascii_digit()));
+        assert!(!id.starts_with('0'));
+    }
+
+    #[test]
+    fn read_tail_keeps_only_the_last_lines_after_the_offset() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("log");
+        std::fs::write(&path, "old\na\nb\nc\n")?;
+        assert_eq!(read_tail(&path, 4, 2), "b\nc");
+        assert_eq!(read_tail(&path, 0, 10), "old\na\nb\nc");
+        Ok(())
+    }
+}
