@@ -71,6 +71,7 @@ pub struct CreateConversation {
 /// Query of `GET /api/conversations/{id}/messages`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "utoipa", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct MessagesQuery {
     /// Only messages with a smaller seq; the newest page when absent.
@@ -140,6 +141,7 @@ pub struct RespondKnowledgeRequest {
 /// Query of `GET /api/sync`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "utoipa", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncQuery {
     /// Return changes with a seq strictly greater than this (default 0).

@@ -1,1 +1,243 @@
-fn main() {}
+//! The `confab-server` command: `serve`, `demo`, and `users add|list|disable`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use confab_server::config::ServeConfig;
+use confab_server::sockudo::SockudoChild;
+use confab_server::{app, auth, demo, store, AppState, Db};
+
+/// Confab's companion backend.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the API. Configuration from the environment: PUSHER_APP_ID, PUSHER_KEY,
+    /// PUSHER_SECRET, and PUSHER_CLUSTER (hosted) or PUSHER_HOST [PUSHER_PORT, PUSHER_USE_TLS]
+    /// (Sockudo/Soketi); CONFAB_DB (SQLite file); CONFAB_BIND (default 127.0.0.1:8080).
+    Serve,
+    /// One-command demo: a fresh database with users (passwords printed), history and pending
+    /// requests, and a Sockudo child process with generated credentials.
+    Demo {
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// Where to create the database (must not exist). Default: a new file in the temp dir.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Let a teammate (Linus) post messages and share requests now and then.
+        #[arg(long)]
+        teammate: bool,
+    },
+    /// Manage accounts (there is no open sign-up).
+    Users {
+        /// The SQLite file.
+        #[arg(long, env = "CONFAB_DB")]
+        db: PathBuf,
+        #[command(subcommand)]
+        action: UsersCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCmd {
+    /// Add a user. The password is read from stdin when piped; otherwise one is generated and
+    /// printed.
+    Add {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List every account.
+    List,
+    /// Disable an account and revoke its tokens.
+    Disable {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Users { db, action } => users(db, action),
+        Cmd::Serve => runtime().and_then(|rt| rt.block_on(serve())),
+        Cmd::Demo { bind, db, teammate } => {
+            runtime().and_then(|rt| rt.block_on(run_demo(bind, db, teammate)))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("confab-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn serve() -> Result<()> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let config = ServeConfig::from_vars(&vars).context("refusing to start")?;
+    let db = Db::open(&config.db_path)
+        .with_context(|| format!("opening {}", config.db_path.display()))?;
+    let state = AppState::new(db, &config.pusher)?;
+    tracing::info!(bind = %config.bind, pusher = %config.pusher.api_base(), "serving");
+    listen(config.bind, state).await
+}
+
+async fn listen(bind: SocketAddr, state: AppState) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn run_demo(bind: SocketAddr, db_path: Option<PathBuf>, teammate: bool) -> Result<()> {
+    let db_path = db_path.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("confab-demo-{}.db", confab_server::time::now_ms()))
+    });
+    if db_path.exists() {
+        bail!(
+            "{} exists; demo mode creates a fresh database",
+            db_path.display()
+        );
+    }
+    let db = Db::open(&db_path)?;
+    let data = demo::seed(&db)?;
+    let sockudo = SockudoChild::start().await?;
+    let settings = sockudo.settings().clone();
+    let state = AppState::new(db, &settings)?;
+    println!("Confab demo server on http://{bind}");
+    println!("  database: {}", db_path.display());
+    println!(
+        "  sockudo:  ws://127.0.0.1:{} (key {})",
+        settings.port.unwrap_or_default(),
+        settings.key
+    );
+    println!("  users:");
+    for u in &data.users {
+        println!(
+            "    {:<22} password {}   ({})",
+            u.user.email, u.password, u.user.name
+        );
+    }
+    if teammate {
+        println!("  teammate: Linus posts now and then and asks Ada to share things");
+        let ada = data.users[0].user.clone();
+        let linus = data.users[2].user.clone();
+        tokio::spawn(demo::run_teammate(
+            state.clone(),
+            linus,
+            ada,
+            data.teammate_rooms.clone(),
+        ));
+    }
+    println!("Press Ctrl-C to stop (Sockudo stops too).");
+    let result = listen(bind, state).await;
+    sockudo.stop().await;
+    result
+}
+
+fn users(db_path: PathBuf, action: UsersCmd) -> Result<()> {
+    let db = Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
+    match action {
+        UsersCmd::Add { email, name } => {
+            let (password, generated) = read_or_generate_password()?;
+            let hash = auth::hash_password(&password)?;
+            let user = db.write_blocking(|c| store::users::create_user(c, &email, &name, &hash))?;
+            println!("added user {} <{}> (id {})", user.name, user.email, user.id);
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UsersCmd::List => {
+            let accounts = db.write_blocking(store::users::accounts)?;
+            for a in accounts {
+                let state = if a.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:>5}  {:<30} {:<30} {state}",
+                    a.user.id, a.user.email, a.user.name
+                );
+            }
+        }
+        UsersCmd::Disable { email } => {
+            if !db.write_blocking(|c| store::users::disable(c, &email))? {
+                bail!("no user with email {email}");
+            }
+            println!("disabled {email}; their tokens are revoked");
+        }
+    }
+    db.close();
+    Ok(())
+}
+
+fn read_or_generate_password() -> Result<(String, bool)> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        if !line.is_empty() {
+            if line.chars().count() < 8 {
+                bail!("the password must be at least 8 characters");
+            }
+            return Ok((line, false));
+        }
+    }
+    Ok((auth::generate_password(), true))
+}

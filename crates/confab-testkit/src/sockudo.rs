@@ -1,5 +1,6 @@
 //! A Sockudo child process on a loopback port, for tests.
 
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -184,7 +185,8 @@ impl Sockudo {
         self.port
     }
 
-    /// The full WebSocket URL of the app: `ws://127.0.0.1:{port}/app/{key}?protocol=7`.
+    /// The full WebSocket URL of the app:
+    /// `ws://127.0.0.1:{port}/app/{key}?protocol=7&client=confab-testkit&version={crate version}`.
     pub fn ws_url(&self) -> String {
         format!(
             "ws://{}:{}/app/{}?protocol=7&client=confab-testkit&version={}",
@@ -418,25 +420,38 @@ impl Drop for Sockudo {
 
 /// `SOCKUDO_BIN`, else `sockudo` on `PATH`, else `~/.cargo/bin/sockudo`.
 fn find_sockudo_bin() -> Result<PathBuf> {
-    if let Some(bin) = std::env::var_os("SOCKUDO_BIN") {
+    locate_sockudo(
+        std::env::var_os("SOCKUDO_BIN"),
+        std::env::var_os("PATH"),
+        std::env::var_os("HOME"),
+    )
+}
+
+fn locate_sockudo(
+    sockudo_bin: Option<OsString>,
+    path: Option<OsString>,
+    home: Option<OsString>,
+) -> Result<PathBuf> {
+    if let Some(bin) = sockudo_bin {
         let bin = PathBuf::from(bin);
         if bin.is_file() {
             return Ok(bin);
         }
         bail!(
-            "SOCKUDO_BIN is {} but no such file exists; unset it or run scripts/bootstrap.sh",
+            "SOCKUDO_BIN is {} but no such file exists; unset it, or run scripts/bootstrap.sh \
+             to install Sockudo 5.2.0",
             bin.display()
         );
     }
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+    let on_path = path
+        .iter()
+        .flat_map(std::env::split_paths)
         .map(|dir| dir.join("sockudo"))
         .find(|candidate| candidate.is_file());
     if let Some(bin) = on_path {
         return Ok(bin);
     }
-    if let Some(home) = std::env::var_os("HOME") {
+    if let Some(home) = home {
         let bin = PathBuf::from(home).join(".cargo/bin/sockudo");
         if bin.is_file() {
             return Ok(bin);
@@ -494,6 +509,40 @@ mod tests {
         assert_eq!(id.len(), 7);
         assert!(id.chars().all(|c| c.is_ascii_digit()));
         assert!(!id.starts_with('0'));
+    }
+
+    #[test]
+    fn a_missing_binary_is_an_error_that_says_to_run_bootstrap() -> Result<()> {
+        let empty = tempfile::tempdir()?;
+        let dir = Some(OsString::from(empty.path()));
+
+        let unset = locate_sockudo(None, dir.clone(), dir.clone()).map(|_| ());
+        let wrong = locate_sockudo(Some("/no/such/sockudo".into()), None, None).map(|_| ());
+
+        for result in [unset, wrong] {
+            let message = format!("{:#}", result.err().context("expected an error")?);
+            assert!(message.contains("scripts/bootstrap.sh"), "{message}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn sockudo_bin_wins_over_path_and_home() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let explicit = dir.path().join("my-sockudo");
+        std::fs::write(&explicit, "")?;
+        std::fs::write(dir.path().join("sockudo"), "")?;
+        let path = Some(OsString::from(dir.path()));
+
+        assert_eq!(
+            locate_sockudo(Some(explicit.clone().into()), path.clone(), None)?,
+            explicit
+        );
+        assert_eq!(
+            locate_sockudo(None, path, None)?,
+            dir.path().join("sockudo")
+        );
+        Ok(())
     }
 
     #[test]

@@ -120,10 +120,20 @@ impl HttpAuthorizer {
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let body: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
+                    let body: String = resp
+                        .text()
+                        .await
+                        .unwrap_or_default()
+                        .chars()
+                        .take(200)
+                        .collect();
                     let err = AuthError {
                         status: Some(status),
-                        message: if body.is_empty() { "refused".into() } else { body },
+                        message: if body.is_empty() {
+                            "refused".into()
+                        } else {
+                            body
+                        },
                     };
                     if status < 500 {
                         return Err(err);
@@ -150,10 +160,13 @@ impl Authorizer for HttpAuthorizer {
         socket_id: &'a str,
         channel: &'a str,
     ) -> AuthFuture<'a, ChannelAuthorization> {
-        Box::pin(self.post(
-            &self.channel_endpoint,
-            &[("socket_id", socket_id), ("channel_name", channel)],
-        ))
+        Box::pin(async move {
+            self.post(
+                &self.channel_endpoint,
+                &[("socket_id", socket_id), ("channel_name", channel)],
+            )
+            .await
+        })
     }
 
     fn authenticate_user<'a>(&'a self, socket_id: &'a str) -> AuthFuture<'a, UserAuthentication> {

@@ -38,8 +38,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::auth::Authorizer;
 use crate::proto::{
-    AuthError, AuthRequest, ChannelNameError, Config, Connection, Event, Members, State,
-    Transmit, TriggerError,
+    AuthError, AuthRequest, ChannelNameError, Config, Connection, Event, Members, State, Transmit,
+    TriggerError,
 };
 use crate::sign::{ChannelAuthorization, UserAuthentication};
 
@@ -196,7 +196,12 @@ impl Client {
     ///
     /// # Errors
     /// [`TriggerError`] (nothing sent), or a stopped client.
-    pub async fn trigger(&self, channel: &str, event: &str, data: Value) -> Result<(), ClientError> {
+    pub async fn trigger(
+        &self,
+        channel: &str,
+        event: &str,
+        data: Value,
+    ) -> Result<(), ClientError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Trigger {
             channel: channel.to_owned(),
@@ -403,8 +408,9 @@ impl Driver {
                         if let Some(mut ws) = self.ws.take() {
                             // Best effort and bounded: the path may be dead.
                             tokio::spawn(async move {
-                                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None))
-                                    .await;
+                                let _ =
+                                    tokio::time::timeout(Duration::from_secs(2), ws.close(None))
+                                        .await;
                             });
                         }
                     }

@@ -127,12 +127,13 @@ pub fn decrypt(secret: &[u8; KEY_LEN], payload: &EncryptedPayload) -> Result<Vec
     if nonce.len() != NONCE_LEN {
         return Err(CryptoError::InvalidNonceLength(nonce.len()));
     }
-    let sealed = BASE64
-        .decode(&payload.ciphertext)
-        .map_err(|source| CryptoError::InvalidBase64 {
-            field: "ciphertext",
-            source,
-        })?;
+    let sealed =
+        BASE64
+            .decode(&payload.ciphertext)
+            .map_err(|source| CryptoError::InvalidBase64 {
+                field: "ciphertext",
+                source,
+            })?;
     let cipher = XSalsa20Poly1305::new(GenericArray::from_slice(secret));
     cipher
         .decrypt(GenericArray::from_slice(&nonce), sealed.as_slice())
@@ -191,7 +192,10 @@ mod tests {
         let payload = encrypt(&secret, b"{\"msg\":\"hi\"}");
         let json = serde_json::to_string(&payload).expect("serialize");
         let parsed: EncryptedPayload = serde_json::from_str(&json).expect("parse");
-        assert_eq!(decrypt(&secret, &parsed).expect("decrypt"), b"{\"msg\":\"hi\"}");
+        assert_eq!(
+            decrypt(&secret, &parsed).expect("decrypt"),
+            b"{\"msg\":\"hi\"}"
+        );
     }
 
     #[test]

@@ -170,11 +170,15 @@ mod tests {
     #[test]
     fn missing_or_null_data_is_none() {
         assert_eq!(
-            Frame::decode(r#"{"event":"pusher:ping"}"#, LIMIT).unwrap().data,
+            Frame::decode(r#"{"event":"pusher:ping"}"#, LIMIT)
+                .unwrap()
+                .data,
             Data::None
         );
         assert_eq!(
-            Frame::decode(r#"{"event":"x","data":null}"#, LIMIT).unwrap().data,
+            Frame::decode(r#"{"event":"x","data":null}"#, LIMIT)
+                .unwrap()
+                .data,
             Data::None
         );
     }
@@ -187,7 +191,16 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for bad in ["", "{", "[]", "42", "null", r#"{"data":1}"#, r#"{"event":5}"#, "\u{0}"] {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "42",
+            "null",
+            r#"{"data":1}"#,
+            r#"{"event":5}"#,
+            "\u{0}",
+        ] {
             assert!(Frame::decode(bad, LIMIT).is_err(), "{bad:?}");
         }
     }
@@ -205,6 +218,9 @@ mod tests {
     fn encode_writes_event_channel_and_data() {
         let s = encode("pusher:subscribe", None, &json!({"channel":"c"}));
         let v: Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(v, json!({"event":"pusher:subscribe","data":{"channel":"c"}}));
+        assert_eq!(
+            v,
+            json!({"event":"pusher:subscribe","data":{"channel":"c"}})
+        );
     }
 }

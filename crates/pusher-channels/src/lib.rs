@@ -13,11 +13,13 @@
 //! It never needs the app secret on the client side: signatures come from your auth endpoint.
 //! It never panics on server input: malformed frames become [`proto::Event::Error`].
 
+#[cfg(feature = "client")]
+pub mod auth;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod crypto;
 pub mod frame;
 pub mod proto;
 pub mod sign;
 #[cfg(feature = "client")]
-pub mod auth;
-#[cfg(feature = "client")]
-pub mod client;
+pub mod trigger;

@@ -20,7 +20,9 @@ async fn server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::UnboundedRe
     tokio::spawn(async move {
         let mut n = 0;
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let (status, body) = answers[n.min(answers.len() - 1)];
             n += 1;
             let mut buf = vec![0u8; 8192];
@@ -36,7 +38,11 @@ async fn server(answers: Vec<(u16, &'static str)>) -> (String, mpsc::UnboundedRe
                 if let Some(end) = text.find("\r\n\r\n") {
                     let len = text
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
                         .unwrap_or(0);
                     if req.len() >= end + 4 + len {
                         break;
@@ -63,24 +69,42 @@ async fn it_posts_the_socket_and_channel_form_with_fresh_headers_each_time() {
         let n = c.fetch_add(1, Ordering::SeqCst);
         vec![("Authorization".into(), format!("Bearer token-{n}"))]
     }));
-    let a = auth.authorize_channel("1.2", "private-user-1").await.unwrap();
+    let a = auth
+        .authorize_channel("1.2", "private-user-1")
+        .await
+        .unwrap();
     assert_eq!(a.auth, "k:sig");
-    auth.authorize_channel("1.2", "private-user-1").await.unwrap();
+    auth.authorize_channel("1.2", "private-user-1")
+        .await
+        .unwrap();
     let first = requests.recv().await.unwrap();
     let second = requests.recv().await.unwrap();
     assert!(first.starts_with("POST /api/pusher/auth"));
     assert!(first.contains("application/x-www-form-urlencoded"));
-    assert!(first.ends_with("socket_id=1.2&channel_name=private-user-1"), "{first}");
+    assert!(
+        first.ends_with("socket_id=1.2&channel_name=private-user-1"),
+        "{first}"
+    );
     assert!(first.contains("Bearer token-0") || first.contains("bearer token-0"));
     assert!(second.to_ascii_lowercase().contains("bearer token-1"));
 }
 
 #[tokio::test]
 async fn it_retries_server_errors_and_then_succeeds() {
-    let (url, mut requests) =
-        server(vec![(503, "busy"), (500, "oops"), (200, r#"{"auth":"k:sig"}"#)]).await;
+    let (url, mut requests) = server(vec![
+        (503, "busy"),
+        (500, "oops"),
+        (200, r#"{"auth":"k:sig"}"#),
+    ])
+    .await;
     let auth = HttpAuthorizer::new(url).retries(3, Duration::from_millis(10));
-    assert_eq!(auth.authorize_channel("1.2", "private-a").await.unwrap().auth, "k:sig");
+    assert_eq!(
+        auth.authorize_channel("1.2", "private-a")
+            .await
+            .unwrap()
+            .auth,
+        "k:sig"
+    );
     for _ in 0..3 {
         requests.recv().await.unwrap();
     }
@@ -90,7 +114,10 @@ async fn it_retries_server_errors_and_then_succeeds() {
 async fn a_403_is_not_retried_and_carries_its_status() {
     let (url, mut requests) = server(vec![(403, r#"{"error":"forbidden"}"#), (200, "{}")]).await;
     let auth = HttpAuthorizer::new(url).retries(3, Duration::from_millis(10));
-    let err = auth.authorize_channel("1.2", "private-b").await.unwrap_err();
+    let err = auth
+        .authorize_channel("1.2", "private-b")
+        .await
+        .unwrap_err();
     assert_eq!(err.status, Some(403));
     requests.recv().await.unwrap();
     assert!(requests.try_recv().is_err(), "no second request");
@@ -104,6 +131,9 @@ async fn an_unreachable_endpoint_fails_after_the_retries_without_a_status() {
     };
     let auth = HttpAuthorizer::new(format!("http://127.0.0.1:{port}/auth"))
         .retries(2, Duration::from_millis(10));
-    let err = auth.authorize_channel("1.2", "private-b").await.unwrap_err();
+    let err = auth
+        .authorize_channel("1.2", "private-b")
+        .await
+        .unwrap_err();
     assert_eq!(err.status, None);
 }

@@ -239,7 +239,10 @@ impl Connection {
         if !crate::sign::is_valid_channel_name(channel) {
             return Err(ChannelNameError::Invalid(channel.to_owned()));
         }
-        let entry = self.channels.entry(channel.to_owned()).or_insert_with(Entry::new);
+        let entry = self
+            .channels
+            .entry(channel.to_owned())
+            .or_insert_with(Entry::new);
         // Subscribing again to a failed channel retries it now.
         if matches!(entry.phase, Phase::Idle | Phase::Failed) && self.state == State::Connected {
             self.start_subscription(now, channel);
@@ -372,7 +375,11 @@ impl Connection {
             }
             return;
         }
-        if entry.phase != (Phase::Authorizing { socket_id: socket_id.to_owned() }) {
+        if entry.phase
+            != (Phase::Authorizing {
+                socket_id: socket_id.to_owned(),
+            })
+        {
             return;
         }
         match result {
@@ -829,7 +836,11 @@ impl Connection {
         else {
             return;
         };
-        let Some(id) = f.data.as_object().and_then(|o| id_string(o.get("user_id")?)) else {
+        let Some(id) = f
+            .data
+            .as_object()
+            .and_then(|o| id_string(o.get("user_id")?))
+        else {
             return;
         };
         if added {

@@ -46,7 +46,9 @@ impl Authorizer for LocalAuthorizer {
                 socket_id,
                 channel,
                 channel.starts_with("presence-").then_some(&member),
-                channel.starts_with("private-encrypted-").then_some(&MASTER_KEY),
+                channel
+                    .starts_with("private-encrypted-")
+                    .then_some(&MASTER_KEY),
             )
             .map_err(|e| AuthError {
                 status: Some(403),
@@ -69,15 +71,15 @@ impl Authorizer for LocalAuthorizer {
 
 pub fn creds(s: &Sockudo) -> AppCredentials {
     AppCredentials {
-        app_id: s.app_id.clone(),
-        key: s.key.clone(),
-        secret: s.secret.clone(),
+        app_id: s.app_id().to_owned(),
+        key: s.key().to_owned(),
+        secret: s.secret().to_owned(),
     }
 }
 
 pub fn config_for_port(s: &Sockudo, port: u16) -> Config {
     let mut c = Config::new(
-        s.key.clone(),
+        s.key().to_owned(),
         Endpoint::Host {
             host: "127.0.0.1".into(),
             port,
@@ -115,14 +117,15 @@ pub fn start_client_with(s: &Sockudo, config: Config, user: &str, forge: bool) -
 
 pub fn trigger_client(s: &Sockudo) -> TriggerClient {
     TriggerClient::new(
-        ApiEndpoint::Host {
+        ApiEndpoint::SelfHosted {
+            scheme: "http".into(),
             host: "127.0.0.1".into(),
             port: s.port(),
-            tls: false,
         },
         creds(s),
         Some(MASTER_KEY),
     )
+    .unwrap()
 }
 
 /// Waits for the first event matching `pred`, failing the test after `secs` seconds.
@@ -143,15 +146,40 @@ where
 
 pub async fn subscribed(events: &mut Events, channel: &str) -> Event {
     let c = channel.to_owned();
-    expect(events, 10, &format!("subscription to {channel}"), move |e| {
-        matches!(e, Event::Subscribed { channel, .. } if *channel == c)
-    })
+    expect(
+        events,
+        10,
+        &format!("subscription to {channel}"),
+        move |e| matches!(e, Event::Subscribed { channel, .. } if *channel == c),
+    )
     .await
+}
+
+/// Waits until every channel in `channels` is subscribed, in any order; returns the events.
+pub async fn subscribed_all(events: &mut Events, channels: &[&str]) -> Vec<Event> {
+    let mut missing: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
+    let mut got = vec![];
+    while !missing.is_empty() {
+        let e = expect(
+            events,
+            10,
+            &format!("subscriptions to {missing:?}"),
+            |e| matches!(e, Event::Subscribed { channel, .. } if missing.contains(channel)),
+        )
+        .await;
+        if let Event::Subscribed { channel, .. } = &e {
+            missing.retain(|c| c != channel);
+        }
+        got.push(e);
+    }
+    got
 }
 
 pub async fn connected(client: &Client) {
     assert!(
-        client.wait_for(State::Connected, Duration::from_secs(10)).await,
+        client
+            .wait_for(State::Connected, Duration::from_secs(10))
+            .await,
         "client did not connect; state {:?}",
         client.state()
     );

@@ -1,0 +1,233 @@
+//! Who is calling: password hashing, bearer tokens, the authenticated-user extractor and the
+//! failed-login limiter.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use confab_model::{User, UserId};
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store;
+
+/// How long a login token stays valid.
+pub const TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Failed logins allowed per email within [`LIMIT_WINDOW`].
+const FAILURES_PER_EMAIL: u32 = 5;
+/// Failed logins allowed per client IP within [`LIMIT_WINDOW`].
+const FAILURES_PER_IP: u32 = 30;
+/// The window failed logins are counted in.
+const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Hashes a password with argon2id and a random salt (PHC string format).
+///
+/// # Errors
+/// [`AppError::Internal`] if hashing fails (it should not).
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+}
+
+/// Checks a password against a stored hash; a malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash of a random password, verified against when the email is unknown so that unknown
+/// emails and wrong passwords take the same time.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let random: [u8; 16] = rand::random();
+        hash_password(&hex::encode(random)).unwrap_or_default()
+    })
+}
+
+/// A new bearer token: 256 random bits, base64url without padding (43 characters).
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored for a token: its SHA-256 (so a leaked database reveals no usable token).
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// A generated password for `users add` and demo users: 16 base64url characters.
+pub fn generate_password() -> String {
+    let bytes: [u8; 12] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The authenticated caller, extracted from `Authorization: Bearer <token>`; rejects with
+/// [`AppError::Unauthorized`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// The user.
+    pub user: User,
+    /// The hash of the token used (to revoke it on logout).
+    pub token_hash: Vec<u8>,
+}
+
+impl AuthUser {
+    /// The caller's id.
+    pub fn id(&self) -> UserId {
+        self.user.id
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AppError::Unauthorized)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+            .ok_or(AppError::Unauthorized)?;
+        let hash = token_hash(token);
+        let lookup = hash.clone();
+        let user = state
+            .db()
+            .read(move |c| store::users::user_for_token(c, &lookup, crate::time::now_ms()))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        Ok(Self {
+            user,
+            token_hash: hash,
+        })
+    }
+}
+
+/// The client's IP address, when the server was started with connect info.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+/// Counts failed logins per email and per IP in a fixed window.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    fn keys(email: &str, ip: Option<IpAddr>) -> Vec<(String, u32)> {
+        let mut keys = vec![(
+            format!("email:{}", email.trim().to_lowercase()),
+            FAILURES_PER_EMAIL,
+        )];
+        if let Some(ip) = ip {
+            keys.push((format!("ip:{ip}"), FAILURES_PER_IP));
+        }
+        keys
+    }
+
+    /// Whether another attempt for this email from this IP is refused right now.
+    pub fn is_limited(&self, email: &str, ip: Option<IpAddr>) -> bool {
+        let Ok(map) = self.failures.lock() else {
+            return false;
+        };
+        Self::keys(email, ip).iter().any(|(key, limit)| {
+            map.get(key)
+                .is_some_and(|(count, since)| since.elapsed() < LIMIT_WINDOW && count >= limit)
+        })
+    }
+
+    /// Records a failed attempt.
+    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
+        let Ok(mut map) = self.failures.lock() else {
+            return;
+        };
+        if map.len() > 100_000 {
+            map.retain(|_, (_, since)| since.elapsed() < LIMIT_WINDOW);
+        }
+        for (key, _) in Self::keys(email, ip) {
+            let entry = map.entry(key).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= LIMIT_WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
+        }
+    }
+
+    /// Forgets the failures for this email after a successful login.
+    pub fn record_success(&self, email: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(&format!("email:{}", email.trim().to_lowercase()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hashed_password_verifies_and_a_wrong_one_does_not() -> Result<(), AppError> {
+        let hash = hash_password("correct horse")?;
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("battery staple", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_limiter_refuses_after_five_failures_for_one_email_only() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..FAILURES_PER_EMAIL {
+            assert!(!limiter.is_limited("a@x", None));
+            limiter.record_failure("A@x ", None);
+        }
+        assert!(limiter.is_limited("a@x", None));
+        assert!(!limiter.is_limited("b@x", Some(IpAddr::from([10, 0, 0, 1]))));
+    }
+
+    #[test]
+    fn tokens_are_43_url_safe_characters_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    }
+}

@@ -1,0 +1,239 @@
+//! Server configuration from the conventional environment variables.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use confab_model::api::PusherClientConfig;
+
+/// Why the configuration is unusable; the message says what to set.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Required variables are unset or empty.
+    #[error("missing configuration: set {0}")]
+    Missing(String),
+    /// A variable has a value that cannot be used.
+    #[error("invalid {name}: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// How to reach the Pusher-protocol server (hosted Pusher, Sockudo or Soketi).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PusherSettings {
+    /// `PUSHER_APP_ID`.
+    pub app_id: String,
+    /// `PUSHER_KEY` (public).
+    pub key: String,
+    /// `PUSHER_SECRET` (never leaves the server).
+    pub secret: String,
+    /// `PUSHER_CLUSTER`, for hosted Pusher.
+    pub cluster: Option<String>,
+    /// `PUSHER_HOST`, for self-hosted servers.
+    pub host: Option<String>,
+    /// `PUSHER_PORT` (default 443 with TLS, else 80).
+    pub port: Option<u16>,
+    /// `PUSHER_USE_TLS` (default true for hosted, false for a host).
+    pub use_tls: bool,
+}
+
+impl PusherSettings {
+    /// The base URL of the HTTP API, e.g. `https://api-eu.pusher.com` or `http://127.0.0.1:6001`.
+    pub fn api_base(&self) -> String {
+        let scheme = if self.use_tls { "https" } else { "http" };
+        match (&self.host, &self.cluster) {
+            (Some(host), _) => {
+                let port = self.port.unwrap_or(if self.use_tls { 443 } else { 80 });
+                format!("{scheme}://{host}:{port}")
+            }
+            (None, Some(cluster)) => format!("{scheme}://api-{cluster}.pusher.com"),
+            (None, None) => format!("{scheme}://api.pusherapp.com"),
+        }
+    }
+
+    /// What clients may know: everything but the secret and the app id.
+    pub fn client_config(&self) -> PusherClientConfig {
+        PusherClientConfig {
+            key: self.key.clone(),
+            cluster: self.cluster.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            use_tls: self.use_tls,
+        }
+    }
+
+    /// Reads the `PUSHER_*` variables from `vars`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] listing every missing variable (app id, key, secret, and one
+    /// of cluster or host), [`ConfigError::Invalid`] for a bad port or boolean.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut missing = Vec::new();
+        let mut need = |k: &'static str| {
+            let v = get(k);
+            if v.is_none() {
+                missing.push(k);
+            }
+            v.unwrap_or_default()
+        };
+        let app_id = need("PUSHER_APP_ID");
+        let key = need("PUSHER_KEY");
+        let secret = need("PUSHER_SECRET");
+        let cluster = get("PUSHER_CLUSTER");
+        let host = get("PUSHER_HOST");
+        if cluster.is_none() && host.is_none() {
+            missing.push("PUSHER_CLUSTER (hosted Pusher) or PUSHER_HOST (Sockudo/Soketi)");
+        }
+        if !missing.is_empty() {
+            return Err(ConfigError::Missing(missing.join(", ")));
+        }
+        let port = match get("PUSHER_PORT") {
+            None => None,
+            Some(p) => Some(p.parse::<u16>().map_err(|e| ConfigError::Invalid {
+                name: "PUSHER_PORT",
+                reason: e.to_string(),
+            })?),
+        };
+        let use_tls = match get("PUSHER_USE_TLS").as_deref() {
+            None => host.is_none(),
+            Some("1" | "true" | "TRUE" | "yes") => true,
+            Some("0" | "false" | "FALSE" | "no") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PUSHER_USE_TLS",
+                    reason: format!("expected true or false, got {other:?}"),
+                })
+            }
+        };
+        Ok(Self {
+            app_id,
+            key,
+            secret,
+            cluster,
+            host,
+            port,
+            use_tls,
+        })
+    }
+}
+
+/// Everything `confab-server serve` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// The Pusher settings.
+    pub pusher: PusherSettings,
+    /// `CONFAB_DB`: the SQLite file.
+    pub db_path: PathBuf,
+    /// `CONFAB_BIND`: the listen address (default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+}
+
+impl ServeConfig {
+    /// Reads the configuration from `vars` (normally `std::env::vars()`).
+    ///
+    /// # Errors
+    /// See [`PusherSettings::from_vars`]; also a missing `CONFAB_DB` or a bad `CONFAB_BIND`.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let db = vars.get("CONFAB_DB").filter(|v| !v.trim().is_empty());
+        let pusher = match (PusherSettings::from_vars(vars), db) {
+            (Ok(p), Some(_)) => p,
+            (Ok(_), None) => return Err(ConfigError::Missing("CONFAB_DB".into())),
+            (Err(ConfigError::Missing(m)), None) => {
+                return Err(ConfigError::Missing(format!("{m}, CONFAB_DB")))
+            }
+            (Err(e), _) => return Err(e),
+        };
+        let bind = vars
+            .get("CONFAB_BIND")
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .unwrap_or("127.0.0.1:8080")
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
+                name: "CONFAB_BIND",
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            pusher,
+            db_path: PathBuf::from(db.map(|s| s.trim()).unwrap_or_default()),
+            bind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_environment_names_every_missing_variable() {
+        let err = ServeConfig::from_vars(&HashMap::new()).expect_err("must refuse");
+        let msg = err.to_string();
+        for name in [
+            "PUSHER_APP_ID",
+            "PUSHER_KEY",
+            "PUSHER_SECRET",
+            "PUSHER_HOST",
+            "CONFAB_DB",
+        ] {
+            assert!(msg.contains(name), "{msg}");
+        }
+    }
+
+    #[test]
+    fn a_self_hosted_configuration_defaults_to_plain_http_on_loopback_bind() {
+        let cfg = ServeConfig::from_vars(&vars(&[
+            ("PUSHER_APP_ID", "1"),
+            ("PUSHER_KEY", "k"),
+            ("PUSHER_SECRET", "s"),
+            ("PUSHER_HOST", "127.0.0.1"),
+            ("PUSHER_PORT", "6001"),
+            ("CONFAB_DB", "/tmp/x.db"),
+        ]))
+        .expect("valid");
+        assert_eq!(cfg.pusher.api_base(), "http://127.0.0.1:6001");
+        assert_eq!(cfg.bind.to_string(), "127.0.0.1:8080");
+        assert!(!cfg.pusher.client_config().use_tls);
+    }
+
+    #[test]
+    fn a_hosted_configuration_uses_the_cluster_api_host_with_tls() {
+        let p = PusherSettings::from_vars(&vars(&[
+            ("PUSHER_APP_ID", "1"),
+            ("PUSHER_KEY", "k"),
+            ("PUSHER_SECRET", "s"),
+            ("PUSHER_CLUSTER", "eu"),
+        ]))
+        .expect("valid");
+        assert_eq!(p.api_base(), "https://api-eu.pusher.com");
+    }
+
+    #[test]
+    fn a_bad_port_is_reported_by_name() {
+        let err = PusherSettings::from_vars(&vars(&[
+            ("PUSHER_APP_ID", "1"),
+            ("PUSHER_KEY", "k"),
+            ("PUSHER_SECRET", "s"),
+            ("PUSHER_HOST", "h"),
+            ("PUSHER_PORT", "99999"),
+        ]))
+        .expect_err("must refuse");
+        assert!(err.to_string().contains("PUSHER_PORT"));
+    }
+}

@@ -1,0 +1,297 @@
+//! SQLite access: one dedicated writer thread with group commit, and a small pool of readers.
+//!
+//! Why a writer thread: SQLite allows one writer at a time, so funnelling every write through one
+//! connection avoids `SQLITE_BUSY` entirely, and lets us commit many small jobs together. Each job
+//! runs inside its own `SAVEPOINT` in a shared transaction, so a failing job rolls back alone;
+//! callers get their result only after the `COMMIT` succeeded (triggers fire after commit).
+//!
+//! Readers run on tokio's blocking pool with pooled connections; WAL lets them read while the
+//! writer writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::AppError;
+
+/// The schema migrations, in order; `PRAGMA user_version` records how many were applied.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+/// The most jobs committed in one transaction.
+const MAX_GROUP: usize = 128;
+/// The most idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 16;
+
+/// Infrastructure failures of the database layer (not domain outcomes).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite reported an error; the request fails with 500.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread is gone (the server is shutting down); retry against a new server.
+    #[error("the database writer has stopped")]
+    WriterGone,
+    /// A blocking read task panicked or was cancelled.
+    #[error("database read task failed: {0}")]
+    Join(String),
+    /// The database file is newer than this server understands.
+    #[error("database schema version {found} is newer than this server's {known}")]
+    TooNew {
+        /// The file's `user_version`.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+}
+
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Option<std_mpsc::Sender<Job>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, applies migrations, and starts the
+    /// writer thread.
+    ///
+    /// # Errors
+    /// The file cannot be opened or migrated, or its schema is newer than this build.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, DbError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = open_connection(&path)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("confab-db-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| DbError::Join(format!("spawning the writer thread: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(Some(tx)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on the writer connection inside a transaction (a savepoint of a group commit).
+    /// If `f` returns an error its changes are rolled back; the result is delivered only after
+    /// the surrounding `COMMIT` succeeded.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or [`AppError::Internal`] if the commit or the writer failed.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, AppError>>();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = run_in_savepoint(conn, f);
+            Box::new(move |commit: Result<(), String>| {
+                let outcome = match (commit, result) {
+                    (Ok(()), r) => r,
+                    (Err(e), Ok(_)) => Err(AppError::Internal(format!("commit failed: {e}"))),
+                    (Err(_), Err(e)) => Err(e),
+                };
+                let _ = tx.send(outcome);
+            })
+        });
+        {
+            let guard = self
+                .inner
+                .writer
+                .lock()
+                .map_err(|_| AppError::from(DbError::WriterGone))?;
+            let sender = guard.as_ref().ok_or(DbError::WriterGone)?;
+            sender.send(job).map_err(|_| DbError::WriterGone)?;
+        }
+        rx.await.map_err(|_| AppError::from(DbError::WriterGone))?
+    }
+
+    /// Runs `f` on a pooled read-only connection on tokio's blocking pool.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or [`AppError::Internal`] if no connection could be opened.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_connection(&inner.path)?,
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                if pool.len() < MAX_IDLE_READERS {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| AppError::from(DbError::Join(e.to_string())))?
+    }
+
+    /// Runs `f` synchronously on a fresh connection in a transaction: for the command line
+    /// (`users add`, `demo` seeding), never from async request handlers.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or a SQLite error.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let conn = open_connection(&self.inner.path)?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(&conn) {
+            Ok(v) => {
+                conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops the writer thread after it finished the queued jobs. Later writes fail with
+    /// [`DbError::WriterGone`].
+    pub fn close(&self) {
+        if let Ok(mut w) = self.inner.writer.lock() {
+            w.take();
+        }
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(DbError::TooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn run_in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = f(conn);
+    match &result {
+        Ok(_) => conn.execute_batch("RELEASE job")?,
+        Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
+    }
+    result
+}
+
+fn writer_loop(conn: Connection, rx: std_mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let msg = e.to_string();
+            tracing::error!(error = %msg, "could not begin a write transaction");
+            for job in jobs {
+                // Run nothing; report the failure to each caller.
+                drop(job);
+            }
+            continue;
+        }
+        let completions: Vec<Completion> = jobs.into_iter().map(|job| job(&conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "group commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for done in completions {
+            done(commit.clone());
+        }
+    }
+}
+
+/// Takes the next value of the one change counter. Call only inside [`Db::write`] (or
+/// [`Db::write_blocking`]), so the value is stored in the same transaction as the change.
+///
+/// # Errors
+/// SQLite errors.
+pub fn next_seq(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.prepare_cached("UPDATE counter SET value = value + 1 WHERE id = 1 RETURNING value")?
+        .query_row([], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone_while_its_neighbours_commit() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path().join("t.db"))?;
+        let ok = db.write(|c| Ok(next_seq(c)?));
+        let bad = db.write(|c| -> Result<i64, AppError> {
+            next_seq(c)?;
+            Err(AppError::Validation("no".into()))
+        });
+        let ok2 = db.write(|c| Ok(next_seq(c)?));
+        let (a, b, c) = tokio::join!(ok, bad, ok2);
+        assert!(b.is_err());
+        let (a, c) = (a?, c?);
+        assert_ne!(a, c);
+        let value: i64 = db
+            .read(|c| Ok(c.query_row("SELECT value FROM counter", [], |r| r.get(0))?))
+            .await?;
+        assert_eq!(value, 2, "the failed job's increment was rolled back");
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! The one error type every handler returns, and its JSON response.
+
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use confab_model::{ErrorBody, ErrorCode};
+
+use crate::db::DbError;
+
+/// Everything a request can fail with. Each variant maps to one status and one [`ErrorCode`];
+/// the body is always `{"error":{"code","message"}}`.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400 `bad_request`: malformed JSON, form, query, path or header (e.g. a bad socket id).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401 `unauthorized`: no bearer token, or one that is unknown, expired, revoked or belongs
+    /// to a disabled user.
+    #[error("missing or invalid token")]
+    Unauthorized,
+    /// 401 `unauthorized`: wrong email or password (one answer for both).
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// 403 `forbidden`: authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404 `not_found`: no such resource or route.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// 409 `conflict`: clashes with the current state (already answered, email taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// 422 `validation_failed`: well-formed but invalid content.
+    #[error("{0}")]
+    Validation(String),
+    /// 429 `rate_limited`: too many failed logins; try again later.
+    #[error("too many failed attempts, try again later")]
+    RateLimited,
+    /// 500 `internal`: logged with its cause; the response says only "internal error".
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Unauthorized | Self::InvalidCredentials => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::RateLimited => ErrorCode::RateLimited,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let message = match &self {
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let status =
+            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(ErrorBody::new(code, message))).into_response()
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Internal(format!("sqlite: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Internal(format!("json: {e}"))
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(e: JsonRejection) -> Self {
+        Self::BadRequest(format!("invalid JSON body: {}", e.body_text()))
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(e: QueryRejection) -> Self {
+        Self::BadRequest(format!("invalid query: {}", e.body_text()))
+    }
+}
+
+impl From<FormRejection> for AppError {
+    fn from(e: FormRejection) -> Self {
+        Self::BadRequest(format!("invalid form body: {}", e.body_text()))
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(e: PathRejection) -> Self {
+        Self::BadRequest(format!("invalid path: {}", e.body_text()))
+    }
+}
+
+/// `axum::Json` whose rejection is an [`AppError`] (so malformed bodies get the JSON error shape).
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` whose rejection is an [`AppError`].
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `axum::extract::Path` whose rejection is an [`AppError`].
+#[derive(Debug, Clone, Copy, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// `axum::Form` whose rejection is an [`AppError`].
+#[derive(Debug, Clone, Copy, axum::extract::FromRequest)]
+#[from_request(via(axum::Form), rejection(AppError))]
+pub struct ApiForm<T>(pub T);

@@ -1,0 +1,105 @@
+//! Knowledge-share requests.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use confab_model::api::{CreateKnowledgeRequest, KnowledgeRequestLists, RespondKnowledgeRequest};
+use confab_model::events::{self, KnowledgeRequestEvent, KnowledgeResponseEvent, UserNotice};
+use confab_model::{ChannelName, ErrorBody, KnowledgeRequest};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiJson, AppError};
+use crate::routes::trigger;
+use crate::state::AppState;
+use crate::store;
+
+/// Asks `ownerId` to share knowledge. Triggers `knowledge-request` on `private-user-{ownerId}`.
+#[utoipa::path(post, path = "/api/knowledge/request", tag = "knowledge",
+    security(("bearer" = [])), request_body = CreateKnowledgeRequest,
+    responses((status = 201, body = KnowledgeRequest), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_request(
+    State(state): State<AppState>,
+    me: AuthUser,
+    ApiJson(body): ApiJson<CreateKnowledgeRequest>,
+) -> Result<(StatusCode, Json<KnowledgeRequest>), AppError> {
+    let requester = me.user;
+    let request = state
+        .db()
+        .write(move |c| store::knowledge::create(c, &requester, body.owner_id, &body.question))
+        .await?;
+    let notice = UserNotice::KnowledgeRequest(KnowledgeRequestEvent {
+        request_id: request.id,
+        question: request.question.clone(),
+        requester_name: request.requester_name.clone(),
+        created_at: request.created_at.clone(),
+        seq: request.seq,
+    });
+    trigger(
+        &state,
+        vec![ChannelName::private_user(request.owner_id)],
+        events::KNOWLEDGE_REQUEST,
+        &notice,
+        None,
+    )?;
+    Ok((StatusCode::CREATED, Json(request)))
+}
+
+/// The requests to and from the caller.
+#[utoipa::path(get, path = "/api/knowledge/requests", tag = "knowledge",
+    security(("bearer" = [])),
+    responses((status = 200, body = KnowledgeRequestLists), (status = 401, body = ErrorBody)))]
+pub async fn list_requests(
+    State(state): State<AppState>,
+    me: AuthUser,
+) -> Result<Json<KnowledgeRequestLists>, AppError> {
+    let id = me.id();
+    Ok(Json(
+        state
+            .db()
+            .read(move |c| store::knowledge::lists(c, id))
+            .await?,
+    ))
+}
+
+/// Answers a request addressed to the caller. Triggers `knowledge-response` on
+/// `private-user-{requesterId}`.
+#[utoipa::path(post, path = "/api/knowledge/respond", tag = "knowledge",
+    security(("bearer" = [])), request_body = RespondKnowledgeRequest,
+    responses((status = 200, body = KnowledgeRequest), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn respond(
+    State(state): State<AppState>,
+    me: AuthUser,
+    ApiJson(body): ApiJson<RespondKnowledgeRequest>,
+) -> Result<Json<KnowledgeRequest>, AppError> {
+    let owner = me.user;
+    let answered = state
+        .db()
+        .write(move |c| {
+            store::knowledge::respond(
+                c,
+                &owner,
+                body.request_id,
+                body.status,
+                body.response_content.as_deref(),
+            )
+        })
+        .await?;
+    let notice = UserNotice::KnowledgeResponse(KnowledgeResponseEvent {
+        request_id: answered.id,
+        status: answered.status,
+        response_content: answered.response_content.clone(),
+        seq: answered.seq,
+    });
+    trigger(
+        &state,
+        vec![ChannelName::private_user(answered.requester_id)],
+        events::KNOWLEDGE_RESPONSE,
+        &notice,
+        None,
+    )?;
+    Ok(Json(answered))
+}

@@ -1,0 +1,98 @@
+//! The HTTP routes, one module per area, and the OpenAPI document describing them.
+
+pub mod account;
+pub mod chat;
+pub mod knowledge;
+pub mod openapi;
+pub mod pusher;
+pub mod sync;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::Router;
+use pusher_channels::sign::is_valid_socket_id;
+
+use crate::error::AppError;
+use crate::realtime::OutEvent;
+use crate::state::AppState;
+
+/// The largest request body accepted, in bytes (a 4,000-character message is at most 16 KB).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Builds the router for `state`: every `/api` route, `/healthz`, JSON 404/405 fallbacks.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(account::healthz))
+        .route("/api/auth/login", post(account::login))
+        .route("/api/auth/logout", post(account::logout))
+        .route("/api/me", get(account::me))
+        .route("/api/users", get(account::users))
+        .route("/api/config", get(account::config))
+        .route(
+            "/api/conversations",
+            get(chat::list_conversations).post(chat::create_conversation),
+        )
+        .route(
+            "/api/conversations/{id}/messages",
+            get(chat::list_messages).post(chat::send_message),
+        )
+        .route("/api/conversations/{id}/read", post(chat::mark_read))
+        .route("/api/knowledge/request", post(knowledge::create_request))
+        .route("/api/knowledge/requests", get(knowledge::list_requests))
+        .route("/api/knowledge/respond", post(knowledge::respond))
+        .route("/api/sync", get(sync::sync))
+        .route("/api/pusher/auth", post(pusher::authorize))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("no such route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::BadRequest("method not allowed on this route".into())
+}
+
+/// The optional `X-Socket-Id` header: the sender's Pusher connection, excluded from the event.
+///
+/// # Errors
+/// [`AppError::BadRequest`] if present but not a valid socket id.
+pub fn socket_id_header(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    match headers.get("x-socket-id") {
+        None => Ok(None),
+        Some(v) => {
+            let s = v
+                .to_str()
+                .ok()
+                .filter(|s| is_valid_socket_id(s))
+                .ok_or_else(|| AppError::BadRequest("malformed X-Socket-Id".into()))?;
+            Ok(Some(s.to_owned()))
+        }
+    }
+}
+
+/// Serializes `payload` and queues it for `channels` after the commit.
+///
+/// # Errors
+/// [`AppError::Internal`] if the payload cannot be serialized (it always can).
+pub fn trigger<T: serde::Serialize>(
+    state: &AppState,
+    channels: Vec<String>,
+    name: &'static str,
+    payload: &T,
+    exclude_socket_id: Option<String>,
+) -> Result<(), AppError> {
+    state.realtime().send(OutEvent {
+        channels,
+        name,
+        data: serde_json::to_string(payload)?,
+        exclude_socket_id,
+    });
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use confab_model::api::ClientConfig;
+use pusher_channels::sign::AppCredentials;
+
+use crate::auth::LoginLimiter;
+use crate::config::PusherSettings;
+use crate::db::Db;
+use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
+
+/// The application state: database, realtime queue, Pusher credentials, login limiter.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    realtime: Realtime,
+    creds: AppCredentials,
+    client_config: ClientConfig,
+    limiter: LoginLimiter,
+}
+
+impl AppState {
+    /// State that triggers through the Pusher HTTP API described by `pusher`. Must be called
+    /// inside a tokio runtime (it starts the publishing task).
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built.
+    pub fn new(db: Db, pusher: &PusherSettings) -> Result<Self, PublishError> {
+        let publisher = Arc::new(HttpPublisher::new(pusher)?);
+        Ok(Self::with_publisher(db, pusher, publisher))
+    }
+
+    /// State with a custom [`Publisher`] (tests use failing or recording ones). Must be called
+    /// inside a tokio runtime.
+    pub fn with_publisher(db: Db, pusher: &PusherSettings, publisher: Arc<dyn Publisher>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                realtime: Realtime::start(publisher),
+                creds: AppCredentials::new(&pusher.app_id, &pusher.key, &pusher.secret),
+                client_config: ClientConfig {
+                    pusher: pusher.client_config(),
+                },
+                limiter: LoginLimiter::default(),
+            }),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The realtime trigger queue.
+    pub fn realtime(&self) -> &Realtime {
+        &self.inner.realtime
+    }
+
+    /// The Pusher app credentials (for channel signatures).
+    pub fn creds(&self) -> &AppCredentials {
+        &self.inner.creds
+    }
+
+    /// What `GET /api/config` returns.
+    pub fn client_config(&self) -> &ClientConfig {
+        &self.inner.client_config
+    }
+
+    /// The failed-login limiter.
+    pub fn limiter(&self) -> &LoginLimiter {
+        &self.inner.limiter
+    }
+}

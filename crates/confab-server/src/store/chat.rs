@@ -1,0 +1,353 @@
+//! Conversations, members, messages and read marks.
+
+use confab_model::events::ReadReceipt;
+use confab_model::{
+    Change, Conversation, ConversationChange, ConversationId, Message, MessageChange, ReadChange,
+    Seq, User, UserId, UserSummary,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::db::next_seq;
+use crate::error::AppError;
+use crate::store::sync::{record_change, Visibility};
+use crate::store::{users, validate_text};
+
+/// The most members a conversation may have.
+pub const MAX_MEMBERS: usize = 100;
+/// The longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// The longest `clientId`, in characters.
+pub const MAX_CLIENT_ID_CHARS: usize = 100;
+
+const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, u.name, m.content, \
+     m.client_id, m.created_at FROM messages m JOIN users u ON u.id = m.sender_id";
+
+fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    let sender_id: UserId = r.get(3)?;
+    Ok(Message {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        seq: r.get(2)?,
+        sender_id,
+        sender: UserSummary {
+            id: sender_id,
+            name: r.get(4)?,
+        },
+        content: r.get(5)?,
+        client_id: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+/// Fails with 404 if the conversation does not exist, 403 if `user` is not a member.
+///
+/// # Errors
+/// [`AppError::NotFound`], [`AppError::Forbidden`], SQLite errors.
+pub fn require_member(c: &Connection, conv: ConversationId, user: UserId) -> Result<(), AppError> {
+    let row: Option<Option<i64>> = c
+        .prepare_cached(
+            "SELECT (SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2)
+             FROM conversations WHERE id = ?1",
+        )?
+        .query_row(params![conv, user], |r| r.get(0))
+        .optional()?;
+    match row {
+        None => Err(AppError::NotFound("no such conversation")),
+        Some(None) => Err(AppError::Forbidden("not a member of this conversation")),
+        Some(Some(_)) => Ok(()),
+    }
+}
+
+/// Whether `user` is a member of `conv` (false if it does not exist).
+///
+/// # Errors
+/// SQLite errors.
+pub fn is_member(c: &Connection, conv: ConversationId, user: UserId) -> Result<bool, AppError> {
+    Ok(
+        c.prepare_cached("SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
+            .query_row(params![conv, user], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
+}
+
+/// The member ids of a conversation, ascending.
+///
+/// # Errors
+/// SQLite errors.
+pub fn member_ids(c: &Connection, conv: ConversationId) -> Result<Vec<UserId>, AppError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY user_id",
+    )?;
+    let ids = stmt.query_map([conv], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+/// Creates a conversation of `creator` and `member_ids` (deduplicated; the creator is added).
+/// Returns it as the creator sees it, with the seq of its recorded `ConversationCreated` change.
+///
+/// # Errors
+/// [`AppError::Validation`] for no other member, too many, an unknown or disabled member, or a
+/// too-long title; SQLite errors.
+pub fn create_conversation(
+    c: &Connection,
+    creator: &User,
+    title: Option<&str>,
+    member_ids: &[UserId],
+) -> Result<(Conversation, Seq), AppError> {
+    let mut members: Vec<UserId> = member_ids.to_vec();
+    members.push(creator.id);
+    members.sort_unstable();
+    members.dedup();
+    if members.len() < 2 {
+        return Err(AppError::Validation(
+            "memberIds must name at least one other user".into(),
+        ));
+    }
+    if members.len() > MAX_MEMBERS {
+        return Err(AppError::Validation(format!(
+            "a conversation has at most {MAX_MEMBERS} members"
+        )));
+    }
+    let mut others = Vec::new();
+    for &id in &members {
+        let summary = users::summary(c, id)?
+            .ok_or_else(|| AppError::Validation(format!("unknown user id {id}")))?;
+        if id != creator.id {
+            others.push(summary.name);
+        }
+    }
+    let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
+            return Err(AppError::Validation(format!(
+                "title must be at most {MAX_TITLE_CHARS} characters"
+            )))
+        }
+        Some(t) => t.to_owned(),
+        None => others.join(", "),
+    };
+    let seq = next_seq(c)?;
+    let id: ConversationId = c
+        .prepare_cached(
+            "INSERT INTO conversations (title, creator_id, created_at, seq) VALUES (?1, ?2, ?3, ?4)
+             RETURNING id",
+        )?
+        .query_row(
+            params![title, creator.id, crate::time::now_rfc3339(), seq],
+            |r| r.get(0),
+        )?;
+    let mut insert =
+        c.prepare_cached("INSERT INTO members (conversation_id, user_id) VALUES (?1, ?2)")?;
+    for &m in &members {
+        insert.execute(params![id, m])?;
+    }
+    let conversation = Conversation {
+        id,
+        title,
+        member_ids: members,
+        last_message: None,
+        unread_count: 0,
+        last_read_seq: 0,
+    };
+    record_change(
+        c,
+        seq,
+        Visibility::Conversation(id),
+        &Change::ConversationCreated(ConversationChange {
+            seq,
+            conversation: conversation.clone(),
+        }),
+    )?;
+    Ok((conversation, seq))
+}
+
+/// The caller's conversations, most recently active first.
+///
+/// # Errors
+/// SQLite errors.
+pub fn list_conversations(c: &Connection, user: UserId) -> Result<Vec<Conversation>, AppError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT cv.id, cv.title, m.last_read_seq, cv.last_message_seq,
+            (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = cv.id
+               AND x.seq > m.last_read_seq AND x.sender_id != m.user_id)
+         FROM members m JOIN conversations cv ON cv.id = m.conversation_id
+         WHERE m.user_id = ?1
+         ORDER BY MAX(cv.last_message_seq, cv.seq) DESC",
+    )?;
+    let rows: Vec<(ConversationId, String, Seq, Seq, i64)> = stmt
+        .query_map([user], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, title, last_read_seq, last_message_seq, unread_count) in rows {
+        let last_message = if last_message_seq > 0 {
+            message_by_seq(c, last_message_seq)?
+        } else {
+            None
+        };
+        out.push(Conversation {
+            id,
+            title,
+            member_ids: member_ids(c, id)?,
+            last_message,
+            unread_count,
+            last_read_seq,
+        });
+    }
+    Ok(out)
+}
+
+fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>, AppError> {
+    Ok(
+        c.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} WHERE m.seq = ?1"))?
+            .query_row([seq], message_from_row)
+            .optional()?,
+    )
+}
+
+/// A page of messages, ascending by seq: the newest `limit` below `before` (or overall).
+///
+/// # Errors
+/// 404/403 as [`require_member`]; SQLite errors.
+pub fn messages(
+    c: &Connection,
+    conv: ConversationId,
+    user: UserId,
+    before: Option<Seq>,
+    limit: u32,
+) -> Result<Vec<Message>, AppError> {
+    require_member(c, conv, user)?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ?1 AND m.seq < ?2
+         ORDER BY m.seq DESC LIMIT ?3"
+    ))?;
+    let mut page: Vec<Message> = stmt
+        .query_map(
+            params![conv, before.unwrap_or(i64::MAX), limit],
+            message_from_row,
+        )?
+        .collect::<Result<_, _>>()?;
+    page.reverse();
+    Ok(page)
+}
+
+/// Stores a message, or returns the one already stored for `(sender, client_id)`.
+/// The flag is `true` when it was stored now (201 and a trigger), `false` for a retry (200).
+///
+/// # Errors
+/// 404/403 as [`require_member`]; [`AppError::Validation`] for bad content or client id;
+/// [`AppError::Conflict`] if the client id was used in another conversation; SQLite errors.
+pub fn post_message(
+    c: &Connection,
+    conv: ConversationId,
+    sender: &User,
+    content: &str,
+    client_id: &str,
+) -> Result<(Message, bool), AppError> {
+    validate_text("content", content)?;
+    if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_CHARS {
+        return Err(AppError::Validation(format!(
+            "clientId must be 1 to {MAX_CLIENT_ID_CHARS} characters"
+        )));
+    }
+    require_member(c, conv, sender.id)?;
+    let existing = c
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ?1 AND m.client_id = ?2"
+        ))?
+        .query_row(params![sender.id, client_id], message_from_row)
+        .optional()?;
+    if let Some(message) = existing {
+        if message.conversation_id != conv {
+            return Err(AppError::Conflict(
+                "this clientId was already used in another conversation".into(),
+            ));
+        }
+        return Ok((message, false));
+    }
+    let seq = next_seq(c)?;
+    let created_at = crate::time::now_rfc3339();
+    let id = c
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, sender_id, content, client_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )?
+        .query_row(
+            params![conv, seq, sender.id, content, client_id, created_at],
+            |r| r.get(0),
+        )?;
+    c.prepare_cached("UPDATE conversations SET last_message_seq = ?2 WHERE id = ?1")?
+        .execute(params![conv, seq])?;
+    let message = Message {
+        id,
+        conversation_id: conv,
+        seq,
+        sender_id: sender.id,
+        sender: UserSummary {
+            id: sender.id,
+            name: sender.name.clone(),
+        },
+        content: content.to_owned(),
+        client_id: client_id.to_owned(),
+        created_at,
+    };
+    record_change(
+        c,
+        seq,
+        Visibility::Conversation(conv),
+        &Change::Message(MessageChange {
+            seq,
+            message: message.clone(),
+        }),
+    )?;
+    Ok((message, true))
+}
+
+/// Moves `user`'s read mark in `conv` forward to `seq` (capped at the newest message). Returns
+/// the receipt when the mark moved, `None` when it was already there or beyond.
+///
+/// # Errors
+/// 404/403 as [`require_member`]; [`AppError::Validation`] for a negative seq; SQLite errors.
+pub fn mark_read(
+    c: &Connection,
+    conv: ConversationId,
+    user: UserId,
+    seq: Seq,
+) -> Result<Option<ReadReceipt>, AppError> {
+    if seq < 0 {
+        return Err(AppError::Validation("seq must not be negative".into()));
+    }
+    require_member(c, conv, user)?;
+    let (current, newest): (Seq, Seq) = c
+        .prepare_cached(
+            "SELECT m.last_read_seq, cv.last_message_seq FROM members m
+             JOIN conversations cv ON cv.id = m.conversation_id
+             WHERE m.conversation_id = ?1 AND m.user_id = ?2",
+        )?
+        .query_row(params![conv, user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let target = seq.min(newest);
+    if target <= current {
+        return Ok(None);
+    }
+    c.prepare_cached(
+        "UPDATE members SET last_read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![conv, user, target])?;
+    let receipt = ReadReceipt {
+        conversation_id: conv,
+        user_id: user,
+        seq: target,
+    };
+    let change_seq = next_seq(c)?;
+    record_change(
+        c,
+        change_seq,
+        Visibility::Conversation(conv),
+        &Change::ReadReceipt(ReadChange {
+            seq: change_seq,
+            receipt: receipt.clone(),
+        }),
+    )?;
+    Ok(Some(receipt))
+}

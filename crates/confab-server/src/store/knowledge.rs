@@ -1,0 +1,158 @@
+//! Knowledge-share requests and their answers.
+
+use confab_model::api::KnowledgeRequestLists;
+use confab_model::{
+    Change, KnowledgeChange, KnowledgeDecision, KnowledgeRequest, KnowledgeStatus, RequestId, User,
+    UserId,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::db::next_seq;
+use crate::error::AppError;
+use crate::store::sync::{record_change, Visibility};
+use crate::store::{users, validate_text};
+
+const COLUMNS: &str = "k.id, k.requester_id, u.name, k.owner_id, k.question, k.status, \
+     k.response_content, k.created_at, k.seq FROM knowledge_requests k \
+     JOIN users u ON u.id = k.requester_id";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
+    let status: String = r.get(5)?;
+    Ok(KnowledgeRequest {
+        id: r.get(0)?,
+        requester_id: r.get(1)?,
+        requester_name: r.get(2)?,
+        owner_id: r.get(3)?,
+        question: r.get(4)?,
+        status: KnowledgeStatus::parse(&status).unwrap_or(KnowledgeStatus::Pending),
+        response_content: r.get(6)?,
+        created_at: r.get(7)?,
+        seq: r.get(8)?,
+    })
+}
+
+/// Stores a pending request from `requester` to `owner` and records its change.
+///
+/// # Errors
+/// [`AppError::Validation`] for a bad question, asking oneself, or an unknown owner.
+pub fn create(
+    c: &Connection,
+    requester: &User,
+    owner: UserId,
+    question: &str,
+) -> Result<KnowledgeRequest, AppError> {
+    validate_text("question", question)?;
+    if owner == requester.id {
+        return Err(AppError::Validation("you cannot ask yourself".into()));
+    }
+    if users::summary(c, owner)?.is_none() {
+        return Err(AppError::Validation(format!("unknown user id {owner}")));
+    }
+    let seq = next_seq(c)?;
+    let created_at = crate::time::now_rfc3339();
+    let id = c
+        .prepare_cached(
+            "INSERT INTO knowledge_requests (requester_id, owner_id, question, status, created_at, seq)
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5) RETURNING id",
+        )?
+        .query_row(
+            params![requester.id, owner, question, created_at, seq],
+            |r| r.get(0),
+        )?;
+    let request = KnowledgeRequest {
+        id,
+        requester_id: requester.id,
+        requester_name: requester.name.clone(),
+        owner_id: owner,
+        question: question.to_owned(),
+        status: KnowledgeStatus::Pending,
+        response_content: None,
+        created_at,
+        seq,
+    };
+    record_change(
+        c,
+        seq,
+        Visibility::Users(requester.id, owner),
+        &Change::KnowledgeRequest(KnowledgeChange {
+            seq,
+            request: request.clone(),
+        }),
+    )?;
+    Ok(request)
+}
+
+/// The requests to and from `user`, newest first.
+///
+/// # Errors
+/// SQLite errors.
+pub fn lists(c: &Connection, user: UserId) -> Result<KnowledgeRequestLists, AppError> {
+    let mut incoming = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} WHERE k.owner_id = ?1 ORDER BY k.id DESC"
+    ))?;
+    let incoming = incoming
+        .query_map([user], from_row)?
+        .collect::<Result<_, _>>()?;
+    let mut outgoing = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} WHERE k.requester_id = ?1 ORDER BY k.id DESC"
+    ))?;
+    let outgoing = outgoing
+        .query_map([user], from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(KnowledgeRequestLists { incoming, outgoing })
+}
+
+/// Records the owner's answer and its change.
+///
+/// # Errors
+/// [`AppError::NotFound`] for no such request, [`AppError::Forbidden`] unless `owner` owns
+/// it, [`AppError::Conflict`] if already answered, [`AppError::Validation`] for too-long text.
+pub fn respond(
+    c: &Connection,
+    owner: &User,
+    request: RequestId,
+    decision: KnowledgeDecision,
+    content: Option<&str>,
+) -> Result<KnowledgeRequest, AppError> {
+    let content = content.filter(|t| !t.trim().is_empty());
+    if let Some(text) = content {
+        validate_text("responseContent", text)?;
+    }
+    let current = c
+        .prepare_cached(&format!("SELECT {COLUMNS} WHERE k.id = ?1"))?
+        .query_row([request], from_row)
+        .optional()?
+        .ok_or(AppError::NotFound("no such request"))?;
+    if current.owner_id != owner.id {
+        return Err(AppError::Forbidden(
+            "only the owner may answer this request",
+        ));
+    }
+    if current.status != KnowledgeStatus::Pending {
+        return Err(AppError::Conflict(
+            "this request was already answered".into(),
+        ));
+    }
+    let seq = next_seq(c)?;
+    let status = KnowledgeStatus::from(decision);
+    c.prepare_cached(
+        "UPDATE knowledge_requests SET status = ?2, response_content = ?3, seq = ?4 WHERE id = ?1",
+    )?
+    .execute(params![request, status.as_str(), content, seq])?;
+    let answered = KnowledgeRequest {
+        status,
+        response_content: content.map(str::to_owned),
+        seq,
+        ..current
+    };
+    record_change(
+        c,
+        seq,
+        Visibility::Users(answered.requester_id, answered.owner_id),
+        &Change::KnowledgeResponse(KnowledgeChange {
+            seq,
+            request: answered.clone(),
+        }),
+    )?;
+    Ok(answered)
+}

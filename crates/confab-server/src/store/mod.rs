@@ -1,0 +1,39 @@
+//! Queries and transactions over the schema in `migrations/`. Functions take a
+//! `&rusqlite::Connection` and run inside whatever [`crate::db::Db`] gave them; write functions
+//! must be called from [`crate::db::Db::write`] so their change and its sequence number commit
+//! together.
+
+pub mod chat;
+pub mod knowledge;
+pub mod sync;
+pub mod users;
+
+use confab_model::MAX_MESSAGE_CHARS;
+
+use crate::error::AppError;
+
+/// Checks user-written text: not blank, at most [`MAX_MESSAGE_CHARS`] characters.
+///
+/// # Errors
+/// [`AppError::Validation`] naming `field`.
+pub fn validate_text(field: &str, text: &str) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::Validation(format!("{field} must not be empty")));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(AppError::Validation(format!(
+            "{field} must be at most {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a SQLite error is a UNIQUE constraint violation.
+pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}

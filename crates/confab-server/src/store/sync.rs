@@ -1,0 +1,73 @@
+//! The change log behind `/api/sync`.
+
+use confab_model::{Change, ConversationId, Seq, SyncPage, UserId};
+use rusqlite::{params, Connection};
+
+use crate::error::AppError;
+
+/// Who may see a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every (current) member of the conversation.
+    Conversation(ConversationId),
+    /// Exactly these two users (requester and owner of a knowledge request).
+    Users(UserId, UserId),
+}
+
+/// Appends a change to the log under `seq` (which must come from [`crate::db::next_seq`] in
+/// the same transaction).
+///
+/// # Errors
+/// SQLite or JSON errors.
+pub fn record_change(
+    c: &Connection,
+    seq: Seq,
+    visibility: Visibility,
+    change: &Change,
+) -> Result<(), AppError> {
+    let (conv, a, b) = match visibility {
+        Visibility::Conversation(id) => (Some(id), None, None),
+        Visibility::Users(a, b) => (None, Some(a), Some(b)),
+    };
+    let payload = serde_json::to_string(change)?;
+    c.prepare_cached(
+        "INSERT INTO changes (seq, conversation_id, user_a, user_b, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![seq, conv, a, b, payload])?;
+    Ok(())
+}
+
+/// The changes visible to `user` with seq above `since`, ascending, at most `limit`.
+///
+/// # Errors
+/// SQLite errors, or a stored payload that no longer parses (500).
+pub fn changes_since(
+    c: &Connection,
+    user: UserId,
+    since: Seq,
+    limit: u32,
+) -> Result<SyncPage, AppError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, payload FROM changes
+         WHERE seq > ?2 AND (user_a = ?1 OR user_b = ?1 OR conversation_id IN
+             (SELECT conversation_id FROM members WHERE user_id = ?1))
+         ORDER BY seq LIMIT ?3",
+    )?;
+    let rows: Vec<(Seq, String)> = stmt
+        .query_map(params![user, since, i64::from(limit) + 1], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let has_more = rows.len() > limit as usize;
+    let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+    for (_, payload) in rows.into_iter().take(limit as usize) {
+        changes.push(serde_json::from_str::<Change>(&payload)?);
+    }
+    let next_since = changes.last().map_or(since, Change::seq);
+    Ok(SyncPage {
+        changes,
+        next_since,
+        has_more,
+    })
+}

@@ -1,0 +1,202 @@
+//! Users and login tokens.
+
+use confab_model::{User, UserId, UserSummary};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::AppError;
+use crate::store::is_unique_violation;
+
+/// A user row with its account state, for `users list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The user.
+    pub user: User,
+    /// Whether the account is disabled (cannot log in; tokens revoked).
+    pub disabled: bool,
+}
+
+/// Creates a user.
+///
+/// # Errors
+/// [`AppError::Validation`] for a blank name or an email without `@`, [`AppError::Conflict`]
+/// if the email is taken.
+pub fn create_user(
+    c: &Connection,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<User, AppError> {
+    let email = email.trim();
+    let name = name.trim();
+    if !email.contains('@') || email.len() > 254 {
+        return Err(AppError::Validation(
+            "email must look like name@host".into(),
+        ));
+    }
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::Validation(
+            "name must be 1 to 100 characters".into(),
+        ));
+    }
+    let id = c
+        .prepare_cached(
+            "INSERT INTO users (email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+             RETURNING id",
+        )?
+        .query_row(
+            params![email, name, password_hash, crate::time::now_rfc3339()],
+            |r| r.get(0),
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::Conflict(format!("a user with email {email} exists"))
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(User {
+        id,
+        name: name.to_owned(),
+        email: email.to_owned(),
+    })
+}
+
+/// Every account, enabled or not, by id.
+///
+/// # Errors
+/// SQLite errors.
+pub fn accounts(c: &Connection) -> Result<Vec<Account>, AppError> {
+    let mut stmt = c.prepare_cached("SELECT id, name, email, disabled FROM users ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Account {
+            user: User {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                email: r.get(2)?,
+            },
+            disabled: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The directory: enabled users, by name.
+///
+/// # Errors
+/// SQLite errors.
+pub fn directory(c: &Connection) -> Result<Vec<User>, AppError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, name, email FROM users WHERE disabled = 0 ORDER BY name COLLATE NOCASE, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            email: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Disables the account with this email and revokes its tokens. Returns whether it existed.
+///
+/// # Errors
+/// SQLite errors.
+pub fn disable(c: &Connection, email: &str) -> Result<bool, AppError> {
+    let id: Option<UserId> = c
+        .query_row(
+            "UPDATE users SET disabled = 1 WHERE email = ?1 RETURNING id",
+            [email.trim()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = id {
+        c.execute("DELETE FROM tokens WHERE user_id = ?1", [id])?;
+    }
+    Ok(id.is_some())
+}
+
+/// An enabled user and their password hash, by email (case-insensitive).
+///
+/// # Errors
+/// SQLite errors.
+pub fn find_login(c: &Connection, email: &str) -> Result<Option<(User, String)>, AppError> {
+    Ok(c.prepare_cached(
+        "SELECT id, name, email, password_hash FROM users WHERE email = ?1 AND disabled = 0",
+    )?
+    .query_row([email.trim()], |r| {
+        Ok((
+            User {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                email: r.get(2)?,
+            },
+            r.get(3)?,
+        ))
+    })
+    .optional()?)
+}
+
+/// Stores a token hash for a user.
+///
+/// # Errors
+/// SQLite errors.
+pub fn insert_token(
+    c: &Connection,
+    hash: &[u8],
+    user: UserId,
+    expires_ms: i64,
+    now_ms: i64,
+) -> Result<(), AppError> {
+    c.prepare_cached(
+        "INSERT INTO tokens (token_hash, user_id, expires_ms, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![hash, user, expires_ms, now_ms])?;
+    Ok(())
+}
+
+/// Revokes one token.
+///
+/// # Errors
+/// SQLite errors.
+pub fn delete_token(c: &Connection, hash: &[u8]) -> Result<(), AppError> {
+    c.prepare_cached("DELETE FROM tokens WHERE token_hash = ?1")?
+        .execute([hash])?;
+    Ok(())
+}
+
+/// The enabled user a live token belongs to.
+///
+/// # Errors
+/// SQLite errors.
+pub fn user_for_token(c: &Connection, hash: &[u8], now_ms: i64) -> Result<Option<User>, AppError> {
+    Ok(c.prepare_cached(
+        "SELECT u.id, u.name, u.email FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ?1 AND t.expires_ms > ?2 AND u.disabled = 0",
+    )?
+    .query_row(params![hash, now_ms], |r| {
+        Ok(User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            email: r.get(2)?,
+        })
+    })
+    .optional()?)
+}
+
+/// An enabled user's id and name.
+///
+/// # Errors
+/// SQLite errors.
+pub fn summary(c: &Connection, id: UserId) -> Result<Option<UserSummary>, AppError> {
+    Ok(
+        c.prepare_cached("SELECT id, name FROM users WHERE id = ?1 AND disabled = 0")?
+            .query_row([id], |r| {
+                Ok(UserSummary {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })
+            .optional()?,
+    )
+}
