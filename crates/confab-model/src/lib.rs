@@ -19,6 +19,7 @@ mod channels;
 mod domain;
 mod error;
 pub mod events;
+pub mod ipc;
 mod sync;
 
 pub use channels::ChannelName;

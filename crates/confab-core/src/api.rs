@@ -1,0 +1,399 @@
+//! The backend's REST contract as typed async calls. Every call carries the bearer token;
+//! failures are classified so callers know whether to retry, give up, or end the session.
+
+use std::time::Duration;
+
+use confab_model::api::{
+    ClientConfig, CreateKnowledgeRequest, KnowledgeRequestLists, LoginRequest, LoginResponse,
+    MarkRead, RespondKnowledgeRequest, SendMessage,
+};
+use confab_model::{
+    Conversation, ErrorBody, KnowledgeDecision, KnowledgeRequest, Message, SyncPage, User,
+    UserSummary,
+};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Why a backend call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the token is missing, expired or revoked. End the session; keep unsent work.
+    #[error("session expired")]
+    Unauthorized,
+    /// Another 4xx: the request itself is refused. Do not retry as is.
+    #[error("{message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The server's error code (`forbidden`, `validation_failed`, ...).
+        code: String,
+        /// The server's sentence.
+        message: String,
+    },
+    /// 5xx: the server failed. Retry later with backoff.
+    #[error("server error ({status})")]
+    Server {
+        /// HTTP status.
+        status: u16,
+    },
+    /// No answer (offline, DNS, refused, timeout). Retry later with backoff.
+    #[error("server unreachable: {0}")]
+    Network(String),
+    /// The answer could not be read: a server/client version mismatch. Do not retry.
+    #[error("unexpected answer from server: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// Worth retrying later (network trouble or a server failure).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Server { .. } | ApiError::Network(_))
+    }
+}
+
+/// A REST client for one server and (after sign-in) one token. Cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("Api")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Normalises a user-typed server URL: trims, adds `https://` when no scheme is given,
+/// drops a trailing slash.
+pub fn normalize_server_url(input: &str) -> String {
+    let t = input.trim().trim_end_matches('/');
+    if t.starts_with("http://") || t.starts_with("https://") {
+        t.to_owned()
+    } else {
+        format!("https://{t}")
+    }
+}
+
+impl Api {
+    /// A client for `base` (e.g. `http://127.0.0.1:8080`) without a token.
+    pub fn new(base: &str) -> Self {
+        Api {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .connect_timeout(Duration::from_secs(5))
+                .pool_idle_timeout(Duration::from_secs(60))
+                .build()
+                .unwrap_or_default(),
+            base: normalize_server_url(base),
+            token: None,
+        }
+    }
+
+    /// The same client with a token.
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Api {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The token, for the Pusher authorizer's header provider.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        socket_id: Option<&str>,
+    ) -> Result<(StatusCode, T), ApiError> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(s) = socket_id {
+            req = req.header("X-Socket-Id", s);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ApiError::Network(without_url(&e)))?;
+        let status = resp.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(ApiError::Unauthorized);
+        }
+        if status.is_server_error() {
+            return Err(ApiError::Server {
+                status: status.as_u16(),
+            });
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Network(without_url(&e)))?;
+        if status.is_client_error() {
+            let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(b) => (b.error.code.as_str().to_owned(), b.error.message),
+                Err(_) => ("unknown".into(), format!("request refused ({status})")),
+            };
+            return Err(ApiError::Rejected {
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        // 204: callers ask for `()`, which serde reads from `null`.
+        let parsed = if bytes.is_empty() {
+            serde_json::from_slice(b"null")
+        } else {
+            serde_json::from_slice(&bytes)
+        };
+        parsed
+            .map(|v| (status, v))
+            .map_err(|e| ApiError::Decode(e.to_string()))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.call::<(), T>(Method::GET, path, None, None)
+            .await
+            .map(|(_, v)| v)
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.call(Method::POST, path, Some(body), None)
+            .await
+            .map(|(_, v)| v)
+    }
+
+    /// `POST /api/auth/login`.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] for wrong credentials (or an unknown email).
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, ApiError> {
+        self.post(
+            "/api/auth/login",
+            &LoginRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// `POST /api/auth/logout` (revokes the token).
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn logout(&self) -> Result<(), ApiError> {
+        self.post::<_, Option<serde_json::Value>>("/api/auth/logout", &serde_json::json!({}))
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /api/me`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn me(&self) -> Result<User, ApiError> {
+        self.get("/api/me").await
+    }
+
+    /// `GET /api/config`: the public realtime settings.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn config(&self) -> Result<ClientConfig, ApiError> {
+        self.get("/api/config").await
+    }
+
+    /// `GET /api/users`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn users(&self) -> Result<Vec<UserSummary>, ApiError> {
+        self.get("/api/users").await
+    }
+
+    /// `GET /api/conversations`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn conversations(&self) -> Result<Vec<Conversation>, ApiError> {
+        self.get("/api/conversations").await
+    }
+
+    /// `GET /api/conversations/{id}/messages`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn messages(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, ApiError> {
+        let before = before.map(|b| format!("&before={b}")).unwrap_or_default();
+        self.get(&format!(
+            "/api/conversations/{conversation_id}/messages?limit={limit}{before}"
+        ))
+        .await
+    }
+
+    /// `POST /api/conversations/{id}/messages`, idempotent on `client_id`. `socket_id`
+    /// excludes this client's own socket from the realtime echo.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn send_message(
+        &self,
+        conversation_id: i64,
+        content: &str,
+        client_id: &str,
+        socket_id: Option<&str>,
+    ) -> Result<Message, ApiError> {
+        self.call(
+            Method::POST,
+            &format!("/api/conversations/{conversation_id}/messages"),
+            Some(&SendMessage {
+                content: content.to_owned(),
+                client_id: client_id.to_owned(),
+            }),
+            socket_id,
+        )
+        .await
+        .map(|(_, m)| m)
+    }
+
+    /// `POST /api/conversations/{id}/read`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn mark_read(&self, conversation_id: i64, seq: i64) -> Result<(), ApiError> {
+        self.post::<_, Option<serde_json::Value>>(
+            &format!("/api/conversations/{conversation_id}/read"),
+            &MarkRead { seq },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /api/knowledge/request`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn ask(&self, owner_id: i64, question: &str) -> Result<KnowledgeRequest, ApiError> {
+        self.post(
+            "/api/knowledge/request",
+            &CreateKnowledgeRequest {
+                owner_id,
+                question: question.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// `GET /api/knowledge/requests`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn requests(&self) -> Result<KnowledgeRequestLists, ApiError> {
+        self.get("/api/knowledge/requests").await
+    }
+
+    /// `POST /api/knowledge/respond`.
+    ///
+    /// # Errors
+    /// 409 when already answered (as [`ApiError::Rejected`]).
+    pub async fn respond(
+        &self,
+        request_id: i64,
+        decision: KnowledgeDecision,
+        content: Option<&str>,
+    ) -> Result<KnowledgeRequest, ApiError> {
+        self.post(
+            "/api/knowledge/respond",
+            &RespondKnowledgeRequest {
+                request_id,
+                status: decision,
+                response_content: content.map(str::to_owned),
+            },
+        )
+        .await
+    }
+
+    /// `GET /api/sync?since=&limit=`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn sync(&self, since: i64, limit: u32) -> Result<SyncPage, ApiError> {
+        self.get(&format!("/api/sync?since={since}&limit={limit}"))
+            .await
+    }
+
+    /// The channel-auth endpoint URL for the Pusher authorizer.
+    pub fn pusher_auth_url(&self) -> String {
+        format!("{}/api/pusher/auth", self.base)
+    }
+}
+
+/// reqwest errors print the URL; ours carry no secrets, but keep logs short and stable.
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection refused"
+    } else {
+        "request failed"
+    };
+    kind.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_host_gets_https_and_loses_its_trailing_slash() {
+        assert_eq!(
+            normalize_server_url(" chat.example.com/ "),
+            "https://chat.example.com"
+        );
+        assert_eq!(
+            normalize_server_url("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn only_network_and_server_errors_are_transient() {
+        assert!(ApiError::Network("x".into()).is_transient());
+        assert!(ApiError::Server { status: 503 }.is_transient());
+        assert!(!ApiError::Unauthorized.is_transient());
+        assert!(!ApiError::Rejected {
+            status: 422,
+            code: "validation_failed".into(),
+            message: "too long".into()
+        }
+        .is_transient());
+    }
+}

@@ -1,0 +1,587 @@
+//! The realtime engine of one session: one task that owns the Pusher connection, applies
+//! realtime events to the cache, runs catch-up syncs (planned by [`SyncPlanner`]), tracks
+//! presence and typing, and asks the notification policy what to raise.
+//!
+//! Ordering: sync pages and realtime events are applied by this one task, one at a time, so a
+//! message arriving by both paths is stored once (the cache applies idempotently) and the
+//! cursor only moves forward.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use confab_model::api::PusherClientConfig;
+use confab_model::events::{
+    ConversationCreated, ReadReceipt, Typing, CLIENT_TYPING, CONVERSATION_CREATED,
+    KNOWLEDGE_REQUEST, KNOWLEDGE_RESPONSE, NEW_MESSAGE, READ_RECEIPT,
+};
+use confab_model::ipc::{ChatMessage, UiEvent};
+use confab_model::{Change, ChannelName, KnowledgeStatus, Message};
+use confab_store::Applied;
+use pusher_channels::auth::HttpAuthorizer;
+use pusher_channels::client::Client;
+use pusher_channels::proto::{AuthError, Config, Endpoint, Event, SubscriptionError};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::api::{Api, ApiError};
+use crate::db::Db;
+use crate::notify::{self, Candidate};
+use crate::sync_plan::SyncPlanner;
+use crate::typing::{TypingIn, TypingOut};
+use crate::views::chat_message;
+use crate::Shared;
+
+/// Sync page size: big pages make a catch-up of thousands fast, one transaction each.
+const SYNC_PAGE: u32 = 1000;
+/// The cached realtime settings, so the connection can start offline.
+const REALTIME_SETTING: &str = "core.realtime_config";
+
+/// What the core asks the engine to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A key was pressed in a conversation's composer.
+    Keystroke(i64),
+    /// A message was sent: typing stops.
+    Sent(i64),
+    /// Wake from sleep / network change.
+    CheckNow,
+}
+
+pub(crate) struct Engine {
+    me: i64,
+    my_name: String,
+    api: Api,
+    db: Db,
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    planner: SyncPlanner,
+    typing_out: TypingOut,
+    typing_in: TypingIn,
+    presence: BTreeMap<i64, BTreeSet<i64>>,
+    rooms: BTreeSet<i64>,
+}
+
+impl Engine {
+    pub fn new(
+        me: i64,
+        my_name: String,
+        api: Api,
+        db: Db,
+        shared: Arc<Shared>,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) -> Self {
+        Engine {
+            me,
+            my_name,
+            api,
+            db,
+            shared,
+            commands,
+            planner: SyncPlanner::new(),
+            typing_out: TypingOut::default(),
+            typing_in: TypingIn::default(),
+            presence: BTreeMap::new(),
+            rooms: BTreeSet::new(),
+        }
+    }
+
+    /// Runs until the command channel closes (sign-out) or the session ends.
+    pub async fn run(mut self) {
+        let Some(config) = self.realtime_config().await else {
+            return;
+        };
+        let token = self.api.token().unwrap_or_default().to_owned();
+        let authorizer =
+            HttpAuthorizer::new(self.api.pusher_auth_url()).headers(Arc::new(move || {
+                vec![("Authorization".into(), format!("Bearer {token}"))]
+            }));
+        let (pusher, mut events) = Client::start(config, authorizer);
+        let _ = pusher.subscribe(&ChannelName::private_user(self.me));
+        if let Ok(list) = self.db.run(|s| s.conversation_list()).await {
+            for c in list {
+                self.join_room(&pusher, c.id);
+            }
+        }
+        self.planner.request_now(Instant::now().into_std());
+        loop {
+            while self.planner.poll_start() {
+                self.sync_page(&pusher).await;
+            }
+            if self.shared.is_ended() {
+                return;
+            }
+            let deadline = [
+                self.planner.poll_timeout(),
+                self.typing_out.poll_timeout(),
+                self.typing_in.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_pusher(&pusher, ev).await,
+                    None => return,
+                },
+                cmd = self.commands.recv() => match cmd {
+                    Some(cmd) => self.on_command(&pusher, cmd).await,
+                    None => {
+                        let _ = pusher.disconnect();
+                        return;
+                    }
+                },
+                () = sleep_until(deadline) => self.on_timeout(&pusher).await,
+            }
+            // Drain what is already queued before syncing again: bursts apply back to back.
+            while let Some(ev) = events.try_recv() {
+                self.on_pusher(&pusher, ev).await;
+            }
+        }
+    }
+
+    /// The realtime settings: fresh from the backend when it answers, else the cached ones,
+    /// else retried with backoff (a first start while offline).
+    async fn realtime_config(&mut self) -> Option<Config> {
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match self.api.config().await {
+                Ok(cfg) => {
+                    let json = serde_json::to_string(&cfg.pusher).unwrap_or_default();
+                    let _ = self
+                        .db
+                        .run(move |s| s.set_setting(REALTIME_SETTING, &json))
+                        .await;
+                    return Some(pusher_config(&cfg.pusher));
+                }
+                Err(ApiError::Unauthorized) => {
+                    self.shared.end_session();
+                    return None;
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "realtime settings unavailable");
+                    if let Ok(Some(json)) = self.db.run(|s| s.setting(REALTIME_SETTING)).await {
+                        if let Ok(cfg) = serde_json::from_str::<PusherClientConfig>(&json) {
+                            return Some(pusher_config(&cfg));
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                cmd = self.commands.recv() => if cmd.is_none() { return None },
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    fn join_room(&mut self, pusher: &Client, conversation: i64) {
+        if self.rooms.insert(conversation) {
+            let _ = pusher.subscribe(&ChannelName::chat_room(conversation));
+        }
+    }
+
+    async fn on_command(&mut self, pusher: &Client, cmd: Command) {
+        let now = Instant::now().into_std();
+        match cmd {
+            Command::Keystroke(c) => {
+                if self.typing_out.keystroke(now, c) {
+                    self.send_typing(pusher, c, true).await;
+                }
+            }
+            Command::Sent(c) => {
+                if self.typing_out.sent(c) {
+                    self.send_typing(pusher, c, false).await;
+                }
+            }
+            Command::CheckNow => {
+                let _ = pusher.check_now();
+                self.planner.request_now(now);
+            }
+        }
+    }
+
+    async fn send_typing(&self, pusher: &Client, conversation: i64, typing: bool) {
+        let data = serde_json::to_value(Typing {
+            user_id: self.me,
+            name: self.my_name.clone(),
+            typing,
+        })
+        .unwrap_or_default();
+        // Best effort: not subscribed yet, or rate-limited, means no indicator this time.
+        let _ = pusher
+            .trigger(&ChannelName::chat_room(conversation), CLIENT_TYPING, data)
+            .await;
+    }
+
+    async fn on_timeout(&mut self, pusher: &Client) {
+        let now = Instant::now().into_std();
+        self.planner.handle_timeout(now);
+        for c in self.typing_out.handle_timeout(now) {
+            self.send_typing(pusher, c, false).await;
+        }
+        for c in self.typing_in.handle_timeout(now) {
+            self.emit_typing(c);
+        }
+    }
+
+    fn emit_typing(&self, conversation: i64) {
+        self.shared.emit(UiEvent::Typing {
+            conversation_id: conversation,
+            names: self.typing_in.names(conversation),
+        });
+    }
+
+    fn emit_presence(&self, conversation: i64) {
+        let online: Vec<i64> = self
+            .presence
+            .get(&conversation)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        self.shared.set_online(conversation, online.clone());
+        self.shared.emit(UiEvent::Presence {
+            conversation_id: conversation,
+            online,
+        });
+    }
+
+    async fn on_pusher(&mut self, pusher: &Client, ev: Event) {
+        let now = Instant::now().into_std();
+        match ev {
+            Event::StateChanged {
+                current, retry_in, ..
+            } => self.shared.set_connection(current, retry_in),
+            Event::Connected { socket_id, .. } => {
+                self.shared.set_socket_id(Some(socket_id));
+                self.planner.request_now(now);
+            }
+            Event::Subscribed {
+                channel, members, ..
+            } => {
+                // Anything posted before this subscription took effect is only in the backend.
+                self.planner.request_now(now);
+                if let (Some(ChannelName::ChatRoom(c)), Some(m)) =
+                    (ChannelName::parse(&channel), members)
+                {
+                    let ids = m.members.keys().filter_map(|k| k.parse().ok()).collect();
+                    self.presence.insert(c, ids);
+                    self.emit_presence(c);
+                }
+            }
+            Event::SubscriptionFailed { channel, error } => {
+                tracing::warn!(%channel, %error, "subscription failed");
+                if matches!(
+                    error,
+                    SubscriptionError::Auth(AuthError {
+                        status: Some(401),
+                        ..
+                    })
+                ) {
+                    self.shared.end_session();
+                }
+            }
+            Event::MemberAdded { channel, member } => {
+                self.on_member(&channel, &member.id, true);
+            }
+            Event::MemberRemoved { channel, member } => {
+                self.on_member(&channel, &member.id, false);
+            }
+            Event::Message {
+                channel,
+                event,
+                data,
+                ..
+            } => {
+                let value = data.to_value();
+                match ChannelName::parse(&channel) {
+                    Some(ChannelName::PrivateUser(_)) => match event.as_str() {
+                        // The event pokes; the full row comes from the backend.
+                        KNOWLEDGE_REQUEST | KNOWLEDGE_RESPONSE => self.planner.request_now(now),
+                        CONVERSATION_CREATED => {
+                            if let Ok(cc) = serde_json::from_value::<ConversationCreated>(value) {
+                                let conv = cc.conversation.clone();
+                                let seq = cc.seq;
+                                if self
+                                    .db
+                                    .run(move |s| s.apply_conversation(&conv, Some(seq)))
+                                    .await
+                                    .is_ok()
+                                {
+                                    self.shared.emit(UiEvent::ConversationsChanged);
+                                }
+                                self.join_room(pusher, cc.conversation.id);
+                            }
+                            self.planner.request_now(now);
+                        }
+                        _ => {}
+                    },
+                    Some(ChannelName::ChatRoom(c)) => match event.as_str() {
+                        NEW_MESSAGE => {
+                            if let Ok(m) = serde_json::from_value::<Message>(value) {
+                                self.on_message(m).await;
+                            }
+                            self.planner.request_soon(now);
+                        }
+                        READ_RECEIPT => {
+                            if let Ok(r) = serde_json::from_value::<ReadReceipt>(value) {
+                                let receipt = r.clone();
+                                if self
+                                    .db
+                                    .run(move |s| s.apply_read_mark(&receipt))
+                                    .await
+                                    .is_ok_and(Applied::changed)
+                                {
+                                    self.emit_receipt(&r);
+                                }
+                            }
+                        }
+                        CLIENT_TYPING => {
+                            if let Ok(t) = serde_json::from_value::<Typing>(value) {
+                                if t.user_id != self.me
+                                    && self
+                                        .typing_in
+                                        .on_event(now, c, t.user_id, &t.name, t.typing)
+                                {
+                                    self.emit_typing(c);
+                                }
+                            }
+                        }
+                        _ => {}
+                    },
+                    None => {}
+                }
+            }
+            Event::Error(e) => tracing::warn!(error = %e, "realtime error"),
+            _ => {}
+        }
+    }
+
+    fn on_member(&mut self, channel: &str, id: &str, added: bool) {
+        if let (Some(ChannelName::ChatRoom(c)), Ok(id)) =
+            (ChannelName::parse(channel), id.parse::<i64>())
+        {
+            let set = self.presence.entry(c).or_default();
+            if added {
+                set.insert(id);
+            } else {
+                set.remove(&id);
+            }
+            self.emit_presence(c);
+        }
+    }
+
+    fn emit_receipt(&self, r: &ReadReceipt) {
+        if r.user_id != self.me {
+            self.shared.emit(UiEvent::ReadReceipt {
+                conversation_id: r.conversation_id,
+                user_id: r.user_id,
+                seq: r.seq,
+            });
+        } else {
+            self.shared.emit(UiEvent::ConversationsChanged);
+        }
+    }
+
+    async fn on_message(&mut self, m: Message) {
+        let msg = m.clone();
+        let Ok(applied) = self.db.run(move |s| s.apply_message(&msg)).await else {
+            return;
+        };
+        if !applied.changed() {
+            return;
+        }
+        if self.typing_in.on_message(m.conversation_id, m.sender_id) {
+            self.emit_typing(m.conversation_id);
+        }
+        self.shared.emit(UiEvent::MessagesChanged {
+            conversation_id: m.conversation_id,
+            messages: vec![chat_message(&m)],
+        });
+        self.shared.emit(UiEvent::ConversationsChanged);
+        if applied == Applied::Inserted {
+            self.notify(vec![m], vec![]).await;
+        }
+    }
+
+    async fn sync_page(&mut self, pusher: &Client) {
+        let now = Instant::now().into_std();
+        let cursor = match self.db.run(|s| s.sync_cursor()).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the sync cursor");
+                self.planner.page_failed(now, false);
+                return;
+            }
+        };
+        let page = match self.api.sync(cursor, SYNC_PAGE).await {
+            Ok(p) => p,
+            Err(ApiError::Unauthorized) => {
+                self.planner.page_failed(now, false);
+                self.shared.end_session();
+                return;
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "catch-up failed");
+                self.planner.page_failed(now, e.is_transient());
+                return;
+            }
+        };
+        let changes = page.changes.clone();
+        let next = page.next_since;
+        let applied = match self.db.run(move |s| s.apply_changes(&changes, next)).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot apply a sync page");
+                self.planner.page_failed(now, false);
+                return;
+            }
+        };
+        self.planner.page_done(now, page.has_more);
+        self.after_page(pusher, &page.changes, &applied).await;
+    }
+
+    /// Tell the UI what a page changed, join new rooms, and decide notifications.
+    async fn after_page(&mut self, pusher: &Client, changes: &[Change], applied: &[Applied]) {
+        let mut by_conversation: HashMap<i64, Vec<ChatMessage>> = HashMap::new();
+        let mut new_messages = vec![];
+        let mut new_requests = vec![];
+        let mut conversations_changed = false;
+        let mut requests_changed = false;
+        for (change, a) in changes.iter().zip(applied) {
+            if !a.changed() {
+                continue;
+            }
+            match change {
+                Change::Message(mc) => {
+                    by_conversation
+                        .entry(mc.message.conversation_id)
+                        .or_default()
+                        .push(chat_message(&mc.message));
+                    conversations_changed = true;
+                    if *a == Applied::Inserted {
+                        new_messages.push(mc.message.clone());
+                    }
+                }
+                Change::ReadReceipt(rc) => self.emit_receipt(&rc.receipt),
+                Change::KnowledgeRequest(kc) | Change::KnowledgeResponse(kc) => {
+                    requests_changed = true;
+                    new_requests.push(kc.request.clone());
+                }
+                Change::ConversationCreated(cc) => {
+                    conversations_changed = true;
+                    self.join_room(pusher, cc.conversation.id);
+                }
+            }
+        }
+        for (conversation_id, messages) in by_conversation {
+            self.shared.emit(UiEvent::MessagesChanged {
+                conversation_id,
+                messages,
+            });
+        }
+        if conversations_changed {
+            self.shared.emit(UiEvent::ConversationsChanged);
+        }
+        if requests_changed {
+            self.shared.emit(UiEvent::RequestsChanged);
+        }
+        if !new_messages.is_empty() || !new_requests.is_empty() {
+            self.notify(new_messages, new_requests).await;
+        }
+    }
+
+    /// Ask the policy about new items; persist the notified cursor before raising anything,
+    /// so a crash can drop a notification but never repeat one.
+    async fn notify(&self, messages: Vec<Message>, requests: Vec<confab_model::KnowledgeRequest>) {
+        let me = self.me;
+        let ctx = notify::Context {
+            me,
+            focus: self.shared.focus(),
+            muted: self.shared.is_muted(),
+            notified_cursor: 0,
+        };
+        let decided = self
+            .db
+            .run(move |s| {
+                let list = s.conversation_list()?;
+                let users = s.users()?;
+                let mut candidates = vec![];
+                for m in &messages {
+                    let summary = list.iter().find(|c| c.id == m.conversation_id);
+                    let read_seq = s
+                        .conversation(m.conversation_id)?
+                        .map_or(0, |c| c.last_read_seq);
+                    candidates.push(Candidate::Message {
+                        seq: m.seq,
+                        conversation_id: m.conversation_id,
+                        conversation_title: summary.map(|c| c.title.clone()).unwrap_or_default(),
+                        sender_id: m.sender_id,
+                        sender_name: m.sender.name.clone(),
+                        content: m.content.clone(),
+                        read_seq,
+                        muted: summary.is_some_and(|c| c.muted),
+                    });
+                }
+                for r in &requests {
+                    if r.owner_id == me && r.status == KnowledgeStatus::Pending {
+                        candidates.push(Candidate::Request {
+                            seq: r.seq,
+                            request_id: r.id,
+                            requester_name: r.requester_name.clone(),
+                            question: r.question.clone(),
+                            pending: true,
+                        });
+                    } else if r.requester_id == me && r.status != KnowledgeStatus::Pending {
+                        candidates.push(Candidate::Answer {
+                            seq: r.seq,
+                            request_id: r.id,
+                            owner_name: users
+                                .iter()
+                                .find(|u| u.id == r.owner_id)
+                                .map_or_else(|| "A teammate".to_owned(), |u| u.name.clone()),
+                            status: r.status,
+                            content: r.response_content.clone(),
+                        });
+                    }
+                }
+                let ctx = notify::Context {
+                    notified_cursor: s.notified_cursor()?,
+                    ..ctx
+                };
+                let (out, cursor) = notify::decide(&ctx, &candidates);
+                s.advance_notified_cursor(cursor)?;
+                Ok(out)
+            })
+            .await;
+        match decided {
+            Ok(list) => {
+                for n in list {
+                    self.shared.notify(n);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "notification decision failed"),
+        }
+    }
+}
+
+fn pusher_config(p: &PusherClientConfig) -> Config {
+    let endpoint = match (&p.host, &p.cluster) {
+        (Some(host), _) => Endpoint::Host {
+            host: host.clone(),
+            port: p.port.unwrap_or(if p.use_tls { 443 } else { 80 }),
+            tls: p.use_tls,
+        },
+        (None, Some(cluster)) => Endpoint::Cluster(cluster.clone()),
+        (None, None) => Endpoint::Cluster("mt1".into()),
+    };
+    let mut c = Config::new(p.key.clone(), endpoint);
+    c.jitter_seed = rand::random();
+    c
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}

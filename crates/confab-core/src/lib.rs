@@ -1,0 +1,710 @@
+//! Confab's desktop brain, without Tauri: sign-in with the token in the OS keyring, the local
+//! SQLite cache (via `confab-store`), the realtime engine over `pusher-channels`, lossless
+//! catch-up from the backend after every (re)connect, the persistent outbox, typing and
+//! presence, and the notification policy. The Tauri shell wires a [`Core`] to the window; the
+//! tests drive it headless against a real backend and a real Sockudo.
+//!
+//! What it never does: store the token anywhere but the keyring (or, by explicit choice, in
+//! memory for one run), log a secret, block the async runtime on SQLite, lose a message the
+//! user wrote, or show one twice.
+//!
+//! The rule of the data: the backend's database is the truth, Pusher is a fast poke. Realtime
+//! events are applied at once (idempotently); every connect, resubscription and wake triggers a
+//! `GET /api/sync` from the cursor, page by page, one transaction per page.
+
+pub mod api;
+mod db;
+mod engine;
+mod error;
+pub mod notify;
+pub mod outbox;
+mod sender;
+pub mod session;
+mod shared;
+pub mod sync_plan;
+pub mod typing;
+mod views;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use confab_model::ipc::{
+    ChatMessage, ConnectionStatus, FocusState, Notification, RequestLists, SearchHit, SessionInfo,
+    ShareRequestView, SignInRequest, Teammate, UiEvent,
+};
+use confab_model::{KnowledgeDecision, KnowledgeStatus, MAX_MESSAGE_CHARS};
+use confab_store::Store;
+use tokio::sync::{broadcast, mpsc, Mutex, Notify};
+
+pub use api::{Api, ApiError};
+use db::Db;
+pub use error::CoreError;
+use session::{account, cache_path, MemoryTokens, OsKeyring, SessionFile, TokenStore};
+use shared::Shared;
+
+/// Where the core keeps its files and secrets.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Data directory: caches and the (token-free) session file.
+    pub data_dir: PathBuf,
+    /// Keyring service name, e.g. "confab".
+    pub keyring_service: String,
+}
+
+/// Unread and pending counts for the tray.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BadgeCounts {
+    /// Incoming share requests waiting for an answer.
+    pub pending_requests: usize,
+    /// Unread messages from others, all conversations.
+    pub unread_messages: i64,
+}
+
+struct Active {
+    info: SessionInfo,
+    api: Api,
+    db: Db,
+    commands: mpsc::UnboundedSender<engine::Command>,
+    kick: Arc<Notify>,
+    stop: Arc<Notify>,
+}
+
+impl Active {
+    fn shutdown(&self) {
+        // Dropping the command sender stops the engine; the sender stops on `stop`.
+        self.stop.notify_waiters();
+        self.stop.notify_one();
+    }
+}
+
+struct Inner {
+    config: CoreConfig,
+    keyring: Arc<dyn TokenStore>,
+    memory: Arc<MemoryTokens>,
+    shared: Arc<Shared>,
+    notifications: StdMutex<Option<mpsc::UnboundedReceiver<Notification>>>,
+    active: Mutex<Option<Active>>,
+}
+
+/// The handle the shell holds. Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("data_dir", &self.inner.config.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Starts with the OS keyring; restores the last session without a network round trip.
+    ///
+    /// # Errors
+    /// The data directory cannot be created.
+    pub async fn start(config: CoreConfig) -> Result<Core, CoreError> {
+        let keyring = Arc::new(OsKeyring::new(config.keyring_service.clone()));
+        Self::start_with(config, keyring).await
+    }
+
+    /// Starts with a given token store (tests use a Secret Service on a private bus, or an
+    /// in-memory store).
+    ///
+    /// # Errors
+    /// The data directory cannot be created.
+    pub async fn start_with(
+        config: CoreConfig,
+        keyring: Arc<dyn TokenStore>,
+    ) -> Result<Core, CoreError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| CoreError::Internal(format!("cannot create the data directory: {e}")))?;
+        let (events, _) = broadcast::channel(4096);
+        let (ntx, nrx) = mpsc::unbounded_channel();
+        let core = Core {
+            inner: Arc::new(Inner {
+                config,
+                keyring,
+                memory: Arc::new(MemoryTokens::default()),
+                shared: Arc::new(Shared::new(events, ntx)),
+                notifications: StdMutex::new(Some(nrx)),
+                active: Mutex::new(None),
+            }),
+        };
+        core.restore().await;
+        Ok(core)
+    }
+
+    async fn restore(&self) {
+        let Some(info) = SessionFile::new(&self.inner.config.data_dir).load() else {
+            return;
+        };
+        let keyring = Arc::clone(&self.inner.keyring);
+        let acct = account(&info);
+        let token = tokio::task::spawn_blocking(move || keyring.load(&acct)).await;
+        match token {
+            Ok(Ok(Some(token))) => {
+                if let Err(e) = self.activate(info, token).await {
+                    tracing::warn!(error = %e, "could not restore the session");
+                }
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "keyring unavailable at start"),
+            Err(e) => tracing::warn!(error = %e, "keyring task failed"),
+        }
+    }
+
+    /// Opens the account's cache and starts the engine and the sender.
+    async fn activate(&self, info: SessionInfo, token: String) -> Result<(), CoreError> {
+        let path = cache_path(&self.inner.config.data_dir, &info);
+        let me = confab_model::User {
+            id: info.user_id,
+            name: info.name.clone(),
+            email: info.email.clone(),
+        };
+        let store = tokio::task::spawn_blocking(move || -> Result<Store, CoreError> {
+            let mut s = Store::open(&path)?;
+            s.set_account(&me)?;
+            Ok(s)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let db = Db::new(store);
+        let api = Api::new(&info.server_url).with_token(token);
+        let shared = Arc::clone(&self.inner.shared);
+        let mut guard = self.inner.active.lock().await;
+        if let Some(old) = guard.take() {
+            old.shutdown();
+        }
+        shared.set_ended(false);
+        shared.clear_online();
+        shared.set_status(ConnectionStatus::Connecting {
+            retry_in_secs: None,
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let kick = Arc::new(Notify::new());
+        let stop = Arc::new(Notify::new());
+        tokio::spawn(
+            engine::Engine::new(
+                info.user_id,
+                info.name.clone(),
+                api.clone(),
+                db.clone(),
+                Arc::clone(&shared),
+                rx,
+            )
+            .run(),
+        );
+        tokio::spawn(sender::run(
+            api.clone(),
+            db.clone(),
+            Arc::clone(&shared),
+            Arc::clone(&kick),
+            Arc::clone(&stop),
+        ));
+        *guard = Some(Active {
+            info,
+            api,
+            db,
+            commands: tx,
+            kick,
+            stop,
+        });
+        drop(guard);
+        shared.emit(UiEvent::ConversationsChanged);
+        shared.emit(UiEvent::RequestsChanged);
+        Ok(())
+    }
+
+    async fn with_active<T>(&self, f: impl FnOnce(&Active) -> T) -> Result<T, CoreError> {
+        let guard = self.inner.active.lock().await;
+        match guard.as_ref() {
+            Some(a) => Ok(f(a)),
+            None => Err(CoreError::NotSignedIn),
+        }
+    }
+
+    async fn db(&self) -> Result<Db, CoreError> {
+        self.with_active(|a| a.db.clone()).await
+    }
+
+    async fn api(&self) -> Result<Api, CoreError> {
+        if self.inner.shared.is_ended() {
+            return Err(CoreError::NotSignedIn);
+        }
+        self.with_active(|a| a.api.clone()).await
+    }
+
+    fn command(&self, active: &Active, cmd: engine::Command) {
+        let _ = active.commands.send(cmd);
+    }
+
+    /// The UI event stream (every change the UI shows).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<UiEvent> {
+        self.inner.shared.subscribe()
+    }
+
+    /// The notifications the policy decided to raise (take it once, in the shell).
+    pub fn take_notifications(&self) -> Option<mpsc::UnboundedReceiver<Notification>> {
+        self.inner.notifications.lock().ok()?.take()
+    }
+
+    /// The signed-in account; `None` when signed out or the session ended.
+    pub async fn session(&self) -> Option<SessionInfo> {
+        if self.inner.shared.is_ended() {
+            return None;
+        }
+        self.with_active(|a| a.info.clone()).await.ok()
+    }
+
+    /// The server of the last session (to pre-fill the sign-in form).
+    pub async fn last_server_url(&self) -> Option<String> {
+        SessionFile::new(&self.inner.config.data_dir)
+            .load()
+            .map(|s| s.server_url)
+    }
+
+    /// Signs in: password → token → keyring; opens the account's cache and connects.
+    ///
+    /// # Errors
+    /// [`CoreError::BadCredentials`], unreachable server, or [`CoreError::Keyring`] when no
+    /// keyring can keep the token (retry with `session_only` to keep it for this run).
+    pub async fn sign_in(&self, req: SignInRequest) -> Result<SessionInfo, CoreError> {
+        let api = Api::new(&req.server_url);
+        let login = match api.login(req.email.trim(), &req.password).await {
+            Err(ApiError::Unauthorized) => return Err(CoreError::BadCredentials),
+            other => other?,
+        };
+        let mut info = SessionInfo {
+            server_url: api.base().to_owned(),
+            user_id: login.user.id,
+            name: login.user.name.clone(),
+            email: login.user.email.clone(),
+            persisted: !req.session_only,
+        };
+        let store: Arc<dyn TokenStore> = if req.session_only {
+            Arc::clone(&self.inner.memory) as Arc<dyn TokenStore>
+        } else {
+            Arc::clone(&self.inner.keyring)
+        };
+        let acct = account(&info);
+        let token = login.token.clone();
+        let saved = tokio::task::spawn_blocking(move || store.save(&acct, &token))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        if let Err(e) = saved {
+            // Don't leave a live token behind that nobody holds.
+            let _ = api.with_token(&login.token).logout().await;
+            return Err(e.into());
+        }
+        info.persisted = !req.session_only;
+        if info.persisted {
+            SessionFile::new(&self.inner.config.data_dir)
+                .save(&info)
+                .map_err(|e| CoreError::Internal(format!("cannot save the session: {e}")))?;
+        }
+        self.activate(info.clone(), login.token).await?;
+        // Fill the directory so names and the ask dialog work at once.
+        if let (Ok(users), Ok(db)) = (self.api().await?.users().await, self.db().await) {
+            let users: Vec<confab_model::User> = users
+                .into_iter()
+                .map(|u| confab_model::User {
+                    id: u.id,
+                    name: u.name,
+                    email: String::new(),
+                })
+                .collect();
+            let _ = db.run(move |s| s.apply_users(&users)).await;
+        }
+        Ok(info)
+    }
+
+    /// Signs out: revokes the token, forgets it, and deletes this account's cache.
+    ///
+    /// # Errors
+    /// The keyring refused to delete the token (the rest is done anyway).
+    pub async fn sign_out(&self) -> Result<(), CoreError> {
+        let Some(active) = self.inner.active.lock().await.take() else {
+            return Ok(());
+        };
+        active.shutdown();
+        drop(active.commands);
+        let _ = active.api.logout().await;
+        let keyring = Arc::clone(&self.inner.keyring);
+        let memory = Arc::clone(&self.inner.memory);
+        let acct = account(&active.info);
+        let deleted = tokio::task::spawn_blocking(move || {
+            let _ = memory.delete(&acct);
+            keyring.delete(&acct)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+        SessionFile::new(&self.inner.config.data_dir).clear();
+        let path = cache_path(&self.inner.config.data_dir, &active.info);
+        drop(active.db);
+        let _ = tokio::task::spawn_blocking(move || confab_store::remove_database(&path)).await;
+        self.inner.shared.set_status(ConnectionStatus::Offline);
+        deleted?;
+        Ok(())
+    }
+
+    /// The conversation list, most recent activity first.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn conversations(
+        &self,
+    ) -> Result<Vec<confab_model::ipc::ConversationSummary>, CoreError> {
+        self.db().await?.run(|s| s.conversation_list()).await
+    }
+
+    /// A page of messages (ascending); the newest page when `before_seq` is `None`.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn messages(
+        &self,
+        conversation_id: i64,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, CoreError> {
+        let limit = usize::try_from(limit.clamp(1, 500)).unwrap_or(50);
+        self.db()
+            .await?
+            .run(move |s| s.messages_before(conversation_id, before_seq, limit))
+            .await
+    }
+
+    /// Writes a message: stored and shown as pending at once, delivered by the outbox.
+    ///
+    /// # Errors
+    /// Empty or too long; not signed in; a full disk (the text is not lost: the UI keeps it).
+    pub async fn send_message(
+        &self,
+        conversation_id: i64,
+        content: String,
+    ) -> Result<ChatMessage, CoreError> {
+        let text = content.trim_end().to_owned();
+        if text.trim().is_empty() {
+            return Err(CoreError::Invalid("A message can't be empty.".into()));
+        }
+        if text.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(CoreError::Invalid(format!(
+                "A message can be at most {MAX_MESSAGE_CHARS} characters."
+            )));
+        }
+        let db = self.db().await?;
+        let client_id = views::new_client_id();
+        let created = views::now_rfc3339();
+        let msg = db
+            .run(move |s| {
+                let m = s.enqueue_message(
+                    conversation_id,
+                    &client_id,
+                    &text,
+                    &created,
+                    views::now_ms(),
+                )?;
+                s.set_draft(conversation_id, "", views::now_ms())?;
+                Ok(m)
+            })
+            .await?;
+        self.with_active(|a| {
+            a.kick.notify_one();
+            self.command(a, engine::Command::Sent(conversation_id));
+        })
+        .await?;
+        self.inner.shared.emit(UiEvent::MessagesChanged {
+            conversation_id,
+            messages: vec![msg.clone()],
+        });
+        self.inner.shared.emit(UiEvent::ConversationsChanged);
+        Ok(msg)
+    }
+
+    /// Retries a failed message now.
+    ///
+    /// # Errors
+    /// Not signed in; it was delivered or discarded meanwhile.
+    pub async fn retry_message(&self, client_id: String) -> Result<(), CoreError> {
+        let m = self
+            .db()
+            .await?
+            .run(move |s| s.outbox_retry(&client_id, views::now_ms()))
+            .await?;
+        self.with_active(|a| a.kick.notify_one()).await?;
+        self.inner.shared.emit(UiEvent::MessagesChanged {
+            conversation_id: m.conversation_id,
+            messages: vec![m],
+        });
+        Ok(())
+    }
+
+    /// Discards an unsent message.
+    ///
+    /// # Errors
+    /// Not signed in; it was delivered meanwhile.
+    pub async fn discard_message(&self, client_id: String) -> Result<(), CoreError> {
+        let id = client_id.clone();
+        let conversation_id = self.db().await?.run(move |s| s.outbox_discard(&id)).await?;
+        self.inner.shared.emit(UiEvent::MessageRemoved {
+            conversation_id,
+            client_id,
+        });
+        self.inner.shared.emit(UiEvent::ConversationsChanged);
+        Ok(())
+    }
+
+    /// Incoming pending requests and my outgoing ones.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn requests(&self) -> Result<RequestLists, CoreError> {
+        self.db()
+            .await?
+            .run(|s| {
+                let users = s.users()?;
+                Ok(RequestLists {
+                    incoming: s
+                        .incoming_requests()?
+                        .iter()
+                        .filter(|r| r.status == KnowledgeStatus::Pending)
+                        .map(|r| views::request_view(r, &users))
+                        .collect(),
+                    outgoing: s
+                        .outgoing_requests()?
+                        .iter()
+                        .map(|r| views::request_view(r, &users))
+                        .collect(),
+                })
+            })
+            .await
+    }
+
+    /// Answers a request (approve with content, or deny).
+    ///
+    /// # Errors
+    /// Offline (answers need the server); already answered ([`CoreError::Api`] 409).
+    pub async fn respond(
+        &self,
+        request_id: i64,
+        approve: bool,
+        content: Option<String>,
+    ) -> Result<(), CoreError> {
+        let decision = if approve {
+            KnowledgeDecision::Approved
+        } else {
+            KnowledgeDecision::Denied
+        };
+        let content = content.filter(|c| !c.trim().is_empty());
+        if approve && content.is_none() {
+            return Err(CoreError::Invalid(
+                "Write what you want to share before approving.".into(),
+            ));
+        }
+        let r = self
+            .api()
+            .await?
+            .respond(request_id, decision, content.as_deref())
+            .await?;
+        self.db().await?.run(move |s| s.apply_request(&r)).await?;
+        self.inner.shared.emit(UiEvent::RequestsChanged);
+        Ok(())
+    }
+
+    /// Asks a teammate to share knowledge.
+    ///
+    /// # Errors
+    /// Offline; empty question; unknown teammate.
+    pub async fn ask(
+        &self,
+        owner_id: i64,
+        question: String,
+    ) -> Result<ShareRequestView, CoreError> {
+        if question.trim().is_empty() {
+            return Err(CoreError::Invalid("Write a question first.".into()));
+        }
+        let r = self.api().await?.ask(owner_id, question.trim()).await?;
+        let req = r.clone();
+        let users = self
+            .db()
+            .await?
+            .run(move |s| {
+                s.apply_request(&req)?;
+                s.users()
+            })
+            .await?;
+        self.inner.shared.emit(UiEvent::RequestsChanged);
+        Ok(views::request_view(&r, &users))
+    }
+
+    /// The directory with who is online.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn teammates(&self) -> Result<Vec<Teammate>, CoreError> {
+        let me = self.with_active(|a| a.info.user_id).await?;
+        let online = self.inner.shared.online();
+        let users = self.db().await?.run(|s| s.users()).await?;
+        Ok(users
+            .into_iter()
+            .filter(|u| u.id != me)
+            .map(|u| Teammate {
+                online: online.values().any(|v| v.contains(&u.id)),
+                id: u.id,
+                name: u.name,
+            })
+            .collect())
+    }
+
+    /// The conversation is on screen: mark everything in it read (here and on the server).
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn mark_seen(&self, conversation_id: i64) -> Result<(), CoreError> {
+        let db = self.db().await?;
+        let seq = db
+            .run(move |s| {
+                let last = s
+                    .messages_before(conversation_id, None, 1)?
+                    .last()
+                    .and_then(|m| m.seq);
+                match last {
+                    Some(seq) if s.mark_read(conversation_id, seq)? => Ok(Some(seq)),
+                    _ => Ok(None),
+                }
+            })
+            .await?;
+        if let Some(seq) = seq {
+            self.inner.shared.emit(UiEvent::ConversationsChanged);
+            if let Ok(api) = self.api().await {
+                // Best effort: the local mark is what the UI shows; a lost server mark only
+                // means another device shows the messages unread.
+                tokio::spawn(async move {
+                    if let Err(e) = api.mark_read(conversation_id, seq).await {
+                        tracing::info!(error = %e, "read mark not sent");
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A key was pressed in the composer (the core throttles what it sends).
+    ///
+    /// # Errors
+    /// Not signed in.
+    pub async fn typing(&self, conversation_id: i64) -> Result<(), CoreError> {
+        self.with_active(|a| self.command(a, engine::Command::Keystroke(conversation_id)))
+            .await
+    }
+
+    /// The saved draft of a conversation.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn draft(&self, conversation_id: i64) -> Result<String, CoreError> {
+        Ok(self
+            .db()
+            .await?
+            .run(move |s| s.draft(conversation_id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Saves a draft (empty deletes it).
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn set_draft(&self, conversation_id: i64, text: String) -> Result<(), CoreError> {
+        self.db()
+            .await?
+            .run(move |s| s.set_draft(conversation_id, &text, views::now_ms()))
+            .await
+    }
+
+    /// Full-text search over cached messages.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn search(&self, query: String) -> Result<Vec<SearchHit>, CoreError> {
+        self.db()
+            .await?
+            .run(move |s| s.search(&query, None, 50))
+            .await
+    }
+
+    /// A remembered UI setting.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn setting(&self, key: String) -> Result<Option<String>, CoreError> {
+        self.db()
+            .await?
+            .run(move |s| s.setting(&format!("ui.{key}")))
+            .await
+    }
+
+    /// Remembers a UI setting.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn set_setting(&self, key: String, value: String) -> Result<(), CoreError> {
+        self.db()
+            .await?
+            .run(move |s| s.set_setting(&format!("ui.{key}"), &value))
+            .await
+    }
+
+    /// What the window looks like (for the notification policy).
+    pub fn set_focus(&self, focus: FocusState) {
+        self.inner.shared.set_focus(focus);
+    }
+
+    /// Mutes or unmutes all notifications.
+    pub fn set_muted(&self, muted: bool) {
+        self.inner.shared.set_muted(muted);
+    }
+
+    /// Whether notifications are muted.
+    pub fn muted(&self) -> bool {
+        self.inner.shared.is_muted()
+    }
+
+    /// After a wake from sleep or a network change: check the connection and catch up now.
+    pub fn check_now(&self) {
+        if let Ok(guard) = self.inner.active.try_lock() {
+            if let Some(a) = guard.as_ref() {
+                self.command(a, engine::Command::CheckNow);
+            }
+        }
+    }
+
+    /// The realtime connection as the banner shows it.
+    pub fn connection_status(&self) -> ConnectionStatus {
+        self.inner.shared.status()
+    }
+
+    /// Counts for the tray.
+    pub async fn badge_counts(&self) -> BadgeCounts {
+        let Ok(db) = self.db().await else {
+            return BadgeCounts::default();
+        };
+        db.run(|s| {
+            let unread = s.conversation_list()?.iter().map(|c| c.unread_count).sum();
+            let pending = s
+                .incoming_requests()?
+                .iter()
+                .filter(|r| r.status == KnowledgeStatus::Pending)
+                .count();
+            Ok(BadgeCounts {
+                pending_requests: pending,
+                unread_messages: unread,
+            })
+        })
+        .await
+        .unwrap_or_default()
+    }
+}

@@ -1,0 +1,336 @@
+//! The desktop app's IPC contract: what the UI asks the core for (Tauri commands) and what
+//! the core tells the UI (one stream of [`UiEvent`]s). Shared by `confab-core`, the Tauri shell
+//! and the Yew UI, so a renamed field breaks the build instead of the screen.
+//!
+//! Views are flattened for display (sender name next to the message, state of an optimistic
+//! message) — the UI never needs to join anything itself.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ConversationId, KnowledgeStatus, RequestId, Seq, UserId};
+
+/// The signed-in account, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// Backend base URL, e.g. `https://chat.example.com`.
+    pub server_url: String,
+    /// My user id.
+    pub user_id: UserId,
+    /// My display name.
+    pub name: String,
+    /// My email.
+    pub email: String,
+    /// False when the token is kept for this run only (no keyring available).
+    pub persisted: bool,
+}
+
+/// Sign-in form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRequest {
+    /// Backend base URL.
+    pub server_url: String,
+    /// Email.
+    pub email: String,
+    /// Password (never stored).
+    pub password: String,
+    /// Keep the session for this run only when no keyring is available.
+    #[serde(default)]
+    pub session_only: bool,
+}
+
+/// One row of the conversation list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationSummary {
+    /// Conversation id.
+    pub id: ConversationId,
+    /// Title (for a direct chat, the other person's name).
+    pub title: String,
+    /// Members.
+    pub member_ids: Vec<UserId>,
+    /// Preview of the last message ("Alice: see you").
+    pub last_message_preview: Option<String>,
+    /// RFC 3339 time of the last activity.
+    pub last_activity_at: Option<String>,
+    /// Unread messages from others.
+    pub unread_count: i64,
+    /// Whether notifications are muted for it.
+    pub muted: bool,
+    /// A direct chat (two members): the UI shows the other person's online dot.
+    pub direct_peer_id: Option<UserId>,
+}
+
+/// Delivery state of a message as the sender sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum DeliveryState {
+    /// Stored by the server.
+    Sent,
+    /// Written here, not yet acknowledged (offline, or sending).
+    Pending,
+    /// Refused by the server; the user can retry or discard.
+    Failed {
+        /// Why, as a sentence.
+        reason: String,
+    },
+}
+
+/// A message ready for display.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    /// Client id (stable from the moment it is written; the key for the UI list).
+    pub client_id: String,
+    /// Server id once sent.
+    pub id: Option<i64>,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Server sequence once sent.
+    pub seq: Option<Seq>,
+    /// Sender.
+    pub sender_id: UserId,
+    /// Sender's name.
+    pub sender_name: String,
+    /// Text (always rendered as text).
+    pub content: String,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// Delivery state.
+    pub delivery: DeliveryState,
+}
+
+/// A knowledge-share request as the sidebar and dialogs show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareRequestView {
+    /// Request id.
+    pub id: RequestId,
+    /// Who asks.
+    pub requester_id: UserId,
+    /// Their name.
+    pub requester_name: String,
+    /// Who is asked.
+    pub owner_id: UserId,
+    /// The owner's name, when known.
+    pub owner_name: Option<String>,
+    /// The question.
+    pub question: String,
+    /// Status.
+    pub status: KnowledgeStatus,
+    /// The shared content, once approved.
+    pub response_content: Option<String>,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+}
+
+/// Incoming (to answer) and outgoing (asked by me) requests.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestLists {
+    /// Pending requests addressed to me, oldest first.
+    pub incoming: Vec<ShareRequestView>,
+    /// Requests I asked, newest first, answered or not.
+    pub outgoing: Vec<ShareRequestView>,
+}
+
+/// A teammate in the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Teammate {
+    /// User id.
+    pub id: UserId,
+    /// Name.
+    pub name: String,
+    /// Online in any shared room right now.
+    pub online: bool,
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Conversation title.
+    pub conversation_title: String,
+    /// The message.
+    pub client_id: String,
+    /// Sequence, to scroll to.
+    pub seq: Option<Seq>,
+    /// Sender's name.
+    pub sender_name: String,
+    /// A plain-text excerpt around the match (no markup: the UI highlights itself).
+    pub excerpt: String,
+    /// RFC 3339 time.
+    pub created_at: String,
+}
+
+/// The realtime connection as the banner shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum ConnectionStatus {
+    /// Live.
+    Connected,
+    /// Trying to connect; `retryInSecs` when waiting for the next attempt.
+    Connecting {
+        /// Seconds until the next attempt.
+        retry_in_secs: Option<u64>,
+    },
+    /// No connection for a while; still retrying.
+    Unavailable {
+        /// Seconds until the next attempt.
+        retry_in_secs: Option<u64>,
+    },
+    /// Not connecting (signed out, or refused by the server).
+    Offline,
+}
+
+/// What the window looks like to the notification policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FocusState {
+    /// Window shown.
+    pub visible: bool,
+    /// Window has keyboard focus.
+    pub focused: bool,
+    /// Conversation open in the chat pane.
+    pub conversation_id: Option<ConversationId>,
+}
+
+/// Everything that changes what the UI shows, in one ordered stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum UiEvent {
+    /// The conversation list changed (order, previews, unread counts): re-read it.
+    ConversationsChanged,
+    /// Messages were added or changed in a conversation.
+    MessagesChanged {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The messages added or updated (by client id).
+        messages: Vec<ChatMessage>,
+    },
+    /// A message was discarded from the outbox.
+    MessageRemoved {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its client id.
+        client_id: String,
+    },
+    /// Share requests changed (added, answered): re-read them.
+    RequestsChanged,
+    /// Connection state.
+    Connection(ConnectionStatus),
+    /// Who is online in a conversation's room.
+    Presence {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Online members.
+        online: Vec<UserId>,
+    },
+    /// Who is typing in a conversation.
+    Typing {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Names of those typing (never me).
+        names: Vec<String>,
+    },
+    /// Read positions of the others changed ("seen").
+    ReadReceipt {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+        /// Up to which sequence.
+        seq: Seq,
+    },
+    /// The session ended (token expired or revoked): unsent messages are kept; sign in again.
+    SessionEnded {
+        /// A sentence for the user.
+        reason: String,
+    },
+    /// Open this conversation or request (a notification was activated).
+    Navigate(NavigateTarget),
+}
+
+/// Where a notification leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "id")]
+pub enum NavigateTarget {
+    /// A conversation.
+    Conversation(ConversationId),
+    /// An incoming share request (open the respond dialog).
+    Request(RequestId),
+    /// An answer to one of my requests.
+    Answer(RequestId),
+}
+
+/// A notification the core decided to raise (the shell displays it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// Title line.
+    pub title: String,
+    /// Body text (plain).
+    pub body: String,
+    /// What activating it opens.
+    pub target: NavigateTarget,
+}
+
+/// Stable codes the UI matches on to pick its sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpcErrorCode {
+    /// The server could not be reached.
+    Unreachable,
+    /// Wrong email or password.
+    BadCredentials,
+    /// Signed out or session expired: sign in again.
+    SessionExpired,
+    /// No keyring (Secret Service) available, or it is locked.
+    KeyringUnavailable,
+    /// Input refused (empty message, too long, ...).
+    InvalidInput,
+    /// Not allowed (not a member, not the owner).
+    Forbidden,
+    /// Already answered / conflicting change.
+    Conflict,
+    /// Not found.
+    NotFound,
+    /// The local disk is full: nothing was lost, free space and retry.
+    DiskFull,
+    /// The server failed; try again later.
+    ServerError,
+    /// Anything else (details are in the log, not here).
+    Internal,
+}
+
+/// The one error type that crosses the IPC boundary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpcError {
+    /// Stable code.
+    pub code: IpcErrorCode,
+    /// A human sentence (never a raw internal error).
+    pub message: String,
+}
+
+impl IpcError {
+    /// An error with a code and a sentence.
+    pub fn new(code: IpcErrorCode, message: impl Into<String>) -> Self {
+        IpcError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for IpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for IpcError {}
