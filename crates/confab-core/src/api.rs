@@ -242,6 +242,25 @@ impl Api {
         self.get("/api/conversations").await
     }
 
+    /// `POST /api/conversations` (I become a member).
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn create_conversation(
+        &self,
+        title: Option<&str>,
+        member_ids: &[i64],
+    ) -> Result<Conversation, ApiError> {
+        self.post(
+            "/api/conversations",
+            &confab_model::api::CreateConversation {
+                title: title.map(str::to_owned),
+                member_ids: member_ids.to_vec(),
+            },
+        )
+        .await
+    }
+
     /// `GET /api/conversations/{id}/messages`.
     ///
     /// # Errors

@@ -77,6 +77,12 @@ impl Active {
     }
 }
 
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
 struct Inner {
     config: CoreConfig,
     keyring: Arc<dyn TokenStore>,
@@ -330,7 +336,6 @@ impl Core {
             return Ok(());
         };
         active.shutdown();
-        drop(active.commands);
         let _ = active.api.logout().await;
         let keyring = Arc::clone(&self.inner.keyring);
         let memory = Arc::clone(&self.inner.memory);
@@ -343,7 +348,7 @@ impl Core {
         .map_err(|e| CoreError::Internal(e.to_string()))?;
         SessionFile::new(&self.inner.config.data_dir).clear();
         let path = cache_path(&self.inner.config.data_dir, &active.info);
-        drop(active.db);
+        drop(active);
         let _ = tokio::task::spawn_blocking(move || confab_store::remove_database(&path)).await;
         self.inner.shared.set_status(ConnectionStatus::Offline);
         deleted?;
