@@ -506,11 +506,20 @@ impl Engine {
                 let list = s.conversation_list()?;
                 let users = s.users()?;
                 let mut candidates = vec![];
+                // One lookup per conversation, not per message: a catch-up brings thousands.
+                let mut read_seqs: HashMap<i64, i64> = HashMap::new();
                 for m in &messages {
                     let summary = list.iter().find(|c| c.id == m.conversation_id);
-                    let read_seq = s
-                        .conversation(m.conversation_id)?
-                        .map_or(0, |c| c.last_read_seq);
+                    let read_seq = match read_seqs.get(&m.conversation_id) {
+                        Some(r) => *r,
+                        None => {
+                            let r = s
+                                .conversation(m.conversation_id)?
+                                .map_or(0, |c| c.last_read_seq);
+                            read_seqs.insert(m.conversation_id, r);
+                            r
+                        }
+                    };
                     candidates.push(Candidate::Message {
                         seq: m.seq,
                         conversation_id: m.conversation_id,

@@ -648,7 +648,7 @@ impl Core {
     pub async fn setting(&self, key: String) -> Result<Option<String>, CoreError> {
         self.db()
             .await?
-            .run(move |s| s.setting(&format!("ui.{key}")))
+            .run(move |s| s.setting(&key))
             .await
     }
 
@@ -659,7 +659,7 @@ impl Core {
     pub async fn set_setting(&self, key: String, value: String) -> Result<(), CoreError> {
         self.db()
             .await?
-            .run(move |s| s.set_setting(&format!("ui.{key}"), &value))
+            .run(move |s| s.set_setting(&key, &value))
             .await
     }
 

@@ -41,9 +41,9 @@ enum Cmd {
     },
     /// Manage accounts (there is no open sign-up).
     Users {
-        /// The SQLite file.
-        #[arg(long, env = "CONFAB_DB")]
-        db: PathBuf,
+        /// The SQLite file (or CONFAB_DB).
+        #[arg(long, env = "CONFAB_DB", global = true)]
+        db: Option<PathBuf>,
         #[command(subcommand)]
         action: UsersCmd,
     },
@@ -193,7 +193,10 @@ async fn run_demo(bind: SocketAddr, db_path: Option<PathBuf>, teammate: bool) ->
     result
 }
 
-fn users(db_path: PathBuf, action: UsersCmd) -> Result<()> {
+fn users(db_path: Option<PathBuf>, action: UsersCmd) -> Result<()> {
+    let Some(db_path) = db_path else {
+        bail!("set --db PATH or CONFAB_DB to the server's SQLite file");
+    };
     let db = Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
     match action {
         UsersCmd::Add { email, name } => {
@@ -240,4 +243,15 @@ fn read_or_generate_password() -> Result<(String, bool)> {
         }
     }
     Ok((auth::generate_password(), true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

@@ -12,10 +12,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pusher_channels::sign::{sign_api_request, AppCredentials};
+use pusher_channels::sign::AppCredentials;
+use pusher_channels::trigger::{ApiEndpoint, BatchEvent, TriggerClient, TriggerError};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::config::PusherSettings;
@@ -24,6 +26,9 @@ use crate::config::PusherSettings;
 pub const MAX_BATCH: usize = 10;
 /// The most channels in one `events` request (Pusher's limit is 100).
 pub const MAX_CHANNELS: usize = 100;
+/// The largest event `data` sent, in bytes. A 4,000-character message can exceed hosted
+/// Pusher's 10 KB limit; such events are refused there and clients get them through sync.
+pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 /// Publish attempts per group before giving up.
 const ATTEMPTS: u32 = 4;
 /// The first retry delay; doubled each time.
@@ -47,17 +52,23 @@ pub struct OutEvent {
 /// Why a publish failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The request did not complete (connection refused, timeout); worth retrying.
+    /// The request did not complete, or the server answered with a status worth retrying
+    /// (timeouts, 5xx, rate limits); retried with backoff.
     #[error("transport: {0}")]
     Transport(String),
-    /// The server answered with an error status; retried too (it may be restarting).
-    #[error("status {status}: {body}")]
-    Status {
-        /// HTTP status.
-        status: u16,
-        /// The start of the answer body.
-        body: String,
-    },
+    /// The event itself was refused (invalid, too large, bad credentials); never retried.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+impl From<TriggerError> for PublishError {
+    fn from(e: TriggerError) -> Self {
+        if e.is_retryable() {
+            Self::Transport(e.to_string())
+        } else {
+            Self::Rejected(e.to_string())
+        }
+    }
 }
 
 /// A boxed future, so [`Publisher`] stays object-safe.
@@ -72,98 +83,102 @@ pub trait Publisher: Send + Sync + 'static {
     fn publish_batch(&self, events: &[OutEvent]) -> BoxFuture<'_, Result<(), PublishError>>;
 }
 
-/// Publishes through the Pusher HTTP API (`POST /apps/{id}/events` and `/batch_events`),
-/// signed with `pusher_channels::sign`. Works against hosted Pusher, Sockudo and Soketi.
+/// Publishes through the Pusher HTTP API (`POST /apps/{id}/events` and `/batch_events`) with
+/// `pusher_channels::trigger::TriggerClient`. Works against hosted Pusher, Sockudo and Soketi.
 pub struct HttpPublisher {
-    http: reqwest::Client,
-    base: String,
-    creds: AppCredentials,
+    client: TriggerClient,
 }
 
 impl HttpPublisher {
-    /// Builds a publisher for `settings` (HTTP keep-alive, 5 s timeout per request).
+    /// Builds a publisher for `settings` (HTTP keep-alive, 5 s timeout per request, event data
+    /// up to [`MAX_EVENT_BYTES`]).
     ///
     /// # Errors
-    /// The HTTP client cannot be built (TLS backend failure).
+    /// [`PublishError::Rejected`] for unusable settings (bad host, app id or cluster).
     pub fn new(settings: &PusherSettings) -> Result<Self, PublishError> {
+        let endpoint = match (&settings.host, &settings.cluster) {
+            (Some(host), _) => ApiEndpoint::SelfHosted {
+                scheme: if settings.use_tls { "https" } else { "http" }.to_owned(),
+                host: host.clone(),
+                port: settings
+                    .port
+                    .unwrap_or(if settings.use_tls { 443 } else { 80 }),
+            },
+            (None, Some(cluster)) => ApiEndpoint::Cluster(cluster.clone()),
+            (None, None) => ApiEndpoint::Cluster("mt1".to_owned()),
+        };
+        let creds = AppCredentials::new(&settings.app_id, &settings.key, &settings.secret);
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(IN_FLIGHT)
             .build()
-            .map_err(|e| PublishError::Transport(e.to_string()))?;
-        Ok(Self {
-            http,
-            base: settings.api_base(),
-            creds: AppCredentials::new(&settings.app_id, &settings.key, &settings.secret),
-        })
-    }
-
-    async fn post(&self, endpoint: &str, body: String) -> Result<(), PublishError> {
-        let path = format!("/apps/{}/{endpoint}", self.creds.app_id);
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let query = sign_api_request(
-            &self.creds,
-            "POST",
-            &path,
-            &[],
-            Some(body.as_bytes()),
-            timestamp,
-        );
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .query(&query)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| PublishError::Transport(e.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let mut body = response.text().await.unwrap_or_default();
-        body.truncate(200);
-        Err(PublishError::Status {
-            status: status.as_u16(),
-            body,
-        })
+            .map_err(|e| PublishError::Rejected(format!("HTTP client: {e}")))?;
+        let client = TriggerClient::new(endpoint, creds, None)?
+            .with_timeout(Duration::from_secs(5))
+            .with_max_payload_bytes(MAX_EVENT_BYTES)
+            .with_http_client(http);
+        Ok(Self { client })
     }
 }
 
 impl Publisher for HttpPublisher {
     fn publish(&self, event: &OutEvent) -> BoxFuture<'_, Result<(), PublishError>> {
-        let mut body = serde_json::json!({
-            "name": event.name,
-            "channels": event.channels,
-            "data": event.data,
-        });
-        if let Some(socket) = &event.exclude_socket_id {
-            body["socket_id"] = serde_json::Value::String(socket.clone());
-        }
-        Box::pin(self.post("events", body.to_string()))
+        let event = event.clone();
+        Box::pin(async move {
+            self.client
+                .trigger(
+                    &event.channels,
+                    event.name,
+                    &event.data,
+                    event.exclude_socket_id.as_deref(),
+                )
+                .await
+                .map_err(PublishError::from)
+        })
     }
 
     fn publish_batch(&self, events: &[OutEvent]) -> BoxFuture<'_, Result<(), PublishError>> {
-        let batch: Vec<serde_json::Value> = events
+        let batch: Vec<BatchEvent> = events
             .iter()
             .flat_map(|e| {
-                e.channels.iter().map(move |channel| {
-                    let mut item = serde_json::json!({
-                        "name": e.name, "channel": channel, "data": e.data,
-                    });
-                    if let Some(socket) = &e.exclude_socket_id {
-                        item["socket_id"] = serde_json::Value::String(socket.clone());
-                    }
-                    item
+                e.channels.iter().map(move |channel| BatchEvent {
+                    channel: channel.clone(),
+                    name: e.name.to_owned(),
+                    data: e.data.clone(),
+                    socket_id: e.exclude_socket_id.clone(),
                 })
             })
             .collect();
-        let body = serde_json::json!({ "batch": batch }).to_string();
-        Box::pin(self.post("batch_events", body))
+        Box::pin(async move {
+            self.client
+                .trigger_batch(&batch)
+                .await
+                .map_err(PublishError::from)
+        })
+    }
+}
+
+/// Counters of what the realtime task did, for logs and benchmarks.
+#[derive(Debug, Default)]
+pub struct RealtimeStats {
+    queued: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl RealtimeStats {
+    /// Events queued so far.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Events the Pusher server accepted.
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Events given up on after every retry.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -171,14 +186,21 @@ impl Publisher for HttpPublisher {
 #[derive(Clone)]
 pub struct Realtime {
     tx: mpsc::UnboundedSender<OutEvent>,
+    stats: Arc<RealtimeStats>,
 }
 
 impl Realtime {
     /// Starts the background publishing task on the current tokio runtime.
     pub fn start(publisher: Arc<dyn Publisher>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(publisher, rx));
-        Self { tx }
+        let stats = Arc::new(RealtimeStats::default());
+        tokio::spawn(run(publisher, rx, stats.clone()));
+        Self { tx, stats }
+    }
+
+    /// What has been queued, delivered and dropped so far.
+    pub fn stats(&self) -> &RealtimeStats {
+        &self.stats
     }
 
     /// Queues an event; returns immediately. Events with more than [`MAX_CHANNELS`] channels
@@ -193,13 +215,18 @@ impl Realtime {
             }
             return;
         }
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(event).is_err() {
             tracing::warn!("realtime task stopped; event dropped");
         }
     }
 }
 
-async fn run(publisher: Arc<dyn Publisher>, mut rx: mpsc::UnboundedReceiver<OutEvent>) {
+async fn run(
+    publisher: Arc<dyn Publisher>,
+    mut rx: mpsc::UnboundedReceiver<OutEvent>,
+    stats: Arc<RealtimeStats>,
+) {
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = rx.recv().await {
         let mut waiting = vec![first];
@@ -214,8 +241,14 @@ async fn run(publisher: Arc<dyn Publisher>, mut rx: mpsc::UnboundedReceiver<OutE
                 return;
             };
             let publisher = publisher.clone();
+            let stats = stats.clone();
             tokio::spawn(async move {
-                publish_with_retry(publisher.as_ref(), &group).await;
+                let counter = if publish_with_retry(publisher.as_ref(), &group).await {
+                    &stats.delivered
+                } else {
+                    &stats.dropped
+                };
+                counter.fetch_add(group.len() as u64, Ordering::Relaxed);
                 drop(permit);
             });
         }
@@ -243,7 +276,8 @@ pub fn group_events(events: Vec<OutEvent>) -> Vec<Vec<OutEvent>> {
     groups
 }
 
-async fn publish_with_retry(publisher: &dyn Publisher, group: &[OutEvent]) {
+/// Publishes a group, retrying with backoff; returns whether it was delivered.
+async fn publish_with_retry(publisher: &dyn Publisher, group: &[OutEvent]) -> bool {
     let mut delay = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
         let result = match group {
@@ -251,10 +285,11 @@ async fn publish_with_retry(publisher: &dyn Publisher, group: &[OutEvent]) {
             many => publisher.publish_batch(many).await,
         };
         match result {
-            Ok(()) => return,
-            Err(e) if attempt == ATTEMPTS => {
+            Ok(()) => return true,
+            Err(e) if attempt == ATTEMPTS || matches!(e, PublishError::Rejected(_)) => {
                 let names: Vec<&str> = group.iter().map(|e| e.name).collect();
                 tracing::error!(error = %e, events = ?names, "trigger failed; clients will catch up by sync");
+                return false;
             }
             Err(e) => {
                 tracing::warn!(error = %e, attempt, "trigger failed; retrying");
@@ -264,6 +299,7 @@ async fn publish_with_retry(publisher: &dyn Publisher, group: &[OutEvent]) {
             }
         }
     }
+    false
 }
 
 #[cfg(test)]

@@ -109,13 +109,11 @@ pub fn create_conversation(
             "a conversation has at most {MAX_MEMBERS} members"
         )));
     }
-    let mut others = Vec::new();
+    let mut names = Vec::new();
     for &id in &members {
         let summary = users::summary(c, id)?
             .ok_or_else(|| AppError::Validation(format!("unknown user id {id}")))?;
-        if id != creator.id {
-            others.push(summary.name);
-        }
+        names.push(summary.name);
     }
     let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
@@ -124,7 +122,7 @@ pub fn create_conversation(
             )))
         }
         Some(t) => t.to_owned(),
-        None => others.join(", "),
+        None => names.join(", "),
     };
     let seq = next_seq(c)?;
     let id: ConversationId = c

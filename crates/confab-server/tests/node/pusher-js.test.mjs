@@ -1,0 +1,186 @@
+// confab-server against the real pusher-js client (Node build), acting as a second user.
+//
+// Starts `confab-server demo` (a fresh database, Sockudo as a child process, users with printed
+// passwords) on a free loopback port, logs in as Grace, and connects pusher-js with the
+// standard `channelAuthorization` request (form-urlencoded socket_id + channel_name, bearer
+// token header). Ada acts over REST.
+//
+// Run with ./run.sh (installs pusher-js and builds the server first).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import Pusher from "pusher-js";
+
+const BIN = process.env.CONFAB_SERVER_BIN;
+const WAIT_MS = 15000;
+
+let server;
+let base;
+let demo;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function withTimeout(promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function startDemo() {
+  assert.ok(BIN, "set CONFAB_SERVER_BIN to the confab-server binary (run.sh does)");
+  const port = await freePort();
+  const child = spawn(BIN, ["demo", "--bind", `127.0.0.1:${port}`], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("Press Ctrl-C")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`demo exited (${code}): ${out}\n${err}`)));
+  });
+  await withTimeout(ready, "the demo server to start");
+  const passwords = {};
+  for (const m of out.matchAll(/^\s+(\S+@\S+)\s+password (\S+)/gm)) passwords[m[1]] = m[2];
+  return { child, base: `http://127.0.0.1:${port}`, passwords };
+}
+
+async function api(token, method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function login(email) {
+  const { status, body } = await api(null, "POST", "/api/auth/login", {
+    email,
+    password: demo.passwords[email],
+  });
+  assert.equal(status, 200, JSON.stringify(body));
+  return body;
+}
+
+function connect(token, config) {
+  const p = config.pusher;
+  return new Pusher(p.key, {
+    cluster: p.cluster ?? "local",
+    wsHost: p.host,
+    wsPort: p.port,
+    wssPort: p.port,
+    forceTLS: p.useTLS,
+    enabledTransports: ["ws"],
+    disableStats: true,
+    channelAuthorization: {
+      endpoint: `${base}/api/pusher/auth`,
+      transport: "ajax",
+      headers: { Authorization: `Bearer ${token}` },
+    },
+  });
+}
+
+function subscribed(pusher, name) {
+  const channel = pusher.subscribe(name);
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      channel.bind("pusher:subscription_succeeded", () => resolve(channel));
+      channel.bind("pusher:subscription_error", (e) =>
+        reject(Object.assign(new Error(`subscription to ${name} failed`), { status: e.status }))
+      );
+    }),
+    `subscription to ${name}`
+  );
+}
+
+function refused(pusher, name) {
+  const channel = pusher.subscribe(name);
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      channel.bind("pusher:subscription_succeeded", () =>
+        reject(new Error(`${name} was authorized but must not be`))
+      );
+      channel.bind("pusher:subscription_error", (e) => resolve(e));
+    }),
+    `refusal of ${name}`
+  );
+}
+
+before(async () => {
+  demo = await startDemo();
+  server = demo.child;
+  base = demo.base;
+});
+
+after(() => {
+  server?.kill("SIGTERM");
+});
+
+test("pusher-js as a second user authorizes its private channel, receives a knowledge request, and is refused others' channels", async () => {
+  const ada = await login("ada@confab.local");
+  const grace = await login("grace@confab.local");
+  const { body: config } = await api(grace.token, "GET", "/api/config");
+  assert.equal(config.pusher.useTLS, false);
+  assert.equal(JSON.stringify(config).includes("secret"), false);
+
+  const pusher = connect(grace.token, config);
+  try {
+    const own = await subscribed(pusher, `private-user-${grace.user.id}`);
+    const received = withTimeout(
+      new Promise((resolve) => own.bind("knowledge-request", resolve)),
+      "knowledge-request"
+    );
+    const { status, body: request } = await api(ada.token, "POST", "/api/knowledge/request", {
+      ownerId: grace.user.id,
+      question: "Can you share the staging setup?",
+    });
+    assert.equal(status, 201);
+    const event = await received;
+    assert.deepEqual(event, {
+      type: "knowledge-request",
+      requestId: request.id,
+      question: "Can you share the staging setup?",
+      requesterName: ada.user.name,
+      createdAt: request.createdAt,
+      seq: request.seq,
+    });
+
+    const other = await refused(pusher, `private-user-${ada.user.id}`);
+    assert.equal(other.status, 403);
+
+    // The demo seeds a conversation of Linus and Ada only.
+    const { body: adaRooms } = await api(ada.token, "GET", "/api/conversations");
+    const foreign = adaRooms.find((c) => !c.memberIds.includes(grace.user.id));
+    assert.ok(foreign, "a conversation Grace is not in");
+    const room = await refused(pusher, `presence-chat-room-${foreign.id}`);
+    assert.equal(room.status, 403);
+
+    const mine = adaRooms.find((c) => c.memberIds.includes(grace.user.id));
+    const presence = await subscribed(pusher, `presence-chat-room-${mine.id}`);
+    assert.equal(presence.members.me.id, String(grace.user.id));
+    assert.deepEqual(presence.members.me.info, { name: grace.user.name });
+  } finally {
+    pusher.disconnect();
+  }
+});

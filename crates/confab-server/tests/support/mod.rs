@@ -1,0 +1,356 @@
+//! Shared harness for the integration tests: the real `app()` on 127.0.0.1:0 with a real
+//! Sockudo, seeded users, a small REST client, and a raw WebSocket subscriber.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use confab_model::User;
+use confab_server::config::PusherSettings;
+use confab_server::realtime::Publisher;
+use confab_server::{app, auth, store, AppState, Db};
+use confab_testkit::Sockudo;
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// How long to wait for an event or response before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A seeded user with their password.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    /// The user.
+    pub user: User,
+    /// Their password.
+    pub password: String,
+}
+
+/// A running backend + Sockudo.
+pub struct TestServer {
+    /// `http://127.0.0.1:{port}`.
+    pub base: String,
+    /// The Sockudo behind it.
+    pub sockudo: Sockudo,
+    /// Ada, Grace, Linus.
+    pub users: Vec<Seeded>,
+    /// The state (for direct database checks).
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts Sockudo, a fresh database with three users, and the app with the real publisher.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(None).await
+    }
+
+    /// Like [`start`](Self::start), with a substitute publisher when given.
+    pub async fn start_with(publisher: Option<Arc<dyn Publisher>>) -> Result<Self> {
+        let sockudo = Sockudo::start().await?;
+        let settings = PusherSettings {
+            app_id: sockudo.app_id().to_owned(),
+            key: sockudo.key().to_owned(),
+            secret: sockudo.secret().to_owned(),
+            cluster: None,
+            host: Some("127.0.0.1".into()),
+            port: Some(sockudo.port()),
+            use_tls: false,
+        };
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path().join("confab.db"))?;
+        let mut users = Vec::new();
+        for (email, name) in [
+            ("ada@example.test", "Ada"),
+            ("grace@example.test", "Grace"),
+            ("linus@example.test", "Linus"),
+        ] {
+            let password = format!("pw-{name}-secret");
+            let hash = auth::hash_password(&password)?;
+            let user = db.write_blocking(|c| store::users::create_user(c, email, name, &hash))?;
+            users.push(Seeded { user, password });
+        }
+        let state = match publisher {
+            Some(p) => AppState::with_publisher(db, &settings, p),
+            None => AppState::new(db, &settings)?,
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let router = app(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
+        });
+        Ok(Self {
+            base: format!("http://{addr}"),
+            sockudo,
+            users,
+            state,
+            _dir: dir,
+        })
+    }
+
+    /// A REST client for `base`, logged in as seeded user `i` (0 Ada, 1 Grace, 2 Linus).
+    pub async fn login(&self, i: usize) -> Result<Api> {
+        let api = Api::anonymous(&self.base)?;
+        let (status, body) = api
+            .post(
+                "/api/auth/login",
+                &json!({"email": self.users[i].user.email, "password": self.users[i].password}),
+            )
+            .await?;
+        if status != StatusCode::OK {
+            bail!("login failed: {status} {body}");
+        }
+        let token = body["token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no token in {body}"))?;
+        Ok(Api {
+            token: Some(token.to_owned()),
+            ..api
+        })
+    }
+
+    /// A WebSocket listener connected to Sockudo, authorizing through `api`.
+    pub async fn listen(&self, api: &Api) -> Result<Listener> {
+        Listener::connect(&self.sockudo.ws_url(), api.clone()).await
+    }
+
+    /// Creates a conversation through the API and returns its id.
+    pub async fn conversation(&self, api: &Api, members: &[usize]) -> Result<i64> {
+        let ids: Vec<i64> = members.iter().map(|&i| self.users[i].user.id).collect();
+        let (status, body) = api
+            .post("/api/conversations", &json!({"memberIds": ids}))
+            .await?;
+        if status != StatusCode::CREATED {
+            bail!("creating a conversation: {status} {body}");
+        }
+        body["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("no id in {body}"))
+    }
+}
+
+/// A tiny REST client; `token` is sent as a bearer token when set.
+#[derive(Clone)]
+pub struct Api {
+    /// The base URL.
+    pub base: String,
+    /// The bearer token.
+    pub token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Api {
+    /// A client without a token.
+    pub fn anonymous(base: &str) -> Result<Self> {
+        Ok(Self {
+            base: base.to_owned(),
+            token: None,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(WAIT)
+                .build()?,
+        })
+    }
+
+    /// The same client with another token.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// Sends a built request and returns status and JSON body (`Null` when empty).
+    pub async fn send(&self, r: reqwest::RequestBuilder) -> Result<(StatusCode, Value)> {
+        let response = r.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).with_context(|| format!("non-JSON body: {text}"))?
+        };
+        Ok((status, body))
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Result<(StatusCode, Value)> {
+        self.send(self.req(reqwest::Method::GET, path)).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<(StatusCode, Value)> {
+        self.send(self.req(reqwest::Method::POST, path).json(body))
+            .await
+    }
+
+    /// `POST path` with a JSON body and an `X-Socket-Id` header.
+    pub async fn post_from_socket(
+        &self,
+        path: &str,
+        body: &Value,
+        socket_id: &str,
+    ) -> Result<(StatusCode, Value)> {
+        self.send(
+            self.req(reqwest::Method::POST, path)
+                .header("X-Socket-Id", socket_id)
+                .json(body),
+        )
+        .await
+    }
+
+    /// `POST path` with a raw body and content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(StatusCode, Value)> {
+        self.send(
+            self.req(reqwest::Method::POST, path)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+
+    /// `POST /api/pusher/auth` as pusher-js sends it (form-urlencoded).
+    pub async fn pusher_auth(&self, socket_id: &str, channel: &str) -> Result<(StatusCode, Value)> {
+        self.send(
+            self.req(reqwest::Method::POST, "/api/pusher/auth")
+                .form(&[("socket_id", socket_id), ("channel_name", channel)]),
+        )
+        .await
+    }
+}
+
+/// A minimal Pusher protocol 7 subscriber over a raw WebSocket.
+pub struct Listener {
+    /// This connection's socket id.
+    pub socket_id: String,
+    api: Api,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// One received event.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The channel.
+    pub channel: String,
+    /// The event name.
+    pub event: String,
+    /// The data, parsed from its JSON string.
+    pub data: Value,
+}
+
+impl Listener {
+    async fn connect(url: &str, api: Api) -> Result<Self> {
+        let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .context("connecting to sockudo timed out")??;
+        let first = next_frame(&mut ws).await?;
+        if first["event"] != "pusher:connection_established" {
+            bail!("expected connection_established, got {first}");
+        }
+        let data: Value = serde_json::from_str(first["data"].as_str().unwrap_or("{}"))?;
+        let socket_id = data["socket_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no socket_id in {data}"))?
+            .to_owned();
+        Ok(Self { socket_id, api, ws })
+    }
+
+    /// Authorizes through `/api/pusher/auth` and subscribes; waits for
+    /// `pusher_internal:subscription_succeeded`.
+    pub async fn subscribe(&mut self, channel: &str) -> Result<()> {
+        let (status, auth) = self.api.pusher_auth(&self.socket_id, channel).await?;
+        if status != StatusCode::OK {
+            bail!("auth for {channel} refused: {status} {auth}");
+        }
+        let mut data = json!({"channel": channel, "auth": auth["auth"]});
+        if let Some(cd) = auth.get("channel_data") {
+            data["channel_data"] = cd.clone();
+        }
+        self.send(&json!({"event": "pusher:subscribe", "data": data}))
+            .await?;
+        loop {
+            let frame = next_frame(&mut self.ws).await?;
+            match frame["event"].as_str() {
+                Some("pusher_internal:subscription_succeeded") if frame["channel"] == channel => {
+                    return Ok(())
+                }
+                Some("pusher:error") | Some("pusher:subscription_error") => {
+                    bail!("subscription to {channel} failed: {frame}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a raw protocol frame.
+    pub async fn send(&mut self, frame: &Value) -> Result<()> {
+        self.ws.send(WsMessage::text(frame.to_string())).await?;
+        Ok(())
+    }
+
+    /// The next event named `event` (on any channel), skipping protocol and other events.
+    pub async fn next(&mut self, event: &str) -> Result<Received> {
+        loop {
+            let frame = next_frame(&mut self.ws).await?;
+            if frame["event"] == event {
+                let data = match &frame["data"] {
+                    Value::String(s) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+                    other => other.clone(),
+                };
+                return Ok(Received {
+                    channel: frame["channel"].as_str().unwrap_or_default().to_owned(),
+                    event: event.to_owned(),
+                    data,
+                });
+            }
+        }
+    }
+}
+
+async fn next_frame(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Result<Value> {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .context("no frame from sockudo within the timeout")?
+            .ok_or_else(|| anyhow!("websocket closed"))??;
+        if let WsMessage::Text(text) = msg {
+            let frame: Value = serde_json::from_str(text.as_str())?;
+            if frame["event"] == "pusher:ping" {
+                ws.send(WsMessage::text(
+                    json!({"event": "pusher:pong", "data": {}}).to_string(),
+                ))
+                .await?;
+                continue;
+            }
+            return Ok(frame);
+        }
+    }
+}

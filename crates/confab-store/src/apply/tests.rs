@@ -1,0 +1,309 @@
+use confab_model::events::KnowledgeResponseEvent;
+use confab_model::ipc::DeliveryState;
+use confab_model::{
+    Change, ConversationChange, KnowledgeChange, KnowledgeStatus, MessageChange, ReadChange,
+};
+
+use crate::testing::*;
+use crate::{Applied, StoreError};
+
+fn message_change(m: confab_model::Message) -> Change {
+    Change::Message(MessageChange {
+        seq: m.seq,
+        message: m,
+    })
+}
+
+fn count_messages(store: &crate::Store) -> i64 {
+    store
+        .conn
+        .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn the_same_message_from_realtime_then_sync_is_stored_once() {
+    let mut store = store_with_conversation();
+    let m = message_from_ada(5);
+    assert_eq!(store.apply_message(&m).unwrap(), Applied::Inserted);
+    let outcomes = store
+        .apply_changes(&[message_change(m.clone())], 5)
+        .unwrap();
+    assert_eq!(outcomes, vec![Applied::Unchanged]);
+    assert_eq!(count_messages(&store), 1);
+    assert_eq!(store.messages_before(CONV, None, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn an_optimistic_message_is_upgraded_in_place_when_the_echo_arrives() {
+    // Given a message written offline,
+    let mut store = store_with_conversation();
+    let written = store
+        .enqueue_message(CONV, "c-42", "message 9", &time(8), 0)
+        .unwrap();
+    assert_eq!(written.delivery, DeliveryState::Pending);
+    // when the server's copy arrives by sync,
+    let echo = message_from_me(9, "c-42");
+    let outcomes = store
+        .apply_changes(&[message_change(echo.clone())], 9)
+        .unwrap();
+    // then the same row is now sent, with the server's id and seq, and the outbox is empty.
+    assert_eq!(outcomes, vec![Applied::Updated]);
+    let page = store.messages_before(CONV, None, 10).unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].client_id, "c-42");
+    assert_eq!(page[0].id, Some(echo.id));
+    assert_eq!(page[0].seq, Some(9));
+    assert_eq!(page[0].delivery, DeliveryState::Sent);
+    assert!(store.outbox().unwrap().is_empty());
+    // And the answer to the POST arriving afterwards changes nothing.
+    assert_eq!(store.apply_message(&echo).unwrap(), Applied::Unchanged);
+    assert_eq!(count_messages(&store), 1);
+}
+
+#[test]
+fn a_failed_message_that_the_server_did_store_becomes_sent() {
+    let mut store = store_with_conversation();
+    store
+        .enqueue_message(CONV, "c-1", "hi", &time(1), 0)
+        .unwrap();
+    store.outbox_fail("c-1", "refused").unwrap();
+    store.apply_message(&message_from_me(3, "c-1")).unwrap();
+    let m = store.message_by_client_id(ME, "c-1").unwrap().unwrap();
+    assert_eq!(m.delivery, DeliveryState::Sent);
+    assert!(store.outbox().unwrap().is_empty());
+}
+
+#[test]
+fn a_message_for_an_unknown_conversation_creates_a_placeholder_filled_in_later() {
+    let mut store = store_with_account();
+    let mut m = message_from_ada(4);
+    m.conversation_id = 77;
+    store.apply_message(&m).unwrap();
+    let list = store.conversation_list().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].title, "");
+    let applied = store
+        .apply_conversation(&conversation(77, "Launch", &[ME, ADA]), Some(2))
+        .unwrap();
+    assert_eq!(applied, Applied::Updated);
+    let list = store.conversation_list().unwrap();
+    assert_eq!(list[0].title, "Launch");
+    assert_eq!(list[0].unread_count, 1);
+    assert_eq!(list[0].direct_peer_id, Some(ADA));
+}
+
+#[test]
+fn applying_a_conversation_twice_changes_nothing_the_second_time() {
+    let mut store = store_with_account();
+    let c = conversation(5, "Team", &[3, ME, ADA]);
+    assert_eq!(
+        store.apply_conversation(&c, Some(8)).unwrap(),
+        Applied::Inserted
+    );
+    assert_eq!(
+        store.apply_conversation(&c, Some(8)).unwrap(),
+        Applied::Unchanged
+    );
+    assert_eq!(
+        store.apply_conversation(&c, None).unwrap(),
+        Applied::Unchanged
+    );
+    let mut renamed = c.clone();
+    renamed.title = "Team!".into();
+    renamed.member_ids.push(4);
+    assert_eq!(
+        store.apply_conversation(&renamed, None).unwrap(),
+        Applied::Updated
+    );
+    let stored = store.conversation(5).unwrap().unwrap();
+    assert_eq!(stored.title, "Team!");
+    assert_eq!(stored.member_ids, vec![ME, ADA, 3, 4]);
+}
+
+#[test]
+fn a_conversation_snapshot_brings_its_last_message_and_my_read_position() {
+    let mut store = store_with_account();
+    let mut c = conversation(CONV, "Ada", &[ME, ADA]);
+    c.last_message = Some(message_from_ada(6));
+    c.last_read_seq = 4;
+    store.apply_conversation(&c, None).unwrap();
+    let stored = store.conversation(CONV).unwrap().unwrap();
+    assert_eq!(stored.last_message, Some(message_from_ada(6)));
+    assert_eq!(stored.last_read_seq, 4);
+    assert_eq!(stored.unread_count, 1);
+    // An older snapshot never moves the read position back.
+    c.last_read_seq = 2;
+    store.apply_conversation(&c, None).unwrap();
+    assert_eq!(store.conversation(CONV).unwrap().unwrap().last_read_seq, 4);
+}
+
+#[test]
+fn read_marks_only_move_forward_and_mine_clears_unread() {
+    let mut store = store_with_conversation();
+    for seq in 2..=5 {
+        store.apply_message(&message_from_ada(seq)).unwrap();
+    }
+    assert_eq!(
+        store.apply_read_mark(&receipt(ADA, 5)).unwrap(),
+        Applied::Inserted
+    );
+    assert_eq!(
+        store.apply_read_mark(&receipt(ADA, 3)).unwrap(),
+        Applied::Unchanged
+    );
+    assert_eq!(
+        store.apply_read_mark(&receipt(ADA, 5)).unwrap(),
+        Applied::Unchanged
+    );
+    assert_eq!(store.read_marks(CONV).unwrap(), vec![receipt(ADA, 5)]);
+    // My mark read on another device arrives by sync.
+    assert_eq!(
+        store.apply_read_mark(&receipt(ME, 4)).unwrap(),
+        Applied::Inserted
+    );
+    assert_eq!(store.conversation_list().unwrap()[0].unread_count, 1);
+}
+
+#[test]
+fn an_answered_request_never_goes_back_to_pending() {
+    let mut store = store_with_account();
+    let pending = request(7, true, KnowledgeStatus::Pending, 10);
+    let approved = request(7, true, KnowledgeStatus::Approved, 12);
+    assert_eq!(store.apply_request(&pending).unwrap(), Applied::Inserted);
+    assert_eq!(store.apply_request(&approved).unwrap(), Applied::Updated);
+    // The creation arrives again (sync after the realtime answer), even with a bogus higher seq.
+    assert_eq!(store.apply_request(&pending).unwrap(), Applied::Unchanged);
+    let mut replayed = pending.clone();
+    replayed.seq = 20;
+    assert_eq!(store.apply_request(&replayed).unwrap(), Applied::Unchanged);
+    let stored = store.request(7).unwrap().unwrap();
+    assert_eq!(stored.status, KnowledgeStatus::Approved);
+    assert_eq!(stored.response_content.as_deref(), Some("answer 7"));
+    assert!(store.incoming_requests().unwrap().is_empty());
+}
+
+#[test]
+fn a_realtime_answer_updates_a_known_request_and_reports_an_unknown_one() {
+    let mut store = store_with_account();
+    store
+        .apply_request(&request(8, false, KnowledgeStatus::Pending, 3))
+        .unwrap();
+    let answer = KnowledgeResponseEvent {
+        request_id: 8,
+        status: KnowledgeStatus::Denied,
+        response_content: None,
+        seq: 4,
+    };
+    assert_eq!(
+        store.apply_request_response(&answer).unwrap(),
+        Some(Applied::Updated)
+    );
+    assert_eq!(
+        store.apply_request_response(&answer).unwrap(),
+        Some(Applied::Unchanged)
+    );
+    assert_eq!(
+        store.request(8).unwrap().unwrap().status,
+        KnowledgeStatus::Denied
+    );
+    let unknown = KnowledgeResponseEvent {
+        request_id: 99,
+        ..answer
+    };
+    assert_eq!(store.apply_request_response(&unknown).unwrap(), None);
+}
+
+#[test]
+fn a_sync_page_applies_every_kind_of_change_and_moves_the_cursor() {
+    let mut store = store_with_account();
+    let page = vec![
+        Change::ConversationCreated(ConversationChange {
+            seq: 1,
+            conversation: conversation(CONV, "Ada", &[ME, ADA]),
+        }),
+        message_change(message_from_ada(2)),
+        Change::ReadReceipt(ReadChange {
+            seq: 3,
+            receipt: receipt(ADA, 2),
+        }),
+        Change::KnowledgeRequest(KnowledgeChange {
+            seq: 4,
+            request: request(1, true, KnowledgeStatus::Pending, 4),
+        }),
+        Change::KnowledgeResponse(KnowledgeChange {
+            seq: 5,
+            request: request(1, true, KnowledgeStatus::Denied, 5),
+        }),
+    ];
+    let outcomes = store.apply_changes(&page, 5).unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            Applied::Inserted,
+            Applied::Inserted,
+            Applied::Inserted,
+            Applied::Inserted,
+            Applied::Updated
+        ]
+    );
+    assert_eq!(store.sync_cursor().unwrap(), 5);
+    // The same page again (a retried fetch) is all unchanged, and the cursor stays.
+    let outcomes = store.apply_changes(&page, 5).unwrap();
+    assert!(outcomes.iter().all(|o| *o == Applied::Unchanged));
+    assert_eq!(store.sync_cursor().unwrap(), 5);
+}
+
+#[test]
+fn a_page_that_fails_midway_keeps_nothing_and_leaves_the_cursor() {
+    let mut store = store_with_conversation();
+    store.advance_sync_cursor(1).unwrap();
+    let result = store.write(|tx| {
+        tx.apply_changes(&[message_change(message_from_ada(2))], 2)?;
+        Err::<(), _>(StoreError::Busy)
+    });
+    assert!(matches!(result, Err(StoreError::Busy)));
+    assert_eq!(count_messages(&store), 0);
+    assert_eq!(store.sync_cursor().unwrap(), 1);
+}
+
+#[test]
+fn one_transaction_can_apply_several_kinds_of_items() {
+    let mut store = store_with_conversation();
+    let tx = store.transaction().unwrap();
+    assert_eq!(tx.me(), Some(ME));
+    tx.apply_message(&message_from_ada(2)).unwrap();
+    tx.apply_read_mark(&receipt(ADA, 2)).unwrap();
+    tx.apply_user(&ada_user()).unwrap();
+    tx.advance_notified_cursor(2).unwrap();
+    drop(tx);
+    assert_eq!(count_messages(&store), 0, "dropped without commit");
+    let tx = store.transaction().unwrap();
+    tx.apply_message(&message_from_ada(2)).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count_messages(&store), 1);
+}
+
+#[test]
+fn users_from_the_directory_and_from_messages_share_one_row() {
+    let mut store = store_with_account();
+    assert_eq!(store.apply_users(&[ada_user()]).unwrap(), 1);
+    assert_eq!(store.apply_users(&[ada_user()]).unwrap(), 0);
+    let mut m = message_from_ada(3);
+    m.sender.name = "Ada L.".into();
+    store.apply_message(&m).unwrap();
+    let users = store.users().unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0].name, "Ada L.");
+}
+
+#[test]
+fn a_message_seen_again_with_other_content_takes_the_servers_version() {
+    let mut store = store_with_conversation();
+    store.apply_message(&message_from_ada(2)).unwrap();
+    let mut edited = message_from_ada(2);
+    edited.content = "corrected".into();
+    assert_eq!(store.apply_message(&edited).unwrap(), Applied::Updated);
+    assert_eq!(store.search("corrected", None, 5).unwrap().len(), 1);
+    assert_eq!(store.search("message", None, 5).unwrap().len(), 0);
+}

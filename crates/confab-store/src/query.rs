@@ -1,0 +1,363 @@
+//! What the UI reads: the conversation list, message pages, share requests, users, read marks.
+
+use confab_model::events::ReadReceipt;
+use confab_model::ipc::{ChatMessage, ConversationSummary, DeliveryState};
+use confab_model::{
+    Conversation, ConversationId, KnowledgeRequest, KnowledgeStatus, Message, RequestId, Seq,
+    UserId, UserSummary,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::{Result, StoreError};
+use crate::Store;
+
+/// The longest conversation-list preview, in characters, before it is cut with an ellipsis.
+pub const PREVIEW_CHARS: usize = 100;
+
+/// Columns read by [`chat_message_from_row`], in order.
+pub(crate) const CHAT_COLUMNS: &str =
+    "client_id, id, conversation_id, seq, sender_id, sender_name, \
+     content, created_at, state, failure_reason";
+
+/// Reads a [`ChatMessage`] from a row selected with [`CHAT_COLUMNS`].
+pub(crate) fn chat_message_from_row(r: &Row<'_>) -> rusqlite::Result<ChatMessage> {
+    let state: String = r.get(8)?;
+    let delivery = match state.as_str() {
+        "sent" => DeliveryState::Sent,
+        "failed" => DeliveryState::Failed {
+            reason: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        },
+        _ => DeliveryState::Pending,
+    };
+    Ok(ChatMessage {
+        client_id: r.get(0)?,
+        id: r.get(1)?,
+        conversation_id: r.get(2)?,
+        seq: r.get(3)?,
+        sender_id: r.get(4)?,
+        sender_name: r.get(5)?,
+        content: r.get(6)?,
+        created_at: r.get(7)?,
+        delivery,
+    })
+}
+
+const REQUEST_COLUMNS: &str = "id, requester_id, requester_name, owner_id, question, status, \
+     response_content, created_at, seq";
+
+fn request_from_row(r: &Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
+    let status: String = r.get(5)?;
+    Ok(KnowledgeRequest {
+        id: r.get(0)?,
+        requester_id: r.get(1)?,
+        requester_name: r.get(2)?,
+        owner_id: r.get(3)?,
+        question: r.get(4)?,
+        // The CHECK constraint admits only the three spellings.
+        status: KnowledgeStatus::parse(&status).unwrap_or(KnowledgeStatus::Pending),
+        response_content: r.get(6)?,
+        created_at: r.get(7)?,
+        seq: r.get(8)?,
+    })
+}
+
+/// "Name: text" on one line, cut to [`PREVIEW_CHARS`].
+fn preview(sender_name: &str, content: &str) -> String {
+    let line = content.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = format!("{sender_name}: ");
+    let mut chars = line.chars();
+    out.extend(chars.by_ref().take(PREVIEW_CHARS));
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn members(conn: &Connection, id: ConversationId) -> Result<Vec<UserId>> {
+    Ok(conn
+        .prepare_cached("SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY user_id")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The newest message for the preview: the last unsent one if any, else the highest seq.
+fn newest_for_preview(conn: &Connection, id: ConversationId) -> Result<Option<(String, String)>> {
+    let read = |r: &Row<'_>| Ok((r.get(0)?, r.get(1)?));
+    let unsent = conn
+        .prepare_cached(
+            "SELECT sender_name, content FROM messages
+             WHERE conversation_id = ?1 AND seq IS NULL ORDER BY local_id DESC LIMIT 1",
+        )?
+        .query_row([id], read)
+        .optional()?;
+    if unsent.is_some() {
+        return Ok(unsent);
+    }
+    Ok(conn
+        .prepare_cached(
+            "SELECT sender_name, content FROM messages
+             WHERE conversation_id = ?1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([id], read)
+        .optional()?)
+}
+
+/// SQL for "messages from others above the account's read position" of conversation `c`, with
+/// the account's id as `?1` (NULL when unknown: then every message counts).
+const UNREAD: &str = "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id
+     AND m.seq > c.last_read_seq AND m.sender_id IS NOT ?1)";
+
+impl Store {
+    fn require_me(&self) -> Result<UserId> {
+        self.me.ok_or(StoreError::NoAccount)
+    }
+
+    /// The conversation list, most recent activity first (a conversation with a message still in
+    /// the outbox sorts above everything received so far). Unread counts are messages from
+    /// others above the account's read position; without a recorded account every message counts.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn conversation_list(&self) -> Result<Vec<ConversationSummary>> {
+        let rows = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT c.id, c.title, c.activity_at, c.muted, {UNREAD} FROM conversations c
+                 ORDER BY c.activity_seq DESC, c.activity_bump DESC, c.id DESC"
+            ))?
+            .query_map([self.me], |r| {
+                Ok((
+                    r.get::<_, ConversationId>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut list = Vec::with_capacity(rows.len());
+        for (id, title, last_activity_at, muted, unread_count) in rows {
+            let member_ids = members(&self.conn, id)?;
+            let direct_peer_id = match (self.me, member_ids.as_slice()) {
+                (Some(me), &[a, b]) if a == me => Some(b),
+                (Some(me), &[a, b]) if b == me => Some(a),
+                _ => None,
+            };
+            list.push(ConversationSummary {
+                id,
+                title,
+                last_message_preview: newest_for_preview(&self.conn, id)?
+                    .map(|(name, content)| preview(&name, &content)),
+                member_ids,
+                last_activity_at,
+                unread_count,
+                muted,
+                direct_peer_id,
+            });
+        }
+        Ok(list)
+    }
+
+    /// One conversation in the server's shape (its last message is the newest sent one).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>> {
+        let row = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT c.title, c.last_read_seq, {UNREAD} FROM conversations c WHERE c.id = ?2"
+            ))?
+            .query_row(params![self.me, id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((title, last_read_seq, unread_count)) = row else {
+            return Ok(None);
+        };
+        let last_message = self
+            .conn
+            .prepare_cached(
+                "SELECT id, conversation_id, seq, sender_id, sender_name, content, client_id,
+                     created_at
+                 FROM messages WHERE conversation_id = ?1 AND seq IS NOT NULL
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([id], |r| {
+                Ok(Message {
+                    id: r.get(0)?,
+                    conversation_id: r.get(1)?,
+                    seq: r.get(2)?,
+                    sender_id: r.get(3)?,
+                    sender: UserSummary {
+                        id: r.get(3)?,
+                        name: r.get(4)?,
+                    },
+                    content: r.get(5)?,
+                    client_id: r.get(6)?,
+                    created_at: r.get(7)?,
+                })
+            })
+            .optional()?;
+        Ok(Some(Conversation {
+            id,
+            title,
+            member_ids: members(&self.conn, id)?,
+            last_message,
+            unread_count,
+            last_read_seq,
+        }))
+    }
+
+    /// A page of a conversation's messages, ascending.
+    ///
+    /// With `before: None`, the newest page: the last `limit` messages, sent ones by seq followed
+    /// by unsent ones (pending or failed) in the order they were written. With `Some(seq)`, the
+    /// `limit` sent messages just below `seq` (pass the smallest seq of the page shown to scroll
+    /// back).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn messages_before(
+        &self,
+        conversation_id: ConversationId,
+        before: Option<Seq>,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut page = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {CHAT_COLUMNS} FROM messages
+                 WHERE conversation_id = ?1 AND seq IS NOT NULL AND seq < ?2
+                 ORDER BY seq DESC LIMIT ?3"
+            ))?
+            .query_map(
+                params![conversation_id, before.unwrap_or(Seq::MAX), limit],
+                chat_message_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        page.reverse();
+        if before.is_none() {
+            let unsent = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {CHAT_COLUMNS} FROM messages
+                     WHERE conversation_id = ?1 AND seq IS NULL ORDER BY local_id LIMIT ?2"
+                ))?
+                .query_map(params![conversation_id, limit], chat_message_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            page.extend(unsent);
+            let excess = page
+                .len()
+                .saturating_sub(usize::try_from(limit).unwrap_or(usize::MAX));
+            page.drain(..excess);
+        }
+        Ok(page)
+    }
+
+    /// One message by its sender and client id (the key of an optimistic message).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn message_by_client_id(
+        &self,
+        sender_id: UserId,
+        client_id: &str,
+    ) -> Result<Option<ChatMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {CHAT_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
+            ))?
+            .query_row(params![sender_id, client_id], chat_message_from_row)
+            .optional()?)
+    }
+
+    /// Pending requests addressed to the account, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::NoAccount`]; SQLite errors.
+    pub fn incoming_requests(&self) -> Result<Vec<KnowledgeRequest>> {
+        let me = self.require_me()?;
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM share_requests
+                 WHERE owner_id = ?1 AND status = 'pending' ORDER BY seq, id"
+            ))?
+            .query_map([me], request_from_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Requests the account made, newest first, answered or not.
+    ///
+    /// # Errors
+    /// [`StoreError::NoAccount`]; SQLite errors.
+    pub fn outgoing_requests(&self) -> Result<Vec<KnowledgeRequest>> {
+        let me = self.require_me()?;
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM share_requests
+                 WHERE requester_id = ?1 ORDER BY id DESC"
+            ))?
+            .query_map([me], request_from_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One request by id.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn request(&self, id: RequestId) -> Result<Option<KnowledgeRequest>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM share_requests WHERE id = ?1"
+            ))?
+            .query_row([id], request_from_row)
+            .optional()?)
+    }
+
+    /// Every known user, by name.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn users(&self) -> Result<Vec<UserSummary>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, name FROM users ORDER BY name COLLATE NOCASE, id")?
+            .query_map([], |r| {
+                Ok(UserSummary {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Where each member has read a conversation up to (for "seen" receipts), by user id.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn read_marks(&self, conversation_id: ConversationId) -> Result<Vec<ReadReceipt>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT conversation_id, user_id, seq FROM read_marks
+                 WHERE conversation_id = ?1 ORDER BY user_id",
+            )?
+            .query_map([conversation_id], |r| {
+                Ok(ReadReceipt {
+                    conversation_id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    seq: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,315 @@
+//! Full-text search over message content (FTS5, kept in step by triggers; see
+//! `migrations/0002_search.sql`).
+
+use confab_model::ipc::SearchHit;
+use confab_model::ConversationId;
+use rusqlite::{params, Connection};
+
+use crate::error::Result;
+use crate::Store;
+
+/// How many tokens of context a search excerpt carries around the match.
+const EXCERPT_TOKENS: i64 = 12;
+
+/// Indexes the messages written or changed since the last call, in one statement (see
+/// `migrations/0002_search.sql` for why not one by one). Called before every commit.
+pub(crate) fn index_pending(conn: &Connection) -> Result<()> {
+    let pending = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages_fts_pending)")?
+        .query_row([], |r| r.get::<_, bool>(0))?;
+    if pending {
+        conn.prepare_cached(
+            "INSERT INTO messages_fts (rowid, content)
+             SELECT m.local_id, m.content FROM messages_fts_pending p
+             JOIN messages m ON m.local_id = p.local_id",
+        )?
+        .execute([])?;
+        conn.prepare_cached("DELETE FROM messages_fts_pending")?
+            .execute([])?;
+    }
+    Ok(())
+}
+
+/// Turns what a user typed into an FTS5 query that always parses: every word becomes a quoted
+/// string (so `AND`, `OR`, `NOT`, `NEAR`, `*`, `^`, `:`, parentheses and stray quotes are plain
+/// text), the words must all match, and the last one matches as a prefix (search as you type).
+/// Words without a letter or digit, and control characters, are dropped; `None` when nothing searchable is left.
+///
+/// ```
+/// assert_eq!(confab_store::fts_query(r#"deploy "prod"#).as_deref(), Some(r#""deploy" """prod"*"#));
+/// assert_eq!(confab_store::fts_query("  ** ").as_deref(), None);
+/// ```
+pub fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        // Control characters (NUL above all) would end the query string early in SQLite.
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(words.join(" ") + "*")
+}
+
+impl Store {
+    /// Messages whose text contains every word of `query` (the last word as a prefix), newest
+    /// first (unsent ones before all), optionally within one conversation. Any user input is
+    /// accepted: see [`fts_query`]; nothing searchable gives no hits. Excerpts are plain text
+    /// around the match, without markup.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn search(
+        &self,
+        query: &str,
+        conversation_id: Option<ConversationId>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let Some(fts) = fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT m.conversation_id, c.title, m.client_id, m.seq, m.sender_name,
+                     snippet(messages_fts, 0, '', '', '…', ?4), m.created_at
+                 FROM messages_fts
+                 JOIN messages m ON m.local_id = messages_fts.rowid
+                 JOIN conversations c ON c.id = m.conversation_id
+                 WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.conversation_id = ?2)
+                 ORDER BY m.seq IS NULL DESC, m.seq DESC, m.local_id DESC
+                 LIMIT ?3",
+            )?
+            .query_map(params![fts, conversation_id, limit, EXCERPT_TOKENS], |r| {
+                Ok(SearchHit {
+                    conversation_id: r.get(0)?,
+                    conversation_title: r.get(1)?,
+                    client_id: r.get(2)?,
+                    seq: r.get(3)?,
+                    sender_name: r.get(4)?,
+                    excerpt: r.get(5)?,
+                    created_at: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    fn store_with_texts(texts: &[&str]) -> Store {
+        let mut store = store_with_conversation();
+        for (i, text) in texts.iter().enumerate() {
+            let mut m = message_from_ada(i as i64 + 2);
+            m.content = (*text).to_owned();
+            store.apply_message(&m).unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn a_word_finds_the_messages_containing_it_newest_first_with_an_excerpt() {
+        let store = store_with_texts(&[
+            "the deploy went fine",
+            "lunch?",
+            "another deploy tomorrow morning",
+        ]);
+        let hits = store.search("deploy", None, 10).unwrap();
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0].excerpt, "another deploy tomorrow morning");
+        assert_eq!(hits[0].seq, Some(4));
+        assert_eq!(hits[0].conversation_title, "Ada");
+        assert_eq!(hits[0].sender_name, "Ada");
+        assert_eq!(hits[1].excerpt, "the deploy went fine");
+    }
+
+    #[test]
+    fn the_last_word_matches_as_a_prefix_and_accents_are_ignored() {
+        let store = store_with_texts(&["Déploiement réussi", "deplorable weather"]);
+        assert_eq!(store.search("deploiem", None, 10).unwrap().len(), 1);
+        assert_eq!(store.search("depl", None, 10).unwrap().len(), 2);
+        assert_eq!(store.search("depl weather", None, 10).unwrap().len(), 0);
+        assert_eq!(store.search("weather depl", None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn hostile_or_odd_input_never_errors() {
+        let store = store_with_texts(&["foo AND bar", "say \"hi\" OR leave", "C++ (v2) NEAR x"]);
+        for input in [
+            "\"foo",
+            "foo\"",
+            "AND OR",
+            "NOT",
+            "OR",
+            "NEAR(",
+            "*",
+            "foo*",
+            "^foo",
+            "content:foo",
+            "-foo",
+            "(",
+            ")",
+            "\"\"",
+            "'",
+            "c++",
+            "🙂",
+            "",
+            "   ",
+            "a\u{0}b",
+            "foo - bar",
+            "{content}: x",
+            "x NEAR/2 y",
+        ] {
+            let result = store.search(input, None, 10);
+            assert!(result.is_ok(), "{input:?}: {result:?}");
+        }
+        assert_eq!(store.search("AND", None, 10).unwrap().len(), 1);
+        assert_eq!(store.search("\"hi", None, 10).unwrap().len(), 1);
+        assert_eq!(store.search("(v2)", None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn search_can_be_limited_to_one_conversation() {
+        let mut store = store_with_texts(&["release notes"]);
+        let mut other = message_from_ada(10);
+        other.conversation_id = 99;
+        other.content = "release party".into();
+        store.apply_message(&other).unwrap();
+        assert_eq!(store.search("release", None, 10).unwrap().len(), 2);
+        let hits = store.search("release", Some(99), 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].conversation_id, 99);
+    }
+
+    #[test]
+    fn unsent_messages_are_searchable_and_upgrading_them_keeps_one_hit() {
+        let mut store = store_with_conversation();
+        store
+            .enqueue_message(
+                CONV,
+                "c-1",
+                "ship the banana build",
+                "2024-01-01T00:00:00Z",
+                0,
+            )
+            .unwrap();
+        let hits = store.search("banana", None, 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].seq, None);
+        let mut echo = message_from_me(7, "c-1");
+        echo.content = "ship the banana build".into();
+        store.apply_message(&echo).unwrap();
+        let hits = store.search("banana", None, 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].seq, Some(7));
+    }
+
+    #[test]
+    fn a_long_message_gets_a_short_excerpt_around_the_match() {
+        let long = format!(
+            "{} needle {}",
+            "word ".repeat(100).trim_end(),
+            "more ".repeat(100).trim_end()
+        );
+        let store = store_with_texts(&[&long]);
+        let hits = store.search("needle", None, 10).unwrap();
+        assert!(hits[0].excerpt.contains("needle"));
+        assert!(hits[0].excerpt.len() < 120, "{}", hits[0].excerpt);
+        assert!(hits[0].excerpt.contains('…'));
+    }
+
+    /// Fails unless the index holds exactly the text of every message (FTS5's own check,
+    /// comparing with the content table).
+    fn assert_index_matches_messages(store: &Store) {
+        store
+            .conn
+            .execute(
+                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .unwrap();
+        let pending: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM messages_fts_pending", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(pending, 0);
+    }
+
+    #[test]
+    fn the_index_follows_inserts_edits_and_deletes_within_and_across_transactions() {
+        let mut store = store_with_conversation();
+        // Inserted, edited twice and another inserted then deleted, all in one transaction.
+        store
+            .write(|tx| {
+                tx.apply_message(&message_from_ada(2))?;
+                tx.apply_message(&message_from_ada(3))?;
+                let mut edited = message_from_ada(2);
+                edited.content = "first edit".into();
+                tx.apply_message(&edited)?;
+                edited.content = "second edit".into();
+                tx.apply_message(&edited)?;
+                tx.conn()
+                    .execute("DELETE FROM messages WHERE seq = 3", [])?;
+                Ok::<_, crate::StoreError>(())
+            })
+            .unwrap();
+        assert_index_matches_messages(&store);
+        assert_eq!(store.search("second", None, 10).unwrap().len(), 1);
+        assert!(store.search("first", None, 10).unwrap().is_empty());
+        assert!(store.search("message", None, 10).unwrap().is_empty());
+        // Then, in later transactions, an indexed message is edited and another deleted.
+        store.apply_message(&message_from_ada(4)).unwrap();
+        let mut edited = message_from_ada(2);
+        edited.content = "third edit".into();
+        store.apply_message(&edited).unwrap();
+        store
+            .enqueue_message(CONV, "c-1", "discard me", &time(5), 0)
+            .unwrap();
+        store.outbox_discard("c-1").unwrap();
+        assert_index_matches_messages(&store);
+        assert_eq!(store.search("edit", None, 10).unwrap().len(), 1);
+        assert_eq!(store.search("message", None, 10).unwrap().len(), 1);
+        assert!(store.search("discard", None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_rolled_back_transaction_leaves_the_index_as_it_was() {
+        let mut store = store_with_texts(&["kept text"]);
+        let tx = store.transaction().unwrap();
+        tx.apply_message(&message_from_ada(9)).unwrap();
+        drop(tx);
+        assert_index_matches_messages(&store);
+        assert_eq!(store.search("kept", None, 10).unwrap().len(), 1);
+        assert!(store.search("message", None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn random_input_always_gives_a_query_that_parses() {
+        let store = store_with_texts(&["alpha beta", "gamma"]);
+        let alphabet: Vec<char> = "ab \"'*^:()-+{}[]NEAROTD\u{0}\té🙂,./_".chars().collect();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let mut input = String::new();
+            for _ in 0..(state % 12) {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                input.push(alphabet[(state >> 33) as usize % alphabet.len()]);
+            }
+            state = state.wrapping_add(7);
+            let result = store.search(&input, None, 5);
+            assert!(
+                result.is_ok(),
+                "{input:?} -> {:?}: {result:?}",
+                fts_query(&input)
+            );
+        }
+    }
+}
