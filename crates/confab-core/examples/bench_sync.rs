@@ -35,7 +35,8 @@ async fn main() -> anyhow::Result<()> {
     let bob = backend.api(1).await?;
     // Warm up connections and caches.
     for i in 0..50 {
-        bob.send_message(conv, "warm-up", &format!("w{i}"), None).await?;
+        bob.send_message(conv, "warm-up", &format!("w{i}"), None)
+            .await?;
     }
     while alice.events.try_recv().is_ok() {}
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -46,7 +47,8 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..N {
         let client_id = format!("bench-{i}");
         let t0 = Instant::now();
-        bob.send_message(conv, &format!("message {i}"), &client_id, None).await?;
+        bob.send_message(conv, &format!("message {i}"), &client_id, None)
+            .await?;
         let cid = client_id.clone();
         alice
             .expect("delivery", move |e| {
@@ -67,7 +69,9 @@ async fn main() -> anyhow::Result<()> {
 
     // Catch-up: Alice closes the app; Bob writes 10,000 messages; Alice opens it again.
     let (data_dir, tokens) = (alice.data_dir.clone(), Arc::clone(&alice.tokens));
-    let before = alice.core.messages(conv, None, 1).await?[0].seq.unwrap_or(0);
+    let before = alice.core.messages(conv, None, 1).await?[0]
+        .seq
+        .unwrap_or(0);
     let _ = before;
     drop(alice);
     const MISSED: usize = 10_000;

@@ -30,6 +30,7 @@ use crate::notify::{self, Candidate};
 use crate::sync_plan::SyncPlanner;
 use crate::typing::{TypingIn, TypingOut};
 use crate::views::chat_message;
+use crate::wake::WakeDetector;
 use crate::Shared;
 
 /// Sync page size: big pages make a catch-up of thousands fast, one transaction each.
@@ -60,6 +61,8 @@ pub(crate) struct Engine {
     typing_in: TypingIn,
     presence: BTreeMap<i64, BTreeSet<i64>>,
     rooms: BTreeSet<i64>,
+    wake: WakeDetector,
+    next_wake_tick: std::time::Instant,
 }
 
 impl Engine {
@@ -83,6 +86,8 @@ impl Engine {
             typing_in: TypingIn::default(),
             presence: BTreeMap::new(),
             rooms: BTreeSet::new(),
+            wake: WakeDetector::new(),
+            next_wake_tick: std::time::Instant::now(),
         }
     }
 
@@ -115,6 +120,7 @@ impl Engine {
                 self.planner.poll_timeout(),
                 self.typing_out.poll_timeout(),
                 self.typing_in.poll_timeout(),
+                Some(self.next_wake_tick),
             ]
             .into_iter()
             .flatten()
@@ -169,7 +175,7 @@ impl Engine {
             }
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                cmd = self.commands.recv() => if cmd.is_none() { return None },
+                cmd = self.commands.recv() => { cmd.as_ref()?; }
             }
             delay = (delay * 2).min(Duration::from_secs(30));
         }
@@ -216,6 +222,14 @@ impl Engine {
 
     async fn on_timeout(&mut self, pusher: &Client) {
         let now = Instant::now().into_std();
+        if now >= self.next_wake_tick {
+            self.next_wake_tick = now + crate::wake::TICK;
+            if self.wake.tick(now, std::time::SystemTime::now()) {
+                tracing::info!("woke from sleep: checking the connection and catching up");
+                let _ = pusher.check_now();
+                self.planner.request_now(now);
+            }
+        }
         self.planner.handle_timeout(now);
         for c in self.typing_out.handle_timeout(now) {
             self.send_typing(pusher, c, false).await;

@@ -24,6 +24,7 @@ mod shared;
 pub mod sync_plan;
 pub mod typing;
 mod views;
+pub mod wake;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex};
@@ -646,10 +647,7 @@ impl Core {
     /// # Errors
     /// Not signed in; cache errors.
     pub async fn setting(&self, key: String) -> Result<Option<String>, CoreError> {
-        self.db()
-            .await?
-            .run(move |s| s.setting(&key))
-            .await
+        self.db().await?.run(move |s| s.setting(&key)).await
     }
 
     /// Remembers a UI setting.
@@ -666,6 +664,23 @@ impl Core {
     /// What the window looks like (for the notification policy).
     pub fn set_focus(&self, focus: FocusState) {
         self.inner.shared.set_focus(focus);
+    }
+
+    /// Mutes or unmutes notifications of one conversation.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn set_conversation_muted(
+        &self,
+        conversation_id: i64,
+        muted: bool,
+    ) -> Result<(), CoreError> {
+        self.db()
+            .await?
+            .run(move |s| s.set_muted(conversation_id, muted))
+            .await?;
+        self.inner.shared.emit(UiEvent::ConversationsChanged);
+        Ok(())
     }
 
     /// Mutes or unmutes all notifications.

@@ -2,6 +2,8 @@
 //! network path that silently stops forwarding, Alice's app closed while Bob writes — Alice ends
 //! with every message exactly once, in order, and no notification is ever decided twice.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::HashSet;
@@ -26,7 +28,9 @@ async fn burst(bob: &Api, conv: i64, start: usize, n: usize) -> anyhow::Result<(
 async fn alice_has_all(alice: &mut Client, conv: i64, n: usize) {
     alice
         .until(&format!("alice has {n} messages"), |c| async move {
-            c.messages(conv, None, 500).await.is_ok_and(|m| m.len() >= n)
+            c.messages(conv, None, 500)
+                .await
+                .is_ok_and(|m| m.len() >= n)
         })
         .await;
     let msgs = alice.core.messages(conv, None, 500).await.unwrap();
@@ -38,7 +42,10 @@ async fn alice_has_all(alice: &mut Client, conv: i64, n: usize) {
 }
 
 /// Every notification raised so far; panics if any message was notified twice.
-fn notified_messages(rx: &mut UnboundedReceiver<Notification>, seen: &mut HashSet<String>) -> usize {
+fn notified_messages(
+    rx: &mut UnboundedReceiver<Notification>,
+    seen: &mut HashSet<String>,
+) -> usize {
     let mut count = 0;
     while let Ok(n) = rx.try_recv() {
         // "N new messages in …" summarizes N; a single one carries its text.
@@ -75,7 +82,10 @@ async fn sockudo_killed_mid_burst_of_500_loses_and_duplicates_nothing() -> anyho
     alice_has_all(&mut alice, conv, 500).await;
     let mut seen = HashSet::new();
     let total = notified_messages(&mut notes, &mut seen);
-    assert!(total > 0 && total <= 500, "{total} notified for 500 messages");
+    assert!(
+        total > 0 && total <= 500,
+        "{total} notified for 500 messages"
+    );
     Ok(())
 }
 
@@ -89,7 +99,9 @@ async fn a_backend_restart_delays_but_loses_nothing_either_way() -> anyhow::Resu
     let mut bob = Client::sign_in(&backend, 1, &dirs).await?;
     alice.connected().await;
     bob.until("bob sees the conversation", |c| async move {
-        c.conversations().await.is_ok_and(|l| l.iter().any(|x| x.id == conv))
+        c.conversations()
+            .await
+            .is_ok_and(|l| l.iter().any(|x| x.id == conv))
     })
     .await;
 
@@ -133,9 +145,10 @@ async fn a_silently_dead_network_path_is_detected_and_caught_up() -> anyhow::Res
     // The OS would say "network changed" / "resumed from sleep".
     alice.core.check_now();
     alice
-        .expect("the dead path is noticed", |e| {
-            matches!(e, UiEvent::Connection(s) if *s != ConnectionStatus::Connected)
-        })
+        .expect(
+            "the dead path is noticed",
+            |e| matches!(e, UiEvent::Connection(s) if *s != ConnectionStatus::Connected),
+        )
         .await;
     proxy.resume();
     alice.connected().await;
@@ -160,11 +173,20 @@ async fn messages_sent_while_alice_is_away_arrive_once_with_one_summary() -> any
     burst(&bob, conv, 0, 30).await?;
 
     let mut alice = Client::open(data_dir.clone(), Arc::clone(&tokens)).await?;
-    assert!(alice.core.session().await.is_some(), "restored without signing in");
+    assert!(
+        alice.core.session().await.is_some(),
+        "restored without signing in"
+    );
     let mut notes = alice.core.take_notifications().expect("notifications");
     alice_has_all(&mut alice, conv, 30).await;
-    let first = tokio::time::timeout(WAIT, notes.recv()).await?.expect("a summary");
-    assert!(first.title.starts_with("30 new messages in "), "{}", first.title);
+    let first = tokio::time::timeout(WAIT, notes.recv())
+        .await?
+        .expect("a summary");
+    assert!(
+        first.title.starts_with("30 new messages in "),
+        "{}",
+        first.title
+    );
     drop(alice);
 
     // Restarting again replays nothing.
@@ -172,7 +194,9 @@ async fn messages_sent_while_alice_is_away_arrive_once_with_one_summary() -> any
     let mut notes = alice.core.take_notifications().expect("notifications");
     burst(&bob, conv, 30, 1).await?;
     alice_has_all(&mut alice, conv, 31).await;
-    let n = tokio::time::timeout(WAIT, notes.recv()).await?.expect("the new one");
+    let n = tokio::time::timeout(WAIT, notes.recv())
+        .await?
+        .expect("the new one");
     assert_eq!(n.body, "m30");
     assert!(notes.try_recv().is_err(), "nothing old notified again");
     Ok(())

@@ -47,7 +47,10 @@ fn run_inside(test: &str, mode: &str, with_keyring: bool) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "inner run failed:\n{text}");
-    assert!(text.contains("1 passed"), "the inner test did not run:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the inner test did not run:\n{text}"
+    );
 }
 
 fn session() -> SessionInfo {
@@ -74,11 +77,16 @@ fn the_token_is_stored_restored_and_deleted_in_a_real_secret_service() {
             let acct = account(&session());
             keyring.save(&acct, "tok-123").expect("stored");
             keyring.save(&acct, "tok-456").expect("replaced");
-            assert_eq!(keyring.load(&acct).expect("read").as_deref(), Some("tok-456"));
+            assert_eq!(
+                keyring.load(&acct).expect("read").as_deref(),
+                Some("tok-456")
+            );
 
             // A core started on this data dir restores the session from the keyring, offline.
             let dir = tempfile::tempdir().expect("dir");
-            SessionFile::new(dir.path()).save(&session()).expect("session file");
+            SessionFile::new(dir.path())
+                .save(&session())
+                .expect("session file");
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async {
                 let core = Core::start_with(

@@ -33,7 +33,10 @@ async fn alice_reads_her_cache_offline_and_what_she_writes_is_delivered_once_in_
     assert!(alice.core.session().await.is_some());
     let list = alice.core.conversations().await?;
     assert_eq!(list.len(), 1, "conversations come from the cache");
-    assert_eq!(alice.core.messages(conv, None, 50).await?[0].content, "before");
+    assert_eq!(
+        alice.core.messages(conv, None, 50).await?[0].content,
+        "before"
+    );
     for text in ["one", "two", "three"] {
         let m = alice.core.send_message(conv, text.into()).await?;
         assert_eq!(m.delivery, DeliveryState::Pending);
@@ -44,14 +47,18 @@ async fn alice_reads_her_cache_offline_and_what_she_writes_is_delivered_once_in_
     backend.start_http().await?;
     alice
         .until("the outbox drains", |c| async move {
-            c.messages(conv, None, 50).await.is_ok_and(|m| {
-                m.len() == 4 && m.iter().all(|x| x.delivery == DeliveryState::Sent)
-            })
+            c.messages(conv, None, 50)
+                .await
+                .is_ok_and(|m| m.len() == 4 && m.iter().all(|x| x.delivery == DeliveryState::Sent))
         })
         .await;
     let on_server = bob.messages(conv, None, 50).await?;
     let texts: Vec<_> = on_server.iter().map(|m| m.content.as_str()).collect();
-    assert_eq!(texts, ["before", "one", "two", "three"], "once each, in order");
+    assert_eq!(
+        texts,
+        ["before", "one", "two", "three"],
+        "once each, in order"
+    );
     Ok(())
 }
 
@@ -76,9 +83,14 @@ async fn an_expired_token_ends_the_session_and_keeps_unsent_messages() -> anyhow
 
     alice.core.send_message(conv, "still here".into()).await?;
     alice
-        .expect("session ended", |e| matches!(e, UiEvent::SessionEnded { .. }))
+        .expect("session ended", |e| {
+            matches!(e, UiEvent::SessionEnded { .. })
+        })
         .await;
-    assert!(alice.core.session().await.is_none(), "the UI asks to sign in again");
+    assert!(
+        alice.core.session().await.is_none(),
+        "the UI asks to sign in again"
+    );
 
     // Signing in again delivers what was kept.
     alice
@@ -130,6 +142,10 @@ async fn wrong_password_and_unreachable_server_are_told_apart() -> anyhow::Resul
         .unwrap_err();
     let ipc: confab_model::ipc::IpcError = down.into();
     assert_eq!(ipc.code, confab_model::ipc::IpcErrorCode::Unreachable);
-    assert!(!ipc.message.contains("127.0.0.1"), "no raw details: {}", ipc.message);
+    assert!(
+        !ipc.message.contains("127.0.0.1"),
+        "no raw details: {}",
+        ipc.message
+    );
     Ok(())
 }

@@ -24,7 +24,9 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
     // Both see the conversation (from the catch-up) and each other online.
     alice
         .until("alice lists the conversation", |c| async move {
-            c.conversations().await.is_ok_and(|l| l.iter().any(|x| x.id == conv))
+            c.conversations()
+                .await
+                .is_ok_and(|l| l.iter().any(|x| x.id == conv))
         })
         .await;
     bob.until("bob sees alice online", |c| async move {
@@ -52,27 +54,37 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
     assert_eq!(got[0].content, "Hi Alice 👋");
     assert_eq!(got[0].sender_id, bob_id);
     let unread = alice.core.conversations().await?;
-    assert_eq!(unread.iter().find(|c| c.id == conv).map(|c| c.unread_count), Some(1));
-    let note = tokio::time::timeout(WAIT, alice_notes.recv()).await?.expect("a notification");
+    assert_eq!(
+        unread.iter().find(|c| c.id == conv).map(|c| c.unread_count),
+        Some(1)
+    );
+    let note = tokio::time::timeout(WAIT, alice_notes.recv())
+        .await?
+        .expect("a notification");
     assert_eq!(note.target, NavigateTarget::Conversation(conv));
     assert_eq!(note.body, "Hi Alice 👋");
 
     // Alice reads it; Bob sees the receipt.
     alice.core.mark_seen(conv).await?;
-    bob.expect("read receipt", |e| {
-        matches!(e, UiEvent::ReadReceipt { user_id, .. } if *user_id == alice_id)
-    })
+    bob.expect(
+        "read receipt",
+        |e| matches!(e, UiEvent::ReadReceipt { user_id, .. } if *user_id == alice_id),
+    )
     .await;
 
     // Alice types; Bob sees "Alice" typing, then it stops when she sends.
     alice.core.typing(conv).await?;
-    bob.expect("alice typing", |e| {
-        matches!(e, UiEvent::Typing { names, .. } if names == &vec!["Alice".to_string()])
-    })
+    bob.expect(
+        "alice typing",
+        |e| matches!(e, UiEvent::Typing { names, .. } if names == &vec!["Alice".to_string()]),
+    )
     .await;
     alice.core.send_message(conv, "Hello Bob".into()).await?;
-    bob.expect("typing stops", |e| matches!(e, UiEvent::Typing { names, .. } if names.is_empty()))
-        .await;
+    bob.expect(
+        "typing stops",
+        |e| matches!(e, UiEvent::Typing { names, .. } if names.is_empty()),
+    )
+    .await;
     bob.until("bob has both messages", |c| async move {
         c.messages(conv, None, 50).await.is_ok_and(|m| m.len() == 2)
     })
@@ -88,14 +100,19 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
     let request = alice.core.requests().await?.incoming[0].clone();
     assert_eq!(request.question, "How do we deploy?");
     assert_eq!(request.requester_name, "Bob");
-    let note = tokio::time::timeout(WAIT, alice_notes.recv()).await?.expect("a notification");
+    let note = tokio::time::timeout(WAIT, alice_notes.recv())
+        .await?
+        .expect("a notification");
     assert_eq!(note.target, NavigateTarget::Request(request.id));
 
     alice
         .core
         .respond(request.id, true, Some("Run `make deploy`.".into()))
         .await?;
-    assert!(alice.core.requests().await?.incoming.is_empty(), "answered leaves the list");
+    assert!(
+        alice.core.requests().await?.incoming.is_empty(),
+        "answered leaves the list"
+    );
     bob.until("bob sees the answer", |c| async move {
         c.requests().await.is_ok_and(|r| {
             r.outgoing.len() == 1 && r.outgoing[0].status == KnowledgeStatus::Approved
@@ -103,7 +120,10 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
     })
     .await;
     let answer = &bob.core.requests().await?.outgoing[0];
-    assert_eq!(answer.response_content.as_deref(), Some("Run `make deploy`."));
+    assert_eq!(
+        answer.response_content.as_deref(),
+        Some("Run `make deploy`.")
+    );
     let mut targets = vec![];
     while let Ok(Some(n)) = tokio::time::timeout(WAIT, bob_notes.recv()).await {
         targets.push(n.target.clone());
@@ -111,14 +131,19 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
             break;
         }
     }
-    assert!(targets.contains(&NavigateTarget::Answer(request.id)), "{targets:?}");
+    assert!(
+        targets.contains(&NavigateTarget::Answer(request.id)),
+        "{targets:?}"
+    );
 
     // Exactly the right rows on each side.
     for c in [&alice, &bob] {
         let msgs = c.core.messages(conv, None, 50).await?;
         let texts: Vec<_> = msgs.iter().map(|m| m.content.as_str()).collect();
         assert_eq!(texts, ["Hi Alice 👋", "Hello Bob"]);
-        assert!(msgs.iter().all(|m| m.delivery == DeliveryState::Sent && m.seq.is_some()));
+        assert!(msgs
+            .iter()
+            .all(|m| m.delivery == DeliveryState::Sent && m.seq.is_some()));
         assert_eq!(c.core.conversations().await?.len(), 1);
     }
     assert_eq!(alice.core.requests().await?.outgoing.len(), 0);

@@ -131,7 +131,9 @@ impl Backend {
     /// A REST client logged in as user `i`.
     pub async fn api(&self, i: usize) -> Result<Api> {
         let api = Api::new(&self.base);
-        let login = api.login(&self.users[i].user.email, &self.users[i].password).await?;
+        let login = api
+            .login(&self.users[i].user.email, &self.users[i].password)
+            .await?;
         Ok(api.with_token(login.token))
     }
 }
