@@ -27,7 +27,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -45,6 +45,9 @@ use crate::sign::{ChannelAuthorization, UserAuthentication};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Connecting = Pin<Box<dyn Future<Output = Result<Ws, String>> + Send>>;
+
+/// Frames handled per wake-up at most, before other work gets a turn.
+const BATCH: usize = 256;
 
 /// How long one outbound write may block before the socket is considered dead.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -284,9 +287,20 @@ impl Driver {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let (auth_tx, mut auth_rx) = mpsc::unbounded_channel::<AuthAnswer>();
         self.conn.connect(now());
+        // One timer for the task's life, re-armed only when the deadline moves: building a new
+        // one per frame was a measurable share of the CPU under load.
+        let timer = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             self.flush(&auth_tx).await;
             let deadline = self.conn.poll_timeout().map(Instant::from_std);
+            if deadline != armed {
+                if let Some(d) = deadline {
+                    timer.as_mut().reset(d);
+                }
+                armed = deadline;
+            }
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.command(cmd),
@@ -296,7 +310,20 @@ impl Driver {
                         return;
                     }
                 },
-                msg = next_message(&mut self.ws) => self.inbound(msg).await,
+                msg = next_message(&mut self.ws) => {
+                    self.inbound(msg).await;
+                    // Frames already buffered are handled in one go (bounded, for fairness):
+                    // one trip through the select and one flush per burst, not per frame.
+                    for _ in 0..BATCH {
+                        let Some(ws) = self.ws.as_mut() else { break };
+                        match ws.next().now_or_never() {
+                            Some(msg) => {
+                                self.inbound(msg.map(|r| r.map_err(|e| e.to_string()))).await;
+                            }
+                            None => break,
+                        }
+                    }
+                }
                 res = poll_connecting(&mut self.connecting) => {
                     self.connecting = None;
                     match res {
@@ -318,7 +345,10 @@ impl Driver {
                         self.conn.handle_user_auth(now(), &socket_id, result);
                     }
                 },
-                () = sleep_until(deadline) => self.conn.handle_timeout(now()),
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    self.conn.handle_timeout(now());
+                }
             }
         }
     }
@@ -480,13 +510,6 @@ async fn next_message(ws: &mut Option<Ws>) -> Option<Result<Message, String>> {
 async fn poll_connecting(c: &mut Option<Connecting>) -> Result<Ws, String> {
     match c {
         Some(f) => f.await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

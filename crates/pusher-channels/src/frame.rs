@@ -5,7 +5,42 @@
 //! servers send an object, user events may carry a string that is not JSON at all, and pings carry
 //! nothing. [`Frame::decode`] accepts all of them and normalises `data` into [`Data`].
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+/// The wire shape, borrowed from the input. Unknown members are ignored; members of the wrong
+/// type make the frame malformed (an `event` that is not a string: no event).
+#[derive(Deserialize)]
+struct RawFrame<'a> {
+    #[serde(borrow, default, deserialize_with = "string_or_none")]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "string_or_none")]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(default)]
+    user_id: Option<Value>,
+}
+
+/// A string member, or `None` for any other JSON type (never an error).
+fn string_or_none<'de, D>(d: D) -> Result<Option<Cow<'de, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Maybe<'a> {
+        Str(#[serde(borrow)] Cow<'a, str>),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Maybe::deserialize(d)? {
+        Maybe::Str(s) => Some(s),
+        Maybe::Other(_) => None,
+    })
+}
 
 /// The `data` member of a frame, normalised.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,28 +134,40 @@ impl Frame {
                 limit,
             });
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))?;
-        let Value::Object(mut obj) = value else {
-            return Err(FrameError::Malformed("not an object".into()));
+        // Borrowing decode: the outer object is never built as a map, and `data` is parsed
+        // once, from its raw text (this is the client's hot path).
+        let raw: RawFrame<'_> =
+            serde_json::from_str(text).map_err(|e| match e.classify() {
+                serde_json::error::Category::Data if text.trim_start().starts_with('{') => {
+                    FrameError::MissingEvent
+                }
+                _ => FrameError::Malformed(e.to_string()),
+            })?;
+        let event = raw.event.ok_or(FrameError::MissingEvent)?.into_owned();
+        let data = match raw.data {
+            None => Data::None,
+            Some(r) => {
+                let t = r.get();
+                if t.starts_with('"') {
+                    let s: String = serde_json::from_str(t)
+                        .map_err(|e| FrameError::Malformed(e.to_string()))?;
+                    Data::from_value(Some(Value::String(s)))
+                } else {
+                    Data::from_value(Some(
+                        serde_json::from_str(t).map_err(|e| FrameError::Malformed(e.to_string()))?,
+                    ))
+                }
+            }
         };
-        let event = match obj.remove("event") {
-            Some(Value::String(s)) => s,
-            _ => return Err(FrameError::MissingEvent),
-        };
-        let channel = match obj.remove("channel") {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        };
-        let user_id = match obj.remove("user_id") {
+        let user_id = match raw.user_id {
             Some(Value::String(s)) => Some(s),
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
         Ok(Frame {
             event,
-            channel,
-            data: Data::from_value(obj.remove("data")),
+            channel: raw.channel.map(std::borrow::Cow::into_owned),
+            data,
             user_id,
         })
     }

@@ -149,7 +149,10 @@ fn single_encrypted_channel_trigger_is_encrypted_with_the_channel_secret() {
         .expect("body");
     let body = json(&body);
     let data = body["data"].as_str().expect("data string");
-    assert!(!data.contains("hi"));
+    // Only the sealed payload travels: a nonce and a ciphertext, nothing in the clear.
+    let sent: serde_json::Value = serde_json::from_str(data).expect("json");
+    let keys: Vec<_> = sent.as_object().expect("object").keys().cloned().collect();
+    assert_eq!(keys, ["ciphertext", "nonce"]);
     let payload: crypto::EncryptedPayload = serde_json::from_str(data).expect("payload");
     let secret = crypto::shared_secret(channel, &MASTER);
     assert_eq!(

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs one of Confab's benchmarks after installing what it needs (scripts/bootstrap.sh bench).
+# Usage: scripts/bench.sh pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]
+#   pusher: this repo's Pusher client against pusher-js on one local Sockudo channel
+#           (crates/pusher-channels/examples/bench.rs says what it measures and how).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+which="${1:-}"
+[ $# -gt 0 ] && shift
+case "$which" in
+  pusher)
+    scripts/bootstrap.sh bench
+    # Both examples: the orchestrator starts the Rust subscriber from its own directory.
+    cargo build --release --quiet -p pusher-channels --examples
+    exec "${CARGO_TARGET_DIR:-$root/target}/release/examples/bench" "$@"
+    ;;
+  *)
+    echo "usage: $0 pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]" >&2
+    exit 2
+    ;;
+esac
