@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check CI runs, from any directory: bootstrap (installs Sockudo if missing), rustfmt,
-# clippy with warnings as errors, then every test of the workspace with plain `cargo test`.
+# Runs every check CI runs, from any directory: bootstrap (installs what is missing), rustfmt,
+# clippy with warnings as errors, the shared model on wasm32, every Rust test of the workspace
+# (real Sockudo, real backend, real SQLite files, a real Secret Service on a private D-Bus), the
+# pusher-js interoperability test, and schemathesis against the backend's OpenAPI document.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,7 +19,18 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo check -p confab-model --target wasm32-unknown-unknown"
+cargo check -p confab-model --target wasm32-unknown-unknown
+
 step "cargo test --workspace"
 cargo test --workspace
 
-step "ran: bootstrap, rustfmt check, clippy, cargo test --workspace: all passed"
+step "pusher-js against the backend (node --test)"
+crates/confab-server/tests/node/run.sh
+
+if [ -x scripts/schemathesis.sh ]; then
+  step "schemathesis against /api/openapi.json"
+  scripts/schemathesis.sh
+fi
+
+step "ran: bootstrap, rustfmt, clippy, wasm32 check, cargo test --workspace, pusher-js, schemathesis: all passed"
