@@ -29,10 +29,11 @@ enum Cmd {
     /// One-command demo: a fresh database with users (passwords printed), history and pending
     /// requests, and a Sockudo child process with generated credentials.
     Demo {
-        /// Listen address.
+        /// Listen address. Port 0 picks a free port; the first line printed names the real one.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
-        /// Where to create the database (must not exist). Default: a new file in the temp dir.
+        /// Where to create the database (must not exist; kept on exit). Default: a file in a new
+        /// temporary directory, removed on exit.
         #[arg(long)]
         db: Option<PathBuf>,
         /// Let a teammate (Linus) post messages and share requests now and then.
@@ -107,14 +108,19 @@ async fn serve() -> Result<()> {
     let db = Db::open(&config.db_path)
         .with_context(|| format!("opening {}", config.db_path.display()))?;
     let state = AppState::new(db, &config.pusher)?;
-    tracing::info!(bind = %config.bind, pusher = %config.pusher.api_base(), "serving");
-    listen(config.bind, state).await
+    let listener = bind(config.bind).await?;
+    tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher.api_base(), "serving");
+    listen(listener, state).await
 }
 
-async fn listen(bind: SocketAddr, state: AppState) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(bind)
+/// Binds `addr`; port 0 picks a free port (read it back with `local_addr`).
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("binding {bind}"))?;
+        .with_context(|| format!("binding {addr}"))
+}
+
+async fn listen(listener: tokio::net::TcpListener, state: AppState) -> Result<()> {
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -147,22 +153,35 @@ async fn shutdown_signal() {
     }
 }
 
-async fn run_demo(bind: SocketAddr, db_path: Option<PathBuf>, teammate: bool) -> Result<()> {
-    let db_path = db_path.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("confab-demo-{}.db", confab_server::time::now_ms()))
-    });
+async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: bool) -> Result<()> {
+    // Without --db the database lives in a temporary directory that is removed on exit, so
+    // repeated demo runs (tests, scripts) leave nothing behind.
+    let (db_path, scratch) = match db_path {
+        Some(path) => (path, None),
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("confab-demo-")
+                .tempdir()
+                .context("creating a temporary directory for the demo database")?;
+            (dir.path().join("confab.db"), Some(dir))
+        }
+    };
     if db_path.exists() {
         bail!(
             "{} exists; demo mode creates a fresh database",
             db_path.display()
         );
     }
+    // Bind first: a busy port fails before anything is created, and port 0 is resolved to the
+    // real one before it is printed.
+    let listener = bind(bind_addr).await?;
+    let local = listener.local_addr()?;
     let db = Db::open(&db_path)?;
     let data = demo::seed(&db)?;
     let sockudo = SockudoChild::start().await?;
     let settings = sockudo.settings().clone();
     let state = AppState::new(db, &settings)?;
-    println!("Confab demo server on http://{bind}");
+    println!("Confab demo server on http://{local}");
     println!("  database: {}", db_path.display());
     println!(
         "  sockudo:  ws://127.0.0.1:{} (key {})",
@@ -188,8 +207,11 @@ async fn run_demo(bind: SocketAddr, db_path: Option<PathBuf>, teammate: bool) ->
         ));
     }
     println!("Press Ctrl-C to stop (Sockudo stops too).");
-    let result = listen(bind, state).await;
+    let result = listen(listener, state.clone()).await;
     sockudo.stop().await;
+    state.db().close();
+    drop(state);
+    drop(scratch);
     result
 }
 

@@ -529,6 +529,50 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
     Ok(())
 }
 
+/// Found by schemathesis (`unsupported_method`): a method a route does not have was answered
+/// 400; HTTP says 405 with an `Allow` header.
+#[tokio::test]
+async fn a_method_a_route_does_not_have_is_405_with_allow_and_the_json_error_shape() -> Result<()> {
+    let server = TestServer::start().await?;
+    let ada = server.login(0).await?;
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    for (method, path, allowed) in [
+        ("TRACE", "/api/me", "GET"),
+        ("DELETE", "/api/auth/login", "POST"),
+        ("PUT", "/api/conversations", "GET,POST"),
+        ("PATCH", "/api/conversations/1/messages", "GET,POST"),
+    ] {
+        let response = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes())?,
+                format!("{}{path}", server.base),
+            )
+            .bearer_auth(ada.token.as_deref().unwrap_or_default())
+            .send()
+            .await?;
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        let allow = response
+            .headers()
+            .get(reqwest::header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .replace(' ', "");
+        for m in allowed.split(',') {
+            assert!(
+                allow.contains(m),
+                "{method} {path}: Allow {allow:?} lacks {m}"
+            );
+        }
+        let body: Value = response.json().await?;
+        assert_eq!(code(&body), "bad_request", "{method} {path}");
+    }
+    Ok(())
+}
+
 struct FailingPublisher;
 
 impl Publisher for FailingPublisher {

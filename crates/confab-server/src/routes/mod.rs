@@ -56,7 +56,7 @@ async fn not_found() -> AppError {
 }
 
 async fn method_not_allowed() -> AppError {
-    AppError::BadRequest("method not allowed on this route".into())
+    AppError::MethodNotAllowed
 }
 
 /// The optional `X-Socket-Id` header: the sender's Pusher connection, excluded from the event.

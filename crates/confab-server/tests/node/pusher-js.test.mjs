@@ -10,7 +10,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import Pusher from "pusher-js";
 
 const BIN = process.env.CONFAB_SERVER_BIN;
@@ -19,17 +18,6 @@ const WAIT_MS = 15000;
 let server;
 let base;
 let demo;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function withTimeout(promise, what) {
   let timer;
@@ -41,8 +29,8 @@ function withTimeout(promise, what) {
 
 async function startDemo() {
   assert.ok(BIN, "set CONFAB_SERVER_BIN to the confab-server binary (run.sh does)");
-  const port = await freePort();
-  const child = spawn(BIN, ["demo", "--bind", `127.0.0.1:${port}`], {
+  // Port 0: the kernel picks a free port and the demo prints the real address first.
+  const child = spawn(BIN, ["demo", "--bind", "127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -55,10 +43,17 @@ async function startDemo() {
     });
     child.once("exit", (code) => reject(new Error(`demo exited (${code}): ${out}\n${err}`)));
   });
-  await withTimeout(ready, "the demo server to start");
+  try {
+    await withTimeout(ready, "the demo server to start");
+  } catch (e) {
+    child.kill("SIGTERM");
+    throw e;
+  }
+  const address = out.match(/^Confab demo server on (http:\/\/127\.0\.0\.1:\d+)$/m);
+  assert.ok(address, `the demo printed its address: ${out}`);
   const passwords = {};
   for (const m of out.matchAll(/^\s+(\S+@\S+)\s+password (\S+)/gm)) passwords[m[1]] = m[2];
-  return { child, base: `http://127.0.0.1:${port}`, passwords };
+  return { child, base: address[1], passwords };
 }
 
 async function api(token, method, path, body) {
@@ -133,8 +128,12 @@ before(async () => {
   base = demo.base;
 });
 
-after(() => {
-  server?.kill("SIGTERM");
+after(async () => {
+  if (!server || server.exitCode !== null) return;
+  // SIGTERM: the demo shuts down gracefully and stops its Sockudo; wait so nothing outlives us.
+  const exited = new Promise((resolve) => server.once("exit", resolve));
+  server.kill("SIGTERM");
+  await withTimeout(exited, "the demo server to stop");
 });
 
 test("pusher-js as a second user authorizes its private channel, receives a knowledge request, and is refused others' channels", async () => {
