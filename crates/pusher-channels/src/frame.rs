@@ -136,13 +136,12 @@ impl Frame {
         }
         // Borrowing decode: the outer object is never built as a map, and `data` is parsed
         // once, from its raw text (this is the client's hot path).
-        let raw: RawFrame<'_> =
-            serde_json::from_str(text).map_err(|e| match e.classify() {
-                serde_json::error::Category::Data if text.trim_start().starts_with('{') => {
-                    FrameError::MissingEvent
-                }
-                _ => FrameError::Malformed(e.to_string()),
-            })?;
+        let raw: RawFrame<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data if text.trim_start().starts_with('{') => {
+                FrameError::MissingEvent
+            }
+            _ => FrameError::Malformed(e.to_string()),
+        })?;
         let event = raw.event.ok_or(FrameError::MissingEvent)?.into_owned();
         let data = match raw.data {
             None => Data::None,
@@ -154,7 +153,8 @@ impl Frame {
                     Data::from_value(Some(Value::String(s)))
                 } else {
                     Data::from_value(Some(
-                        serde_json::from_str(t).map_err(|e| FrameError::Malformed(e.to_string()))?,
+                        serde_json::from_str(t)
+                            .map_err(|e| FrameError::Malformed(e.to_string()))?,
                     ))
                 }
             }
