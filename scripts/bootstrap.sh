@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what Confab's run and test commands need on Debian 12, skipping what is already there.
-# Usage: scripts/bootstrap.sh [test|run|bench]   (idempotent: a second run only checks, in seconds)
+# Usage: scripts/bootstrap.sh [test|run|bench|app]   (idempotent: a second run only checks, in seconds)
+#   test   build + test the workspace (Sockudo; the GTK/WebKit -dev libraries the desktop crate links)
+#   app    also the GUI toolchain: wasm32 target, trunk, wasm-bindgen-cli, the Tauri CLI (npm),
+#          tauri-driver, Xvfb, a D-Bus session with gnome-keyring and dunst, ImageMagick
 #
 # It assumes a Rust toolchain (cargo, rustfmt, clippy) is already installed, as on every machine of
 # this project; it only reaches Debian's packages, crates.io and the npm registry.
 set -euo pipefail
 what="${1:-test}"
-case "$what" in test | run | bench) ;; *) echo "usage: $0 [test|run|bench]" >&2; exit 2 ;; esac
+case "$what" in test | run | bench | app) ;; *) echo "usage: $0 [test|run|bench|app]" >&2; exit 2 ;; esac
 SOCKUDO_VERSION=5.2.0
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -23,6 +26,28 @@ need_apt=()
 for pkg in pkg-config libssl-dev protobuf-compiler libprotobuf-dev build-essential; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done
+# The desktop crate (src-tauri) links GTK and WebKitGTK: every mode that builds the workspace.
+for pkg in libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
+  libsoup-3.0-dev libxdo-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
+done
+if [ "$what" = test ] || [ "$what" = app ]; then
+  # The core's keyring tests run a real Secret Service (gnome-keyring) on a private D-Bus
+  # session; the backend's interoperability test runs pusher-js under Node.
+  for pkg in dbus gnome-keyring; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
+  done
+  command -v node >/dev/null || need_apt+=(nodejs)
+  command -v npm >/dev/null || need_apt+=(npm)
+fi
+if [ "$what" = app ]; then
+  # Running the window headless and driving it: Xvfb, WebKitWebDriver, a session bus with a
+  # Secret Service and a notification daemon, and ImageMagick for screenshots.
+  for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin \
+    imagemagick nodejs npm; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
+  done
+fi
 if [ "$what" = bench ]; then
   command -v node >/dev/null || need_apt+=(nodejs npm)
 fi
@@ -32,6 +57,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq "${need_apt[@]}" </dev/null >/dev/null
 fi
 
+# The shared model is checked for wasm32 (the UI's target) in every test run.
+if [ "$what" = test ] && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
 # Sockudo, the Pusher-protocol server the demo and the tests run (confab-testkit finds it in
 # ~/.cargo/bin, or wherever SOCKUDO_BIN points).
 if ! "$HOME/.cargo/bin/sockudo" --version 2>/dev/null | grep -qF "$SOCKUDO_VERSION"; then
@@ -39,10 +69,43 @@ if ! "$HOME/.cargo/bin/sockudo" --version 2>/dev/null | grep -qF "$SOCKUDO_VERSI
   cargo install sockudo --version "$SOCKUDO_VERSION" --locked --no-default-features --features local
 fi
 
-if [ "$what" = bench ]; then
-  if [ ! -d "$root/tests/node/node_modules/pusher-js" ]; then
-    log "npm install (pusher-js)"
-    (cd "$root/tests/node" && npm install --no-audit --no-fund --silent)
+# pusher-js for the client benchmark, exactly as tests/node/package-lock.json pins it; again only
+# when the lock file changed since the last install (npm ci keeps its own copy in node_modules).
+node_dir="$root/tests/node"
+if [ "$what" = bench ] && [ -f "$node_dir/package-lock.json" ]; then
+  if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
+    [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+    log "npm ci in tests/node (pusher-js, for the client benchmark)"
+    npm ci --prefix "$node_dir" --no-audit --no-fund --silent
+  fi
+fi
+if [ "$what" = app ]; then
+  # The UI (wasm32) is built by trunk, which runs the wasm-bindgen CLI of exactly the version in
+  # Cargo.lock (Trunk.toml pins it and builds offline, so trunk never downloads anything).
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+    rustup target add wasm32-unknown-unknown
+  TRUNK_VERSION=0.21.14
+  if ! trunk --version 2>/dev/null | grep -qF "$TRUNK_VERSION"; then
+    log "installing trunk $TRUNK_VERSION (a few minutes the first time)"
+    cargo install --locked trunk --version "$TRUNK_VERSION"
+  fi
+  wbg_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")"
+  if ! wasm-bindgen --version 2>/dev/null | grep -qF "$wbg_version"; then
+    log "installing wasm-bindgen-cli $wbg_version (matches Cargo.lock)"
+    cargo install wasm-bindgen-cli --version "$wbg_version"
+  fi
+  grep -qF "wasm_bindgen = \"$wbg_version\"" "$root/src-ui/Trunk.toml" || {
+    log "src-ui/Trunk.toml pins another wasm-bindgen than Cargo.lock ($wbg_version): fix one of them"
+    exit 1
+  }
+  # tauri-driver: the WebDriver bridge the end-to-end tests use (with /usr/bin/WebKitWebDriver).
+  command -v tauri-driver >/dev/null || cargo install --locked tauri-driver
+  # The Tauri CLI (for `tauri build`: .deb and AppImage), from npm as src-tauri/package-lock.json pins it.
+  tauri_dir="$root/src-tauri"
+  if [ ! -f "$tauri_dir/node_modules/.package-lock.json" ] ||
+    [ "$tauri_dir/package-lock.json" -nt "$tauri_dir/node_modules/.package-lock.json" ]; then
+    log "npm ci in src-tauri (the Tauri CLI)"
+    npm ci --prefix "$tauri_dir" --no-audit --no-fund --silent
   fi
 fi
 log "ready"

@@ -1,0 +1,145 @@
+//! The Confab desktop app: a thin Tauri 2 shell over `confab-core`.
+//!
+//! What it does: starts the core (data in the platform data directory, or `CONFAB_DATA_DIR`;
+//! the token in the OS keyring under the service "confab"), exposes one command per core
+//! method ([`commands`]), forwards the core's `UiEvent` stream to the window as one event
+//! ([`events`]), shows the core's notification decisions natively ([`notifications`]), keeps a
+//! tray icon with the pending and unread counts ([`tray`]), hides to the tray on close, keeps a
+//! single instance, remembers the window's size and position, and reports the window's focus to
+//! the core's notification policy ([`focus`]).
+//!
+//! What it never does: business logic, storage or network — that is the core's job; HTML from
+//! strings — the UI renders text as text.
+
+pub mod commands;
+pub mod events;
+pub mod focus;
+pub mod launch;
+pub mod notifications;
+pub mod tray;
+pub mod wake;
+
+use std::path::{Path, PathBuf};
+
+use confab_core::{Core, CoreConfig};
+use tauri::{AppHandle, Manager, Window, WindowEvent};
+
+use crate::focus::FocusTracker;
+use crate::launch::Launch;
+
+/// The keyring service the token is stored under.
+pub const KEYRING_SERVICE: &str = "confab";
+
+/// Runs the app until Quit.
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+    let launch = Launch::from_env(|k| std::env::var(k).ok());
+    let result = tauri::Builder::default()
+        // First, so a second launch hands over before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            reveal(app)
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(FocusTracker::new())
+        .manage(launch.clone())
+        .invoke_handler(tauri::generate_handler![
+            commands::session,
+            commands::last_server_url,
+            commands::sign_in,
+            commands::sign_out,
+            commands::conversations,
+            commands::messages,
+            commands::send_message,
+            commands::retry_message,
+            commands::discard_message,
+            commands::requests,
+            commands::respond,
+            commands::ask,
+            commands::teammates,
+            commands::mark_seen,
+            commands::typing,
+            commands::draft,
+            commands::set_draft,
+            commands::search,
+            commands::setting,
+            commands::set_setting,
+            commands::set_open_conversation,
+            commands::set_muted,
+            commands::muted,
+            commands::check_now,
+            commands::connection_status,
+        ])
+        .setup(move |app| setup(app, &launch))
+        .on_window_event(on_window_event)
+        .run(tauri::generate_context!("tauri.conf.json"));
+    if let Err(e) = result {
+        tracing::error!(error = %e, "Confab stopped with an error");
+        std::process::exit(1);
+    }
+}
+
+fn setup(app: &mut tauri::App, launch: &Launch) -> Result<(), Box<dyn std::error::Error>> {
+    let data_dir = match &launch.data_dir {
+        Some(dir) => dir.clone(),
+        None => app.path().app_data_dir()?,
+    };
+    let config = CoreConfig {
+        data_dir: data_dir.clone(),
+        keyring_service: KEYRING_SERVICE.into(),
+    };
+    let core = tauri::async_runtime::block_on(Core::start(config))?;
+    app.manage(core.clone());
+    let handle = app.handle().clone();
+    tray::build(&handle, core.muted())?;
+    events::forward(handle.clone(), core.clone());
+    notifications::spawn(handle, &core, notification_icon(&data_dir));
+    wake::watch(core.clone());
+    core.set_focus(app.state::<FocusTracker>().window(true, false));
+    Ok(())
+}
+
+/// The app icon as a file, for notification daemons that want a path.
+fn notification_icon(data_dir: &Path) -> Option<PathBuf> {
+    let path = data_dir.join("confab-icon.png");
+    if !path.exists() {
+        std::fs::create_dir_all(data_dir).ok()?;
+        std::fs::write(&path, include_bytes!("../../icons/128x128.png")).ok()?;
+    }
+    Some(path)
+}
+
+fn on_window_event(window: &Window, event: &WindowEvent) {
+    match event {
+        WindowEvent::CloseRequested { api, .. } => {
+            // Close hides to the tray; Quit (tray menu) really quits.
+            api.prevent_close();
+            let _ = window.hide();
+            report_focus(window.app_handle(), false, false);
+        }
+        WindowEvent::Focused(focused) => {
+            let visible = window.is_visible().unwrap_or(true);
+            report_focus(window.app_handle(), visible, *focused);
+        }
+        _ => {}
+    }
+}
+
+fn report_focus(app: &AppHandle, visible: bool, focused: bool) {
+    if let Some(core) = app.try_state::<Core>() {
+        core.set_focus(app.state::<FocusTracker>().window(visible, focused));
+    }
+}
+
+/// Shows, un-minimizes and focuses the main window (tray, notification, second launch).
+pub fn reveal(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+    report_focus(app, true, true);
+}

@@ -1,0 +1,8 @@
+//! The Confab desktop executable.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    confab_desktop::run();
+}

@@ -1,0 +1,128 @@
+//! The tray icon: its tooltip and first menu line say how many requests wait and how many
+//! messages are unread; the menu opens the window, mutes notifications, or quits.
+
+use confab_core::Core;
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Wry};
+
+const TRAY_ID: &str = "confab";
+const ICON: &[u8] = include_bytes!("../../icons/tray.png");
+const ICON_ALERT: &[u8] = include_bytes!("../../icons/tray-alert.png");
+
+/// The menu items that change after start.
+struct TrayItems {
+    status: MenuItem<Wry>,
+    mute: CheckMenuItem<Wry>,
+}
+
+/// The tooltip and status line: "2 requests waiting · 5 unread messages", or "All caught up".
+pub fn summary(pending_requests: usize, unread_messages: i64) -> String {
+    let plural = |n: i64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let mut parts = Vec::new();
+    if pending_requests > 0 {
+        let n = i64::try_from(pending_requests).unwrap_or(i64::MAX);
+        parts.push(plural(n, "request waiting", "requests waiting"));
+    }
+    if unread_messages > 0 {
+        parts.push(plural(unread_messages, "unread message", "unread messages"));
+    }
+    if parts.is_empty() {
+        "All caught up".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// Creates the tray icon and its menu.
+///
+/// # Errors
+/// The platform refused the tray or menu.
+pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<()> {
+    let status = MenuItem::with_id(app, "status", "All caught up", false, None::<&str>)?;
+    let open = MenuItem::with_id(app, "open", "Open Confab", true, None::<&str>)?;
+    let mute =
+        CheckMenuItem::with_id(app, "mute", "Mute notifications", true, muted, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Confab", true, None::<&str>)?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let separator2 = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(
+        app,
+        &[&status, &separator, &open, &mute, &separator2, &quit],
+    )?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::from_bytes(ICON)?)
+        .tooltip("Confab")
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            "open" => crate::reveal(app),
+            "mute" => toggle_mute(app),
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                crate::reveal(tray.app_handle());
+            }
+        })
+        .build(app)?;
+    app.manage(TrayItems { status, mute });
+    Ok(())
+}
+
+fn toggle_mute(app: &AppHandle) {
+    let (Some(items), Some(core)) = (app.try_state::<TrayItems>(), app.try_state::<Core>()) else {
+        return;
+    };
+    // The check item has already toggled itself.
+    core.set_muted(items.mute.is_checked().unwrap_or(false));
+}
+
+/// Shows the mute state chosen elsewhere.
+pub fn show_muted(app: &AppHandle, muted: bool) {
+    if let Some(items) = app.try_state::<TrayItems>() {
+        let _ = items.mute.set_checked(muted);
+    }
+}
+
+/// Re-reads the counts and updates tooltip, status line and icon.
+pub async fn refresh(app: &AppHandle, core: &Core) {
+    let counts = core.badge_counts().await;
+    let text = summary(counts.pending_requests, counts.unread_messages);
+    let attention = counts.pending_requests > 0 || counts.unread_messages > 0;
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        let _ = tray.set_tooltip(Some(format!("Confab — {text}")));
+        if let Ok(icon) = Image::from_bytes(if attention { ICON_ALERT } else { ICON }) {
+            let _ = tray.set_icon(Some(icon));
+        }
+    }
+    if let Some(items) = app.try_state::<TrayItems>() {
+        let _ = items.status.set_text(&text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_requests_and_unread_messages() {
+        assert_eq!(summary(0, 0), "All caught up");
+        assert_eq!(summary(1, 0), "1 request waiting");
+        assert_eq!(summary(2, 1), "2 requests waiting · 1 unread message");
+        assert_eq!(summary(0, 7), "7 unread messages");
+    }
+}

@@ -1,0 +1,81 @@
+//! The root: owns the state, starts the event stream and the clock, handles window-wide
+//! shortcuts, and shows the screen the state asks for.
+
+use gloo_events::{EventListener, EventListenerOptions};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use crate::components::{main_view::MainView, sign_in::SignIn};
+use crate::effects::{self, Dispatch};
+use crate::logic::keys::{shortcut, KeyPress, Shortcut};
+use crate::state::{Action, AppState, Screen};
+
+/// The state handle every component reads from context.
+pub type Store = UseReducerHandle<AppState>;
+
+/// Reads the store from context.
+#[hook]
+pub fn use_store() -> Store {
+    use_context::<Store>().expect("components are rendered inside App")
+}
+
+fn tick(d: &Dispatch) {
+    let now_ms = js_sys::Date::now() as i64;
+    // JavaScript gives minutes *behind* UTC.
+    let offset_min = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    d.dispatch(Action::Tick { now_ms, offset_min });
+}
+
+/// The application root.
+#[function_component(App)]
+pub fn app() -> Html {
+    let store = use_reducer(AppState::default);
+    {
+        let d = store.dispatcher();
+        use_effect_with((), move |_| {
+            tick(&d);
+            effects::start(d.clone());
+            let clock = gloo_timers::callback::Interval::new(1000, move || tick(&d));
+            move || drop(clock)
+        });
+    }
+    {
+        let d = store.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = web_sys::window().map(|w| {
+                let options = EventListenerOptions::enable_prevent_default();
+                EventListener::new_with_options(&w, "keydown", options, move |e| {
+                    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                        return;
+                    };
+                    let key = e.key();
+                    let press = KeyPress {
+                        key: &key,
+                        ctrl: e.ctrl_key() || e.meta_key(),
+                        shift: e.shift_key(),
+                        alt: e.alt_key(),
+                        composing: e.is_composing(),
+                    };
+                    if let Some(s) = shortcut(press) {
+                        if s != Shortcut::Close {
+                            // Ctrl+R must not reload the page, Ctrl+F not open WebKit's find.
+                            e.prevent_default();
+                        }
+                        d.dispatch(Action::Shortcut(s));
+                    }
+                })
+            });
+            move || drop(listener)
+        });
+    }
+    let screen = match store.screen {
+        Screen::Starting => html! { <div class="splash" aria-busy="true" /> },
+        Screen::SignIn => html! { <SignIn /> },
+        Screen::Main => html! { <MainView /> },
+    };
+    html! {
+        <ContextProvider<Store> context={store.clone()}>
+            { screen }
+        </ContextProvider<Store>>
+    }
+}

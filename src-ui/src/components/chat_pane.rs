@@ -1,0 +1,135 @@
+//! The chat pane: the open conversation's header (title, who is online), its messages, who is
+//! typing, and the composer. Opening a conversation loads it, marks it seen and tells the core
+//! which conversation is on screen (for the notification policy).
+
+use yew::prelude::*;
+
+use crate::api;
+use crate::components::app::use_store;
+use crate::components::avatar::Avatar;
+use crate::components::composer::Composer;
+use crate::components::icon::{Glyph, Icon};
+use crate::components::message_list::MessageList;
+use crate::effects;
+use crate::logic::text::typing_line;
+use crate::state::{Action, Dialog};
+
+fn window_focused() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.has_focus().ok())
+        .unwrap_or(false)
+}
+
+/// The chat pane.
+#[function_component(ChatPane)]
+pub fn chat_pane() -> Html {
+    let store = use_store();
+    let selected = store.selected;
+    let loaded = selected.is_some_and(|id| store.timelines.contains_key(&id));
+    {
+        let d = store.dispatcher();
+        use_effect_with(selected, move |sel| {
+            if let Some(id) = *sel {
+                if !loaded {
+                    effects::messages(d.clone(), id);
+                }
+            }
+            effects::quiet(api::set_open_conversation(*sel));
+        });
+    }
+    {
+        // Seen: when it opens and whenever a message arrives while the window has focus.
+        let count = selected
+            .and_then(|id| store.timelines.get(&id))
+            .map(|t| t.messages.len())
+            .unwrap_or(0);
+        use_effect_with((selected, count), move |(sel, _)| {
+            if let Some(id) = *sel {
+                if window_focused() {
+                    effects::quiet(api::mark_seen(id));
+                }
+            }
+        });
+    }
+
+    let Some(conv) = store.selected_conversation().cloned() else {
+        let text = if store.conversations_loaded && store.conversations.is_empty() {
+            "No conversations yet. Ask a teammate for knowledge from the sidebar."
+        } else {
+            "Pick a conversation on the left."
+        };
+        return html! {
+            <main class="chat empty-chat">
+                <div class="empty-state">
+                    <Icon glyph={Glyph::Bulb} />
+                    <p>{ text }</p>
+                </div>
+            </main>
+        };
+    };
+
+    let me = store
+        .session
+        .as_ref()
+        .map(|s| s.user_id)
+        .unwrap_or_default();
+    let online: Vec<_> = conv
+        .member_ids
+        .iter()
+        .copied()
+        .filter(|id| *id != me && store.is_online(*id))
+        .collect();
+    let names = store.names();
+    let subtitle = match conv.direct_peer_id {
+        Some(peer) if store.is_online(peer) => "Online".to_string(),
+        Some(_) => "Offline".to_string(),
+        None => format!(
+            "{} members · {} online",
+            conv.member_ids.len(),
+            online.len() + 1
+        ),
+    };
+    let typing = store
+        .typing
+        .get(&conv.id)
+        .and_then(|names| typing_line(names));
+    let ask = {
+        let d = store.dispatcher();
+        let peer = conv.direct_peer_id;
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::Open(Dialog::Ask(peer))))
+    };
+
+    html! {
+        <main class="chat" aria-label={format!("Conversation {}", conv.title)}>
+            <header class="chat-head">
+                <div class="chat-title">
+                    <h1 id="chat-title">{ conv.title.clone() }</h1>
+                    <div class="chat-subtitle">
+                        if conv.direct_peer_id.is_some() {
+                            <span class={classes!("dot", (subtitle == "Online").then_some("online"))} />
+                        }
+                        { subtitle }
+                    </div>
+                </div>
+                <div class="online-stack" aria-label="Online now">
+                    { for online.iter().take(5).map(|id| {
+                        let name = names.get(id).cloned().unwrap_or_else(|| "Teammate".into());
+                        html! { <span title={name.clone()}><Avatar {name} small=true online={Some(true)} /></span> }
+                    }) }
+                </div>
+                <button class="ghost" onclick={ask} title="Ask for knowledge">
+                    <Icon glyph={Glyph::Bulb} />{ "Ask" }
+                </button>
+            </header>
+            <MessageList conversation_id={conv.id} />
+            <div class="typing" aria-live="polite" id="typing-indicator">
+                if let Some(t) = typing {
+                    <span class="typing-dots"><i /><i /><i /></span>{ t }
+                }
+            </div>
+            <Composer conversation_id={conv.id} title={conv.title.clone()}
+                      focus_token={store.composer_focus} />
+        </main>
+    }
+}

@@ -1,0 +1,90 @@
+//! One message: sender name at the start of a group, the text (always a text node), time and,
+//! for mine, the delivery state (pending, sent, seen, failed with retry / discard).
+
+use confab_model::ipc::{ChatMessage, DeliveryState};
+use yew::prelude::*;
+
+use crate::components::avatar::Avatar;
+use crate::components::icon::{Glyph, Icon};
+
+/// Properties of [`MessageRow`].
+#[derive(Properties, PartialEq)]
+pub struct MessageRowProps {
+    /// The message.
+    pub message: ChatMessage,
+    /// Written by me.
+    pub mine: bool,
+    /// First of a group: show name and avatar.
+    pub show_sender: bool,
+    /// "14:05".
+    pub time: String,
+    /// Who has read it ("Bob, Cleo"), under my last read message.
+    pub seen: Option<String>,
+    /// Retry a failed message (client id).
+    pub onretry: Callback<String>,
+    /// Discard a failed message (client id).
+    pub ondiscard: Callback<String>,
+}
+
+/// A message row.
+#[function_component(MessageRow)]
+pub fn message_row(props: &MessageRowProps) -> Html {
+    let m = &props.message;
+    let (state, status) = match &m.delivery {
+        DeliveryState::Sent => ("sent", html! {}),
+        DeliveryState::Pending => (
+            "pending",
+            html! { <span class="delivery" title="Sending…"><Icon glyph={Glyph::Clock} />{ "Sending…" }</span> },
+        ),
+        DeliveryState::Failed { reason } => {
+            let cid = m.client_id.clone();
+            let retry = props.onretry.reform(move |_: MouseEvent| cid.clone());
+            let cid = m.client_id.clone();
+            let discard = props.ondiscard.reform(move |_: MouseEvent| cid.clone());
+            (
+                "failed",
+                html! {
+                    <span class="delivery failed" role="alert">
+                        <Icon glyph={Glyph::Alert} />
+                        <span>{ format!("Not sent: {reason}") }</span>
+                        <button class="link" onclick={retry}>{ "Retry" }</button>
+                        <button class="link danger" onclick={discard}>{ "Discard" }</button>
+                    </span>
+                },
+            )
+        }
+    };
+    let class = classes!(
+        "message",
+        if props.mine { "mine" } else { "theirs" },
+        props.show_sender.then_some("first"),
+        state
+    );
+    html! {
+        <div {class} data-client-id={m.client_id.clone()} data-delivery={state}>
+            <div class="gutter">
+                if props.show_sender && !props.mine {
+                    <Avatar name={m.sender_name.clone()} small=true />
+                }
+            </div>
+            <div class="bubble-wrap">
+                if props.show_sender && !props.mine {
+                    <div class="sender">{ m.sender_name.clone() }</div>
+                }
+                <div class="bubble">
+                    <span class="content">{ m.content.clone() }</span>
+                    <span class="meta">
+                        <span class="time">{ props.time.clone() }</span>
+                        if props.mine && state == "sent" {
+                            <span class="tick" title="Sent"><Icon glyph={Glyph::Check} /></span>
+                        }
+                    </span>
+                </div>
+                { status }
+                if let Some(who) = &props.seen {
+                    <div class="seen">{ format!("Seen by {who}") }</div>
+                }
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,22 @@
+//! The UI's components, one per file. They read the state from the [`app::Store`] context,
+//! dispatch actions, and start side effects through [`crate::effects`].
+
+pub mod app;
+pub mod ask_dialog;
+pub mod avatar;
+pub mod banner;
+pub mod chat_pane;
+pub mod composer;
+pub mod conversation_item;
+pub mod icon;
+pub mod main_view;
+pub mod message_list;
+pub mod message_row;
+pub mod modal;
+pub mod request_item;
+pub mod requests_dialog;
+pub mod respond_dialog;
+pub mod search_dialog;
+pub mod sidebar;
+pub mod sign_in;
+pub mod switcher;

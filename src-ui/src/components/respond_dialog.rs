@@ -1,0 +1,129 @@
+//! The respond dialog: read an incoming question, then share an answer or decline. If the
+//! request was answered elsewhere meanwhile, it says so instead.
+
+use confab_model::ipc::IpcErrorCode;
+use confab_model::RequestId;
+use web_sys::HtmlTextAreaElement;
+use yew::prelude::*;
+
+use crate::api;
+use crate::components::app::use_store;
+use crate::components::avatar::Avatar;
+use crate::components::modal::Modal;
+use crate::effects;
+use crate::logic::format::age;
+use crate::logic::text::error_sentence;
+use crate::state::Action;
+
+/// Properties of [`RespondDialog`].
+#[derive(Properties, PartialEq)]
+pub struct RespondDialogProps {
+    /// The request.
+    pub request_id: RequestId,
+}
+
+/// The respond dialog.
+#[function_component(RespondDialog)]
+pub fn respond_dialog(props: &RespondDialogProps) -> Html {
+    let store = use_store();
+    let answer = use_state(String::new);
+    let busy = use_state(|| false);
+    let error = use_state(|| None::<String>);
+    let id = props.request_id;
+    let Some(req) = store.requests.incoming.iter().find(|r| r.id == id).cloned() else {
+        return html! {
+            <Modal title="Request" id="respond-dialog">
+                <p class="muted">{ "This request has already been answered." }</p>
+            </Modal>
+        };
+    };
+
+    let submit = {
+        let (answer, busy, error, d) = (
+            answer.clone(),
+            busy.clone(),
+            error.clone(),
+            store.dispatcher(),
+        );
+        let name = req.requester_name.clone();
+        move |approve: bool| {
+            let (answer, busy, error, d, name) = (
+                answer.clone(),
+                busy.clone(),
+                error.clone(),
+                d.clone(),
+                name.clone(),
+            );
+            Callback::from(move |_: MouseEvent| {
+                let content = approve.then(|| (*answer).trim().to_string());
+                if approve && content.as_deref().is_some_and(str::is_empty) {
+                    error.set(Some("Write what you want to share first.".into()));
+                    return;
+                }
+                busy.set(true);
+                let (busy, error, d, name) = (busy.clone(), error.clone(), d.clone(), name.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api::respond(id, approve, content).await {
+                        Ok(()) => {
+                            d.dispatch(Action::Answered(id));
+                            let verb = if approve {
+                                "Shared your answer with"
+                            } else {
+                                "Declined the request from"
+                            };
+                            d.dispatch(Action::Toast(format!("{verb} {name}.")));
+                            effects::requests(d);
+                        }
+                        Err(e)
+                            if e.code == IpcErrorCode::Conflict
+                                || e.code == IpcErrorCode::NotFound =>
+                        {
+                            d.dispatch(Action::Answered(id));
+                            d.dispatch(Action::Toast(error_sentence(&e)));
+                            effects::requests(d);
+                        }
+                        Err(e) => {
+                            busy.set(false);
+                            error.set(Some(error_sentence(&e)));
+                        }
+                    }
+                });
+            })
+        }
+    };
+    let oninput = {
+        let answer = answer.clone();
+        Callback::from(move |e: InputEvent| {
+            let el: HtmlTextAreaElement = e.target_unchecked_into();
+            answer.set(el.value());
+        })
+    };
+    html! {
+        <Modal title="Knowledge request" id="respond-dialog">
+            <div class="asker">
+                <Avatar name={req.requester_name.clone()} />
+                <div>
+                    <div class="asker-name">{ req.requester_name.clone() }</div>
+                    <div class="muted small">{ format!("asked {} ago", age(&req.created_at, store.now_ms)) }</div>
+                </div>
+            </div>
+            <blockquote class="question" id="respond-question">{ req.question.clone() }</blockquote>
+            <label class="field">
+                <span>{ "Your answer" }</span>
+                <textarea id="respond-content" rows="6" value={(*answer).clone()} {oninput}
+                          placeholder="Share what you know — links, steps, context…" />
+            </label>
+            if let Some(e) = &*error {
+                <div class="form-error" role="alert">{ e.clone() }</div>
+            }
+            <div class="dialog-actions">
+                <button class="secondary" id="respond-deny" disabled={*busy} onclick={submit(false)}>
+                    { "Decline" }
+                </button>
+                <button class="primary" id="respond-approve" disabled={*busy} onclick={submit(true)}>
+                    { if *busy { "Sending…" } else { "Share answer" } }
+                </button>
+            </div>
+        </Modal>
+    }
+}

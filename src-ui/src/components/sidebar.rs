@@ -1,0 +1,194 @@
+//! The sidebar, split vertically: conversations on top, pending knowledge-share requests below,
+//! with a draggable divider whose position is saved as a setting.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use confab_model::ipc::ConnectionStatus;
+use web_sys::{Element, HtmlElement, PointerEvent};
+use yew::prelude::*;
+
+use crate::api;
+use crate::components::app::use_store;
+use crate::components::avatar::Avatar;
+use crate::components::conversation_item::ConversationItem;
+use crate::components::icon::{Glyph, Icon};
+use crate::components::request_item::RequestItem;
+use crate::effects;
+use crate::logic::text::badge;
+use crate::state::{clamp_split, Action, Dialog, SPLIT_SETTING};
+
+fn split_at(split: &NodeRef, e: &PointerEvent) -> Option<f64> {
+    let rect = split.cast::<Element>()?.get_bounding_client_rect();
+    (rect.height() > 0.0)
+        .then(|| clamp_split((f64::from(e.client_y()) - rect.top()) / rect.height()))
+}
+
+/// The sidebar.
+#[function_component(Sidebar)]
+pub fn sidebar() -> Html {
+    let store = use_store();
+    let split_ref = use_node_ref();
+    let top_ref = use_node_ref();
+    {
+        // Set through the CSS object model: the CSP allows no inline style attributes.
+        let top_ref = top_ref.clone();
+        use_effect_with(store.split, move |split| {
+            if let Some(el) = top_ref.cast::<HtmlElement>() {
+                let _ = el
+                    .style()
+                    .set_property("flex-basis", &format!("{:.2}%", split * 100.0));
+            }
+        });
+    }
+    let dragging = use_memo((), |_| Rc::new(Cell::new(false)));
+    let Some(me) = store.session.clone() else {
+        return html! {};
+    };
+    let d = store.dispatcher();
+
+    let on_down = {
+        let dragging = dragging.clone();
+        Callback::from(move |e: PointerEvent| {
+            if let Some(target) = e.target_dyn_into::<Element>() {
+                let _ = target.set_pointer_capture(e.pointer_id());
+            }
+            dragging.set(true);
+            e.prevent_default();
+        })
+    };
+    let on_move = {
+        let (dragging, split_ref, d) = (dragging.clone(), split_ref.clone(), d.clone());
+        Callback::from(move |e: PointerEvent| {
+            if dragging.get() {
+                if let Some(f) = split_at(&split_ref, &e) {
+                    d.dispatch(Action::SetSplit(f));
+                }
+            }
+        })
+    };
+    let on_up = {
+        let (dragging, split_ref, d) = (dragging.clone(), split_ref.clone(), d.clone());
+        Callback::from(move |e: PointerEvent| {
+            if dragging.replace(false) {
+                if let Some(f) = split_at(&split_ref, &e) {
+                    d.dispatch(Action::SetSplit(f));
+                    effects::fire(&d, api::set_setting(SPLIT_SETTING, format!("{f:.3}")));
+                }
+            }
+        })
+    };
+
+    let select = {
+        let d = d.clone();
+        Callback::from(move |id: i64| d.dispatch(Action::Select(id)))
+    };
+    let open_request = {
+        let d = d.clone();
+        Callback::from(move |id: i64| d.dispatch(Action::Open(Dialog::Respond(id))))
+    };
+    let open = |dialog: Dialog| {
+        let d = d.clone();
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::Open(dialog.clone())))
+    };
+    let sign_out = {
+        let d = d.clone();
+        Callback::from(move |_: MouseEvent| {
+            let d = d.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::sign_out().await {
+                    Ok(()) => d.dispatch(Action::SignedOut),
+                    Err(e) => effects::report(&d, &e),
+                }
+            });
+        })
+    };
+
+    let connected = store.connection == ConnectionStatus::Connected;
+    let pending: Vec<_> = store.pending_incoming().cloned().collect();
+    let outgoing_open = store
+        .requests
+        .outgoing
+        .iter()
+        .filter(|r| r.status == confab_model::KnowledgeStatus::Pending)
+        .count();
+
+    html! {
+        <aside class="sidebar">
+            <header class="sidebar-head">
+                <Avatar name={me.name.clone()} online={Some(connected)} />
+                <div class="me">
+                    <div class="me-name">{ me.name.clone() }</div>
+                    <div class="me-status">{ if connected { "Online" } else { "Not connected" } }</div>
+                </div>
+                <button class="icon-button" title="Search messages (Ctrl+F)" aria-label="Search messages"
+                        id="open-search" onclick={open(Dialog::Search)}>
+                    <Icon glyph={Glyph::Search} />
+                </button>
+                <button class="icon-button" title="Sign out" aria-label="Sign out" id="sign-out"
+                        onclick={sign_out}>
+                    <Icon glyph={Glyph::SignOut} />
+                </button>
+            </header>
+            <div class="split" ref={split_ref}>
+                <section class="pane conversations" ref={top_ref} aria-label="Conversations">
+                    <div class="pane-title">
+                        <span>{ "Conversations" }</span>
+                        <kbd title="Quick switcher">{ "Ctrl K" }</kbd>
+                    </div>
+                    <ul class="conversation-list" id="conversation-list">
+                        if store.conversations.is_empty() && store.conversations_loaded {
+                            <li class="empty">{ "No conversations yet." }</li>
+                        }
+                        { for store.conversations.iter().enumerate().map(|(i, c)| {
+                            let online = c.direct_peer_id.map(|p| store.is_online(p));
+                            html! {
+                                <ConversationItem key={c.id} summary={c.clone()} index={i}
+                                    selected={store.selected == Some(c.id)} {online}
+                                    now_ms={store.now_ms} offset_min={store.offset_min}
+                                    onselect={select.clone()} />
+                            }
+                        }) }
+                    </ul>
+                </section>
+                <div class="divider" role="separator" aria-orientation="horizontal"
+                     aria-label="Resize the request list" id="sidebar-divider"
+                     onpointerdown={on_down} onpointermove={on_move} onpointerup={on_up.clone()}
+                     onpointercancel={on_up} />
+                <section class="pane requests" aria-label="Knowledge requests">
+                    <div class="pane-title">
+                        <span>{ "Requests" }</span>
+                        if !pending.is_empty() {
+                            <span class="count" id="request-count">{ badge(pending.len() as i64) }</span>
+                        }
+                        <span class="spacer" />
+                        <button class="link small" id="open-ask" title="Ask a teammate (Ctrl+N)"
+                                onclick={open(Dialog::Ask(None))}>
+                            <Icon glyph={Glyph::Ask} />{ "Ask" }
+                        </button>
+                    </div>
+                    <ul class="request-list" id="request-list">
+                        if pending.is_empty() {
+                            <li class="empty">{ "No one is waiting for you." }</li>
+                        }
+                        { for pending.into_iter().map(|r| {
+                            let key = r.id;
+                            html! {
+                                <RequestItem {key} request={r} now_ms={store.now_ms}
+                                             onopen={open_request.clone()} />
+                            }
+                        }) }
+                    </ul>
+                    <button class="pane-footer" id="open-requests" title="All requests (Ctrl+R)"
+                            onclick={open(Dialog::Requests(None))}>
+                        <Icon glyph={Glyph::Inbox} />
+                        <span>{ "My questions" }</span>
+                        if outgoing_open > 0 {
+                            <span class="muted">{ format!("{outgoing_open} waiting") }</span>
+                        }
+                    </button>
+                </section>
+            </div>
+        </aside>
+    }
+}

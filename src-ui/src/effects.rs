@@ -1,0 +1,139 @@
+//! Side effects: ask the core (through [`crate::api`]) and dispatch what it answered.
+//!
+//! Every function spawns its work and returns at once; failures become a toast with a human
+//! sentence ([`crate::logic::text::error_sentence`]).
+
+use confab_model::ipc::{IpcError, UiEvent};
+use confab_model::{ConversationId, Seq};
+use wasm_bindgen_futures::spawn_local;
+use yew::UseReducerDispatcher;
+
+use crate::api;
+use crate::logic::text::error_sentence;
+use crate::logic::timeline::PAGE;
+use crate::state::{refetch_for, Action, AppState, Refetch, SPLIT_SETTING};
+
+/// The state's dispatcher, cheap to clone into closures.
+pub type Dispatch = UseReducerDispatcher<AppState>;
+
+/// Shows an error as a sentence.
+pub fn report(d: &Dispatch, err: &IpcError) {
+    d.dispatch(Action::Toast(error_sentence(err)));
+}
+
+/// At start: listen to the core's events first (so nothing is missed), then ask for the
+/// restored session and the server URL to pre-fill.
+pub fn start(d: Dispatch) {
+    spawn_local(async move {
+        let events = d.clone();
+        crate::ipc::listen(move |ev| on_event(&events, ev)).await;
+        // The status may have changed before the listener existed.
+        if let Ok(status) = api::connection_status().await {
+            d.dispatch(Action::Event(UiEvent::Connection(status)));
+        }
+        let session = api::session().await.unwrap_or(None);
+        let server_url = api::last_server_url().await.unwrap_or(None);
+        d.dispatch(Action::Started {
+            session,
+            server_url,
+        });
+    });
+}
+
+fn on_event(d: &Dispatch, ev: UiEvent) {
+    match refetch_for(&ev) {
+        Some(Refetch::Conversations) => conversations(d.clone()),
+        Some(Refetch::Requests) => requests(d.clone()),
+        None => {}
+    }
+    d.dispatch(Action::Event(ev));
+}
+
+/// Loads everything the main window shows (after sign-in or a restored session).
+pub fn load_account(d: Dispatch) {
+    conversations(d.clone());
+    requests(d.clone());
+    teammates(d.clone());
+    spawn_local(async move {
+        if let Ok(Some(v)) = api::setting(SPLIT_SETTING).await {
+            if let Ok(f) = v.parse::<f64>() {
+                d.dispatch(Action::SetSplit(f));
+            }
+        }
+    });
+}
+
+/// Re-reads the conversation list.
+pub fn conversations(d: Dispatch) {
+    spawn_local(async move {
+        match api::conversations().await {
+            Ok(list) => d.dispatch(Action::ConversationsLoaded(list)),
+            Err(e) => report(&d, &e),
+        }
+    });
+}
+
+/// Re-reads the request lists.
+pub fn requests(d: Dispatch) {
+    spawn_local(async move {
+        match api::requests().await {
+            Ok(lists) => d.dispatch(Action::RequestsLoaded(lists)),
+            Err(e) => report(&d, &e),
+        }
+    });
+}
+
+/// Re-reads the directory.
+pub fn teammates(d: Dispatch) {
+    spawn_local(async move {
+        if let Ok(list) = api::teammates().await {
+            d.dispatch(Action::TeammatesLoaded(list));
+        }
+    });
+}
+
+/// Loads the newest page of a conversation.
+pub fn messages(d: Dispatch, id: ConversationId) {
+    spawn_local(async move {
+        match api::messages(id, None, PAGE).await {
+            Ok(messages) => d.dispatch(Action::MessagesLoaded {
+                conversation_id: id,
+                messages,
+                limit: PAGE,
+            }),
+            Err(e) => report(&d, &e),
+        }
+    });
+}
+
+/// Loads the page before `before`.
+pub fn older(d: Dispatch, id: ConversationId, before: Seq) {
+    d.dispatch(Action::LoadingOlder(id));
+    spawn_local(async move {
+        let messages = api::messages(id, Some(before), PAGE)
+            .await
+            .unwrap_or_default();
+        d.dispatch(Action::OlderLoaded {
+            conversation_id: id,
+            messages,
+            limit: PAGE,
+        });
+    });
+}
+
+/// Runs a command whose only interesting outcome is an error.
+pub fn fire(d: &Dispatch, fut: impl std::future::Future<Output = api::Res<()>> + 'static) {
+    let d = d.clone();
+    spawn_local(async move {
+        if let Err(e) = fut.await {
+            report(&d, &e);
+        }
+    });
+}
+
+/// Runs a command and ignores its outcome (typing pokes, focus reports).
+pub fn quiet(fut: impl std::future::Future<Output = api::Res<()>> + 'static) {
+    spawn_local(async move {
+        let _ = fut.await;
+    });
+}

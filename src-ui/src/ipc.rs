@@ -1,0 +1,72 @@
+//! Hand-written bindings to the Tauri 2 JavaScript API injected into the window
+//! (`app.withGlobalTauri`): `window.__TAURI__.core.invoke` and `window.__TAURI__.event.listen`.
+//!
+//! Values cross as JSON text, so the serde shapes of `confab-model` are the whole contract.
+//! Outside the webview (native tests) these functions are never called.
+
+use confab_model::ipc::{IpcError, IpcErrorCode, UiEvent};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+
+/// The one Tauri event that carries the core's [`UiEvent`] stream.
+pub const EVENT: &str = "confab://event";
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
+    async fn tauri_listen(
+        event: &str,
+        handler: &Closure<dyn FnMut(JsValue)>,
+    ) -> Result<JsValue, JsValue>;
+}
+
+fn to_js(value: &serde_json::Value) -> JsValue {
+    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+}
+
+fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, serde_json::Error> {
+    let text = if value.is_undefined() || value.is_null() {
+        "null".to_string()
+    } else {
+        js_sys::JSON::stringify(value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| "null".into())
+    };
+    serde_json::from_str(&text)
+}
+
+/// Calls a command of the shell with named arguments (camelCase keys).
+///
+/// # Errors
+/// The command's [`IpcError`]; an `Internal` one when the answer has an unexpected shape.
+pub async fn invoke<T: DeserializeOwned>(
+    cmd: &str,
+    args: serde_json::Value,
+) -> Result<T, IpcError> {
+    match tauri_invoke(cmd, to_js(&args)).await {
+        Ok(v) => from_js(&v).map_err(|_| internal()),
+        Err(e) => Err(from_js::<IpcError>(&e).unwrap_or_else(|_| internal())),
+    }
+}
+
+fn internal() -> IpcError {
+    IpcError::new(IpcErrorCode::Internal, "Unexpected answer from the app.")
+}
+
+/// Calls `handler` with every [`UiEvent`] the shell forwards, for the life of the page.
+pub async fn listen(handler: impl Fn(UiEvent) + 'static) {
+    let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let payload =
+            js_sys::Reflect::get(&event, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
+        if let Ok(ev) = from_js::<UiEvent>(&payload) {
+            handler(ev);
+        }
+    });
+    // The listener lives as long as the page: leak the closure on purpose.
+    let _ = tauri_listen(EVENT, &closure).await;
+    closure.forget();
+}

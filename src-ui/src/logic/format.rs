@@ -1,0 +1,149 @@
+//! Times as the UI shows them: clock times, day separators, compact ages and list times.
+//!
+//! Pure: "now" (epoch milliseconds) and the local UTC offset (minutes east of UTC) are passed in,
+//! so the same functions run in the browser and in native tests.
+
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Parses an RFC 3339 timestamp and moves it to the local offset; `None` when it is malformed.
+pub fn local(rfc3339: &str, offset_min: i32) -> Option<OffsetDateTime> {
+    let parsed = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
+    let offset = UtcOffset::from_whole_seconds(offset_min.saturating_mul(60)).ok()?;
+    Some(parsed.to_offset(offset))
+}
+
+/// "Now" as a local date-time.
+pub fn now_local(now_ms: i64, offset_min: i32) -> OffsetDateTime {
+    let utc = OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    match UtcOffset::from_whole_seconds(offset_min.saturating_mul(60)) {
+        Ok(offset) => utc.to_offset(offset),
+        Err(_) => utc,
+    }
+}
+
+/// "14:05" (24-hour clock, local time); empty when the timestamp is malformed.
+pub fn clock(rfc3339: &str, offset_min: i32) -> String {
+    local(rfc3339, offset_min)
+        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+        .unwrap_or_default()
+}
+
+/// The local calendar day of a timestamp.
+pub fn day(rfc3339: &str, offset_min: i32) -> Option<Date> {
+    local(rfc3339, offset_min).map(|t| t.date())
+}
+
+/// A day separator's label: "Today", "Yesterday", "Monday, 3 Mar" or "3 Mar 2023" for
+/// another year.
+pub fn day_label(day: Date, today: Date) -> String {
+    if day == today {
+        return "Today".into();
+    }
+    if today.previous_day() == Some(day) {
+        return "Yesterday".into();
+    }
+    let month = MONTHS[usize::from(u8::from(day.month())) - 1];
+    if day.year() != today.year() {
+        return format!("{} {} {}", day.day(), month, day.year());
+    }
+    format!("{}, {} {}", day.weekday(), day.day(), month)
+}
+
+/// A compact age for the request list: "now", "5m", "3h", "2d", "4w".
+pub fn age(rfc3339: &str, now_ms: i64) -> String {
+    let Some(then) = local(rfc3339, 0) else {
+        return String::new();
+    };
+    let now = now_local(now_ms, 0);
+    let elapsed = now - then;
+    if elapsed < Duration::minutes(1) {
+        "now".into()
+    } else if elapsed < Duration::hours(1) {
+        format!("{}m", elapsed.whole_minutes())
+    } else if elapsed < Duration::days(1) {
+        format!("{}h", elapsed.whole_hours())
+    } else if elapsed < Duration::weeks(1) {
+        format!("{}d", elapsed.whole_days())
+    } else {
+        format!("{}w", elapsed.whole_weeks())
+    }
+}
+
+/// The time shown in the conversation list: the clock today, "Yesterday", the weekday within a
+/// week, else "3 Mar".
+pub fn list_time(rfc3339: &str, now_ms: i64, offset_min: i32) -> String {
+    let Some(then) = local(rfc3339, offset_min) else {
+        return String::new();
+    };
+    let today = now_local(now_ms, offset_min).date();
+    let day = then.date();
+    if day == today {
+        format!("{:02}:{:02}", then.hour(), then.minute())
+    } else if today.previous_day() == Some(day) {
+        "Yesterday".into()
+    } else if today - day < Duration::weeks(1) && day < today {
+        let name = day.weekday().to_string();
+        name.chars().take(3).collect()
+    } else {
+        format!(
+            "{} {}",
+            day.day(),
+            MONTHS[usize::from(u8::from(day.month())) - 1]
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // 2025-03-05T12:00:00Z, a Wednesday.
+    const NOON: i64 = 1_741_176_000_000;
+
+    #[test]
+    fn clock_shows_hours_and_minutes_in_the_local_offset() {
+        assert_eq!(clock("2025-03-05T09:07:00Z", 0), "09:07");
+        assert_eq!(clock("2025-03-05T09:07:00Z", 120), "11:07");
+        assert_eq!(clock("not a time", 0), "");
+    }
+
+    #[test]
+    fn day_labels_name_today_yesterday_and_older_days() {
+        let today = now_local(NOON, 0).date();
+        assert_eq!(day_label(today, today), "Today");
+        assert_eq!(day_label(today.previous_day().unwrap(), today), "Yesterday");
+        let monday = today - Duration::days(2);
+        assert_eq!(day_label(monday, today), "Monday, 3 Mar");
+        let old = day("2023-12-24T10:00:00Z", 0).unwrap();
+        assert_eq!(day_label(old, today), "24 Dec 2023");
+    }
+
+    #[test]
+    fn ages_are_compact() {
+        assert_eq!(age("2025-03-05T11:59:30Z", NOON), "now");
+        assert_eq!(age("2025-03-05T11:55:00Z", NOON), "5m");
+        assert_eq!(age("2025-03-05T09:00:00Z", NOON), "3h");
+        assert_eq!(age("2025-03-03T12:00:00Z", NOON), "2d");
+        assert_eq!(age("2025-02-01T12:00:00Z", NOON), "4w");
+    }
+
+    #[test]
+    fn list_times_depend_on_how_long_ago() {
+        assert_eq!(list_time("2025-03-05T08:30:00Z", NOON, 0), "08:30");
+        assert_eq!(list_time("2025-03-04T08:30:00Z", NOON, 0), "Yesterday");
+        assert_eq!(list_time("2025-03-02T08:30:00Z", NOON, 0), "Sun");
+        assert_eq!(list_time("2025-01-02T08:30:00Z", NOON, 0), "2 Jan");
+    }
+
+    #[test]
+    fn the_local_offset_can_move_a_message_to_another_day() {
+        // 23:30 UTC on the 4th is already the 5th in UTC+2.
+        assert_eq!(list_time("2025-03-04T23:30:00Z", NOON, 120), "01:30");
+    }
+}

@@ -1,0 +1,210 @@
+//! The sentences the UI shows: errors by code (never a raw error), the connection banner, and
+//! small labels (typing, counts).
+
+use confab_model::ipc::{ConnectionStatus, IpcError, IpcErrorCode};
+
+/// A human sentence for an error, chosen by its code alone.
+pub fn error_sentence(err: &IpcError) -> String {
+    match err.code {
+        IpcErrorCode::Unreachable => {
+            "Can't reach the server. Check the address and your connection, then try again."
+        }
+        IpcErrorCode::BadCredentials => "That email and password don't match. Please try again.",
+        IpcErrorCode::SessionExpired => "Your session has ended. Please sign in again.",
+        IpcErrorCode::KeyringUnavailable => {
+            "Your system keyring isn't available, so Confab can't remember your sign-in."
+        }
+        IpcErrorCode::InvalidInput => "That can't be sent as it is: check what you typed.",
+        IpcErrorCode::Forbidden => "You're not allowed to do that.",
+        IpcErrorCode::Conflict => "That was already answered or changed elsewhere.",
+        IpcErrorCode::NotFound => "That no longer exists.",
+        IpcErrorCode::DiskFull => "Your disk is full. Nothing was lost: free some space and retry.",
+        IpcErrorCode::ServerError => "The server had a problem. Please try again in a moment.",
+        IpcErrorCode::Internal => "Something went wrong. Please try again.",
+    }
+    .to_string()
+}
+
+/// How the connection banner looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    /// CSS modifier: `connecting`, `unavailable` or `offline`.
+    pub kind: &'static str,
+    /// The sentence.
+    pub text: String,
+    /// Offer a "Retry now" button.
+    pub can_retry: bool,
+}
+
+/// The banner for a connection status, `elapsed_secs` after the status arrived (the retry
+/// countdown runs down locally); `None` when connected.
+pub fn banner(status: &ConnectionStatus, elapsed_secs: u64) -> Option<Banner> {
+    let countdown = |retry: &Option<u64>| {
+        retry.map(|s| match s.saturating_sub(elapsed_secs) {
+            0 => " Retrying now…".to_string(),
+            n => format!(" Retrying in {n}s."),
+        })
+    };
+    match status {
+        ConnectionStatus::Connected => None,
+        ConnectionStatus::Connecting { retry_in_secs } => Some(Banner {
+            kind: "connecting",
+            text: format!(
+                "Connecting…{}",
+                countdown(retry_in_secs).unwrap_or_default()
+            ),
+            can_retry: retry_in_secs.is_some(),
+        }),
+        ConnectionStatus::Unavailable { retry_in_secs } => Some(Banner {
+            kind: "unavailable",
+            text: format!(
+                "Offline — showing saved messages.{}",
+                countdown(retry_in_secs).unwrap_or_default()
+            ),
+            can_retry: true,
+        }),
+        ConnectionStatus::Offline => Some(Banner {
+            kind: "offline",
+            text: "Offline — showing saved messages.".into(),
+            can_retry: true,
+        }),
+    }
+}
+
+/// "Bob is typing…", "Bob and Cleo are typing…", "3 people are typing…"; `None` for nobody.
+pub fn typing_line(names: &[String]) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [a, b] => Some(format!("{a} and {b} are typing…")),
+        many => Some(format!("{} people are typing…", many.len())),
+    }
+}
+
+/// The window title: "Confab", or with what waits, "Confab (2 requests · 5 unread)".
+pub fn window_title(pending_requests: usize, unread: i64) -> String {
+    let mut parts = Vec::new();
+    if pending_requests > 0 {
+        let noun = if pending_requests == 1 {
+            "request"
+        } else {
+            "requests"
+        };
+        parts.push(format!("{pending_requests} {noun}"));
+    }
+    if unread > 0 {
+        parts.push(format!("{unread} unread"));
+    }
+    if parts.is_empty() {
+        "Confab".into()
+    } else {
+        format!("Confab ({})", parts.join(" · "))
+    }
+}
+
+/// A badge count, capped for display ("99+").
+pub fn badge(count: i64) -> String {
+    if count > 99 {
+        "99+".into()
+    } else {
+        count.to_string()
+    }
+}
+
+/// The initials shown in an avatar: first letters of the first two words, upper case.
+pub fn initials(name: &str) -> String {
+    let s: String = name
+        .split_whitespace()
+        .take(2)
+        .filter_map(|w| w.chars().next())
+        .flat_map(char::to_uppercase)
+        .collect();
+    if s.is_empty() {
+        "?".into()
+    } else {
+        s
+    }
+}
+
+/// A stable hue (0–359) for a name's avatar.
+pub fn hue(name: &str) -> u32 {
+    name.bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 360
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_its_own_sentence_without_internals() {
+        let err = IpcError::new(IpcErrorCode::BadCredentials, "401 from /api/login");
+        let s = error_sentence(&err);
+        assert!(s.contains("email and password"));
+        assert!(!s.contains("401"));
+        let unreachable = IpcError::new(IpcErrorCode::Unreachable, "connection refused");
+        assert!(error_sentence(&unreachable).starts_with("Can't reach the server"));
+    }
+
+    #[test]
+    fn no_banner_while_connected() {
+        assert_eq!(banner(&ConnectionStatus::Connected, 0), None);
+    }
+
+    #[test]
+    fn the_unavailable_banner_counts_down_to_the_next_attempt() {
+        let s = ConnectionStatus::Unavailable {
+            retry_in_secs: Some(10),
+        };
+        let b = banner(&s, 3).unwrap();
+        assert_eq!(b.kind, "unavailable");
+        assert_eq!(b.text, "Offline — showing saved messages. Retrying in 7s.");
+        assert!(b.can_retry);
+        assert!(banner(&s, 12).unwrap().text.ends_with("Retrying now…"));
+    }
+
+    #[test]
+    fn offline_says_saved_messages_are_shown() {
+        let b = banner(&ConnectionStatus::Offline, 0).unwrap();
+        assert_eq!(b.text, "Offline — showing saved messages.");
+        let c = banner(
+            &ConnectionStatus::Connecting {
+                retry_in_secs: None,
+            },
+            0,
+        )
+        .unwrap();
+        assert_eq!(c.text, "Connecting…");
+    }
+
+    #[test]
+    fn typing_lines_read_naturally() {
+        assert_eq!(typing_line(&[]), None);
+        assert_eq!(typing_line(&["Bob".into()]).unwrap(), "Bob is typing…");
+        assert_eq!(
+            typing_line(&["Bob".into(), "Cleo".into()]).unwrap(),
+            "Bob and Cleo are typing…"
+        );
+        assert_eq!(
+            typing_line(&["a".into(), "b".into(), "c".into()]).unwrap(),
+            "3 people are typing…"
+        );
+    }
+
+    #[test]
+    fn the_window_title_counts_what_waits() {
+        assert_eq!(window_title(0, 0), "Confab");
+        assert_eq!(window_title(1, 0), "Confab (1 request)");
+        assert_eq!(window_title(2, 5), "Confab (2 requests · 5 unread)");
+    }
+
+    #[test]
+    fn badges_cap_and_initials_take_two_words() {
+        assert_eq!(badge(5), "5");
+        assert_eq!(badge(150), "99+");
+        assert_eq!(initials("ada lovelace king"), "AL");
+        assert_eq!(initials("  "), "?");
+        assert_eq!(hue("Bob"), hue("Bob"));
+    }
+}

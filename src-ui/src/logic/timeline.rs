@@ -1,0 +1,300 @@
+//! One conversation's loaded messages: merging pages and live updates without duplicates,
+//! and turning them into display rows (day separators, sender grouping, "seen").
+//!
+//! Order: messages the server stored, by sequence; then mine that are still pending or failed,
+//! in the order I wrote them. A message is identified by its client id; a server id seen twice
+//! under different client ids is one message too (the later copy wins).
+
+use std::collections::HashMap;
+
+use confab_model::ipc::{ChatMessage, DeliveryState};
+use confab_model::{Seq, UserId};
+
+use super::format;
+
+/// How many messages one page holds (initial load and each older page).
+pub const PAGE: u32 = 50;
+
+/// The loaded part of a conversation's history.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Timeline {
+    /// Messages in display order.
+    pub messages: Vec<ChatMessage>,
+    /// Older messages may exist in the cache (the last page was full).
+    pub has_more: bool,
+    /// An older page is being fetched.
+    pub loading_older: bool,
+}
+
+impl Timeline {
+    /// A timeline from the newest page (ascending); `has_more` when the page was full.
+    pub fn from_page(page: Vec<ChatMessage>, limit: u32) -> Self {
+        let has_more = page.len() >= limit as usize;
+        let mut t = Timeline::default();
+        t.upsert(page);
+        t.has_more = has_more;
+        t
+    }
+
+    /// Adds or replaces messages (by client id, or by server id), keeping display order.
+    pub fn upsert(&mut self, messages: impl IntoIterator<Item = ChatMessage>) {
+        for m in messages {
+            let same = self
+                .messages
+                .iter()
+                .position(|old| old.client_id == m.client_id || (m.id.is_some() && old.id == m.id));
+            match same {
+                Some(i) => self.messages[i] = m,
+                None => self.messages.push(m),
+            }
+        }
+        sort(&mut self.messages);
+    }
+
+    /// Adds an older page (ascending) in front; `has_more` when the page was full.
+    pub fn prepend_older(&mut self, page: Vec<ChatMessage>, limit: u32) {
+        self.has_more = page.len() >= limit as usize;
+        self.loading_older = false;
+        self.upsert(page);
+    }
+
+    /// Removes a message (discarded from the outbox).
+    pub fn remove(&mut self, client_id: &str) {
+        self.messages.retain(|m| m.client_id != client_id);
+    }
+
+    /// The sequence to ask older pages before.
+    pub fn oldest_seq(&self) -> Option<Seq> {
+        self.messages.iter().filter_map(|m| m.seq).min()
+    }
+}
+
+fn sort(messages: &mut [ChatMessage]) {
+    // Stable: pending messages keep the order in which they were written.
+    messages.sort_by(|a, b| match (a.seq, b.seq) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.created_at.cmp(&b.created_at),
+    });
+}
+
+/// One line of the message list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    /// A day separator ("Today").
+    Day(String),
+    /// A message.
+    Message {
+        /// The message.
+        message: ChatMessage,
+        /// Written by me.
+        mine: bool,
+        /// First of a group from one sender: show the name.
+        show_sender: bool,
+        /// "14:05".
+        time: String,
+    },
+}
+
+/// Display rows: a day separator whenever the local day changes, the sender's name at the
+/// start of each run of messages by one person (a run breaks after 5 minutes).
+pub fn rows(messages: &[ChatMessage], me: UserId, now_ms: i64, offset_min: i32) -> Vec<Row> {
+    let today = format::now_local(now_ms, offset_min).date();
+    let mut out = Vec::with_capacity(messages.len() + 4);
+    let mut last_day = None;
+    let mut last: Option<&ChatMessage> = None;
+    for m in messages {
+        let day = format::day(&m.created_at, offset_min).unwrap_or(today);
+        let new_day = last_day != Some(day);
+        if new_day {
+            out.push(Row::Day(format::day_label(day, today)));
+            last_day = Some(day);
+        }
+        let continues =
+            !new_day && last.is_some_and(|p| p.sender_id == m.sender_id && within_minutes(p, m, 5));
+        out.push(Row::Message {
+            message: m.clone(),
+            mine: m.sender_id == me,
+            show_sender: !continues,
+            time: format::clock(&m.created_at, offset_min),
+        });
+        last = Some(m);
+    }
+    out
+}
+
+fn within_minutes(a: &ChatMessage, b: &ChatMessage, minutes: i64) -> bool {
+    match (
+        format::local(&a.created_at, 0),
+        format::local(&b.created_at, 0),
+    ) {
+        (Some(x), Some(y)) => (y - x).whole_minutes().abs() < minutes,
+        _ => false,
+    }
+}
+
+/// The client id of my last sent message that others have read up to, with their names
+/// ("seen by Bob"): empty when nobody has seen it yet.
+pub fn seen_by(
+    messages: &[ChatMessage],
+    me: UserId,
+    receipts: &HashMap<UserId, Seq>,
+    names: &HashMap<UserId, String>,
+) -> Option<(String, Vec<String>)> {
+    let last_mine = messages
+        .iter()
+        .rev()
+        .find(|m| m.sender_id == me && m.delivery == DeliveryState::Sent && m.seq.is_some())?;
+    let seq = last_mine.seq?;
+    let mut who: Vec<String> = receipts
+        .iter()
+        .filter(|(user, read)| **user != me && **read >= seq)
+        .map(|(user, _)| names.get(user).cloned().unwrap_or_else(|| "Someone".into()))
+        .collect();
+    if who.is_empty() {
+        return None;
+    }
+    who.sort();
+    Some((last_mine.client_id.clone(), who))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn msg(client_id: &str, seq: Option<Seq>, sender: UserId, at: &str) -> ChatMessage {
+        ChatMessage {
+            client_id: client_id.into(),
+            id: seq.map(|s| s * 10),
+            conversation_id: 1,
+            seq,
+            sender_id: sender,
+            sender_name: format!("user{sender}"),
+            content: format!("text of {client_id}"),
+            created_at: at.into(),
+            delivery: if seq.is_some() {
+                DeliveryState::Sent
+            } else {
+                DeliveryState::Pending
+            },
+        }
+    }
+
+    fn ids(t: &Timeline) -> Vec<&str> {
+        t.messages.iter().map(|m| m.client_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_message_arriving_twice_is_shown_once() {
+        let mut t = Timeline::default();
+        t.upsert([msg("a", Some(1), 2, "2025-03-05T10:00:00Z")]);
+        t.upsert([msg("a", Some(1), 2, "2025-03-05T10:00:00Z")]);
+        assert_eq!(ids(&t), ["a"]);
+    }
+
+    #[test]
+    fn my_pending_message_becomes_sent_in_place() {
+        let mut t = Timeline::default();
+        t.upsert([msg("x", Some(1), 2, "2025-03-05T10:00:00Z")]);
+        t.upsert([msg("mine", None, 1, "2025-03-05T10:01:00Z")]);
+        assert_eq!(t.messages[1].delivery, DeliveryState::Pending);
+        t.upsert([msg("mine", Some(2), 1, "2025-03-05T10:01:00Z")]);
+        assert_eq!(ids(&t), ["x", "mine"]);
+        assert_eq!(t.messages[1].delivery, DeliveryState::Sent);
+    }
+
+    #[test]
+    fn pending_messages_stay_below_sent_ones() {
+        let mut t = Timeline::default();
+        t.upsert([msg("p", None, 1, "2025-03-05T09:00:00Z")]);
+        t.upsert([msg("s", Some(5), 2, "2025-03-05T10:00:00Z")]);
+        assert_eq!(ids(&t), ["s", "p"]);
+    }
+
+    #[test]
+    fn a_copy_with_the_same_server_id_replaces_the_old_one() {
+        let mut t = Timeline::default();
+        t.upsert([msg("a", Some(1), 2, "2025-03-05T10:00:00Z")]);
+        let mut again = msg("server-1", Some(1), 2, "2025-03-05T10:00:00Z");
+        again.content = "edited".into();
+        t.upsert([again]);
+        assert_eq!(ids(&t), ["server-1"]);
+    }
+
+    #[test]
+    fn older_pages_go_in_front_and_a_short_page_ends_the_history() {
+        let page: Vec<_> = (10..12)
+            .map(|s| msg(&format!("m{s}"), Some(s), 2, "2025-03-05T10:00:00Z"))
+            .collect();
+        let mut t = Timeline::from_page(page, 2);
+        assert!(t.has_more);
+        assert_eq!(t.oldest_seq(), Some(10));
+        t.loading_older = true;
+        t.prepend_older(vec![msg("m3", Some(3), 2, "2025-03-04T10:00:00Z")], 2);
+        assert_eq!(ids(&t), ["m3", "m10", "m11"]);
+        assert!(!t.has_more);
+        assert!(!t.loading_older);
+    }
+
+    #[test]
+    fn discarded_messages_disappear() {
+        let mut t = Timeline::default();
+        t.upsert([msg("p", None, 1, "2025-03-05T09:00:00Z")]);
+        t.remove("p");
+        assert!(t.messages.is_empty());
+    }
+
+    #[test]
+    fn rows_separate_days_and_group_runs_by_sender() {
+        let now = 1_741_176_000_000; // 2025-03-05T12:00Z
+        let list = vec![
+            msg("a", Some(1), 2, "2025-03-04T10:00:00Z"),
+            msg("b", Some(2), 2, "2025-03-05T10:00:00Z"),
+            msg("c", Some(3), 2, "2025-03-05T10:02:00Z"),
+            msg("d", Some(4), 1, "2025-03-05T10:03:00Z"),
+            msg("e", Some(5), 1, "2025-03-05T10:30:00Z"),
+        ];
+        let r = rows(&list, 1, now, 0);
+        let shape: Vec<String> = r
+            .iter()
+            .map(|row| match row {
+                Row::Day(d) => format!("[{d}]"),
+                Row::Message {
+                    message,
+                    mine,
+                    show_sender,
+                    ..
+                } => format!(
+                    "{}{}{}",
+                    message.client_id,
+                    if *mine { "*" } else { "" },
+                    if *show_sender { "+" } else { "" }
+                ),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            ["[Yesterday]", "a+", "[Today]", "b+", "c", "d*+", "e*+"]
+        );
+    }
+
+    #[test]
+    fn seen_names_the_readers_of_my_last_sent_message() {
+        let list = vec![
+            msg("mine1", Some(4), 1, "2025-03-05T10:00:00Z"),
+            msg("theirs", Some(5), 2, "2025-03-05T10:01:00Z"),
+            msg("mine2", Some(6), 1, "2025-03-05T10:02:00Z"),
+            msg("pending", None, 1, "2025-03-05T10:03:00Z"),
+        ];
+        let names = HashMap::from([(2, "Bob".to_string()), (3, "Cleo".to_string())]);
+        let mut receipts = HashMap::from([(2, 5)]);
+        assert_eq!(seen_by(&list, 1, &receipts, &names), None);
+        receipts.insert(3, 6);
+        receipts.insert(2, 7);
+        assert_eq!(
+            seen_by(&list, 1, &receipts, &names),
+            Some(("mine2".into(), vec!["Bob".into(), "Cleo".into()]))
+        );
+    }
+}

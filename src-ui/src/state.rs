@@ -1,0 +1,800 @@
+//! The whole UI state and every way it changes: `AppState` + `Action` + `impl Reducible`.
+//!
+//! Pure (no web APIs, no IPC): components dispatch actions, effects fetch from the core and
+//! dispatch what they got, and the core's [`UiEvent`] stream arrives as [`Action::Event`].
+//! Tested natively (`cargo test -p confab-ui`).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use confab_model::ipc::{
+    ChatMessage, ConnectionStatus, ConversationSummary, NavigateTarget, RequestLists, SessionInfo,
+    Teammate, UiEvent,
+};
+use confab_model::{ConversationId, KnowledgeStatus, RequestId, Seq, UserId};
+use yew::Reducible;
+
+use crate::logic::keys::Shortcut;
+use crate::logic::timeline::Timeline;
+
+/// The sidebar divider's default position: the conversations' share of the sidebar height.
+pub const DEFAULT_SPLIT: f64 = 0.62;
+/// The setting key under which the divider position is saved.
+pub const SPLIT_SETTING: &str = "ui.sidebar.split";
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Screen {
+    /// Asking the core whether a session exists.
+    #[default]
+    Starting,
+    /// The sign-in form.
+    SignIn,
+    /// The main window.
+    Main,
+}
+
+/// The open dialog (at most one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    /// Answer an incoming request.
+    Respond(RequestId),
+    /// Ask a teammate, maybe preselected.
+    Ask(Option<UserId>),
+    /// All requests, incoming and mine, with answers; one highlighted.
+    Requests(Option<RequestId>),
+    /// Search over cached messages.
+    Search,
+    /// The quick conversation switcher.
+    Switcher,
+}
+
+/// Everything the UI shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppState {
+    /// Which screen.
+    pub screen: Screen,
+    /// The signed-in account.
+    pub session: Option<SessionInfo>,
+    /// The sign-in form's server URL (remembered).
+    pub server_url: String,
+    /// Why the user is on the sign-in screen again ("Your session has ended").
+    pub sign_in_notice: Option<String>,
+    /// The conversation list, as the core orders it.
+    pub conversations: Vec<ConversationSummary>,
+    /// The conversations have been loaded at least once.
+    pub conversations_loaded: bool,
+    /// The open conversation.
+    pub selected: Option<ConversationId>,
+    /// Loaded messages per conversation.
+    pub timelines: HashMap<ConversationId, Timeline>,
+    /// Incoming and outgoing requests.
+    pub requests: RequestLists,
+    /// The team directory.
+    pub teammates: Vec<Teammate>,
+    /// The realtime connection.
+    pub connection: ConnectionStatus,
+    /// When the connection status last changed (epoch ms), for the retry countdown.
+    pub connection_since_ms: i64,
+    /// Online members per conversation room.
+    pub presence: HashMap<ConversationId, Vec<UserId>>,
+    /// Who is typing per conversation.
+    pub typing: HashMap<ConversationId, Vec<String>>,
+    /// Read positions of the others per conversation.
+    pub receipts: HashMap<ConversationId, HashMap<UserId, Seq>>,
+    /// The open dialog.
+    pub dialog: Option<Dialog>,
+    /// The divider position (the conversations' share, 0.2–0.85).
+    pub split: f64,
+    /// A transient message at the bottom ("That was already answered").
+    pub toast: Option<String>,
+    /// Bumped to move keyboard focus to the composer.
+    pub composer_focus: u32,
+    /// Wall clock (epoch ms), refreshed by a ticker.
+    pub now_ms: i64,
+    /// The local UTC offset in minutes.
+    pub offset_min: i32,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            screen: Screen::Starting,
+            session: None,
+            server_url: String::new(),
+            sign_in_notice: None,
+            conversations: Vec::new(),
+            conversations_loaded: false,
+            selected: None,
+            timelines: HashMap::new(),
+            requests: RequestLists::default(),
+            teammates: Vec::new(),
+            connection: ConnectionStatus::Connecting {
+                retry_in_secs: None,
+            },
+            connection_since_ms: 0,
+            presence: HashMap::new(),
+            typing: HashMap::new(),
+            receipts: HashMap::new(),
+            dialog: None,
+            split: DEFAULT_SPLIT,
+            toast: None,
+            composer_focus: 0,
+            now_ms: 0,
+            offset_min: 0,
+        }
+    }
+}
+
+/// Every change to [`AppState`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// The core answered at start: a restored session (or none) and the last server URL.
+    Started {
+        /// The restored session.
+        session: Option<SessionInfo>,
+        /// The server URL to pre-fill.
+        server_url: Option<String>,
+    },
+    /// Signed in.
+    SignedIn(SessionInfo),
+    /// Signed out by the user.
+    SignedOut,
+    /// The conversation list was (re)read.
+    ConversationsLoaded(Vec<ConversationSummary>),
+    /// Open a conversation.
+    Select(ConversationId),
+    /// The newest page of a conversation was read.
+    MessagesLoaded {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The page, ascending.
+        messages: Vec<ChatMessage>,
+        /// The page size asked for.
+        limit: u32,
+    },
+    /// Fetching an older page started.
+    LoadingOlder(ConversationId),
+    /// An older page was read.
+    OlderLoaded {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The page, ascending.
+        messages: Vec<ChatMessage>,
+        /// The page size asked for.
+        limit: u32,
+    },
+    /// The core accepted a message (pending) or changed one.
+    MessageUpserted(ChatMessage),
+    /// Requests were (re)read.
+    RequestsLoaded(RequestLists),
+    /// A request was answered here: it leaves the list at once.
+    Answered(RequestId),
+    /// The directory was read.
+    TeammatesLoaded(Vec<Teammate>),
+    /// An event from the core.
+    Event(UiEvent),
+    /// Open a dialog.
+    Open(Dialog),
+    /// Close the dialog.
+    CloseDialog,
+    /// Move the divider (clamped).
+    SetSplit(f64),
+    /// Show a transient message.
+    Toast(String),
+    /// Hide it.
+    ClearToast,
+    /// Focus the composer.
+    FocusComposer,
+    /// A window-wide keyboard shortcut.
+    Shortcut(Shortcut),
+    /// Clock tick.
+    Tick {
+        /// Epoch ms.
+        now_ms: i64,
+        /// Local offset in minutes.
+        offset_min: i32,
+    },
+}
+
+impl AppState {
+    /// The open conversation's summary.
+    pub fn selected_conversation(&self) -> Option<&ConversationSummary> {
+        let id = self.selected?;
+        self.conversations.iter().find(|c| c.id == id)
+    }
+
+    /// Whether a user is online: in any room's presence, or per the directory.
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.presence.values().any(|v| v.contains(&user))
+            || self.teammates.iter().any(|t| t.id == user && t.online)
+    }
+
+    /// Names by user id, from the directory.
+    pub fn names(&self) -> HashMap<UserId, String> {
+        self.teammates
+            .iter()
+            .map(|t| (t.id, t.name.clone()))
+            .collect()
+    }
+
+    /// Pending requests addressed to me.
+    pub fn pending_incoming(&self) -> impl Iterator<Item = &confab_model::ipc::ShareRequestView> {
+        self.requests
+            .incoming
+            .iter()
+            .filter(|r| r.status == KnowledgeStatus::Pending)
+    }
+
+    /// Unread messages over all conversations.
+    pub fn unread_total(&self) -> i64 {
+        self.conversations.iter().map(|c| c.unread_count).sum()
+    }
+
+    fn clear_account(&mut self) {
+        let keep = AppState {
+            server_url: std::mem::take(&mut self.server_url),
+            split: self.split,
+            now_ms: self.now_ms,
+            offset_min: self.offset_min,
+            screen: Screen::SignIn,
+            ..AppState::default()
+        };
+        *self = keep;
+    }
+
+    fn apply_event(&mut self, ev: UiEvent) {
+        match ev {
+            UiEvent::ConversationsChanged | UiEvent::RequestsChanged => {}
+            UiEvent::MessagesChanged {
+                conversation_id,
+                messages,
+            } => {
+                if let Some(t) = self.timelines.get_mut(&conversation_id) {
+                    t.upsert(messages);
+                }
+            }
+            UiEvent::MessageRemoved {
+                conversation_id,
+                client_id,
+            } => {
+                if let Some(t) = self.timelines.get_mut(&conversation_id) {
+                    t.remove(&client_id);
+                }
+            }
+            UiEvent::Connection(status) => {
+                if status != self.connection {
+                    self.connection = status;
+                    self.connection_since_ms = self.now_ms;
+                }
+            }
+            UiEvent::Presence {
+                conversation_id,
+                online,
+            } => {
+                self.presence.insert(conversation_id, online);
+            }
+            UiEvent::Typing {
+                conversation_id,
+                names,
+            } => {
+                self.typing.insert(conversation_id, names);
+            }
+            UiEvent::ReadReceipt {
+                conversation_id,
+                user_id,
+                seq,
+            } => {
+                let read = self.receipts.entry(conversation_id).or_default();
+                let at = read.entry(user_id).or_insert(seq);
+                *at = (*at).max(seq);
+            }
+            UiEvent::SessionEnded { reason } => {
+                self.clear_account();
+                self.sign_in_notice = Some(reason);
+            }
+            UiEvent::Navigate(target) => match target {
+                NavigateTarget::Conversation(id) => {
+                    self.dialog = None;
+                    self.select(id);
+                }
+                NavigateTarget::Request(id) => self.dialog = Some(Dialog::Respond(id)),
+                NavigateTarget::Answer(id) => self.dialog = Some(Dialog::Requests(Some(id))),
+            },
+        }
+    }
+
+    fn shortcut(&mut self, k: Shortcut) {
+        if self.screen != Screen::Main {
+            return;
+        }
+        let toggle = |open: &Option<Dialog>, d: Dialog| (open.as_ref() != Some(&d)).then_some(d);
+        match k {
+            Shortcut::Switcher => self.dialog = toggle(&self.dialog, Dialog::Switcher),
+            Shortcut::Requests => self.dialog = toggle(&self.dialog, Dialog::Requests(None)),
+            Shortcut::Search => self.dialog = toggle(&self.dialog, Dialog::Search),
+            Shortcut::Ask => self.dialog = Some(Dialog::Ask(None)),
+            Shortcut::Close => self.dialog = None,
+            Shortcut::FocusComposer => {
+                self.dialog = None;
+                self.composer_focus = self.composer_focus.wrapping_add(1);
+            }
+            Shortcut::Conversation(n) => {
+                if let Some(id) = self.conversations.get(n).map(|c| c.id) {
+                    self.dialog = None;
+                    self.select(id);
+                }
+            }
+        }
+    }
+
+    fn select(&mut self, id: ConversationId) {
+        self.selected = Some(id);
+        if let Some(c) = self.conversations.iter_mut().find(|c| c.id == id) {
+            c.unread_count = 0;
+        }
+    }
+}
+
+impl Reducible for AppState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if let Action::Tick { now_ms, offset_min } = action {
+            // Re-render every second only while a countdown runs; ages refresh every 30 s.
+            let counting = self.connection != ConnectionStatus::Connected;
+            if !counting && now_ms - self.now_ms < 30_000 && offset_min == self.offset_min {
+                return self;
+            }
+        }
+        let mut s = (*self).clone();
+        match action {
+            Action::Started {
+                session,
+                server_url,
+            } => {
+                s.server_url = server_url.unwrap_or_default();
+                match session {
+                    Some(session) => {
+                        s.server_url = session.server_url.clone();
+                        s.session = Some(session);
+                        s.screen = Screen::Main;
+                    }
+                    None => s.screen = Screen::SignIn,
+                }
+            }
+            Action::SignedIn(session) => {
+                s.server_url = session.server_url.clone();
+                s.session = Some(session);
+                s.sign_in_notice = None;
+                s.screen = Screen::Main;
+            }
+            Action::SignedOut => s.clear_account(),
+            Action::ConversationsLoaded(list) => {
+                s.conversations = list;
+                s.conversations_loaded = true;
+                if let Some(open) = s.selected {
+                    // The open conversation is being read: it has no unread messages.
+                    if let Some(c) = s.conversations.iter_mut().find(|c| c.id == open) {
+                        c.unread_count = 0;
+                    }
+                    if !s.conversations.iter().any(|c| c.id == open) {
+                        s.selected = None;
+                    }
+                }
+                if s.selected.is_none() {
+                    if let Some(first) = s.conversations.first().map(|c| c.id) {
+                        s.select(first);
+                    }
+                }
+            }
+            Action::Select(id) => {
+                s.select(id);
+                if s.dialog == Some(Dialog::Switcher) || s.dialog == Some(Dialog::Search) {
+                    s.dialog = None;
+                }
+            }
+            Action::MessagesLoaded {
+                conversation_id,
+                messages,
+                limit,
+            } => {
+                let mut fresh = Timeline::from_page(messages, limit);
+                // Keep what arrived live or was written while the page was being read.
+                if let Some(old) = s.timelines.remove(&conversation_id) {
+                    let kept: Vec<ChatMessage> = old
+                        .messages
+                        .into_iter()
+                        .filter(|m| !fresh.messages.iter().any(|n| n.client_id == m.client_id))
+                        .collect();
+                    fresh.upsert(kept);
+                    fresh.has_more = fresh.has_more || old.has_more;
+                }
+                s.timelines.insert(conversation_id, fresh);
+            }
+            Action::LoadingOlder(id) => {
+                if let Some(t) = s.timelines.get_mut(&id) {
+                    t.loading_older = true;
+                }
+            }
+            Action::OlderLoaded {
+                conversation_id,
+                messages,
+                limit,
+            } => {
+                if let Some(t) = s.timelines.get_mut(&conversation_id) {
+                    t.prepend_older(messages, limit);
+                }
+            }
+            Action::MessageUpserted(m) => {
+                s.timelines
+                    .entry(m.conversation_id)
+                    .or_default()
+                    .upsert([m]);
+            }
+            Action::RequestsLoaded(lists) => s.requests = lists,
+            Action::Answered(id) => {
+                s.requests.incoming.retain(|r| r.id != id);
+                if s.dialog == Some(Dialog::Respond(id)) {
+                    s.dialog = None;
+                }
+            }
+            Action::TeammatesLoaded(list) => s.teammates = list,
+            Action::Event(ev) => s.apply_event(ev),
+            Action::Open(d) => s.dialog = Some(d),
+            Action::CloseDialog => s.dialog = None,
+            Action::SetSplit(f) => s.split = clamp_split(f),
+            Action::Toast(t) => s.toast = Some(t),
+            Action::ClearToast => s.toast = None,
+            Action::FocusComposer => {
+                s.dialog = None;
+                s.composer_focus = s.composer_focus.wrapping_add(1);
+            }
+            Action::Shortcut(k) => s.shortcut(k),
+            Action::Tick { now_ms, offset_min } => {
+                s.now_ms = now_ms;
+                s.offset_min = offset_min;
+            }
+        }
+        Rc::new(s)
+    }
+}
+
+/// Keeps the divider where both halves stay usable.
+pub fn clamp_split(f: f64) -> f64 {
+    if f.is_finite() {
+        f.clamp(0.2, 0.85)
+    } else {
+        DEFAULT_SPLIT
+    }
+}
+
+/// What to fetch again after an event (effects do it; the reducer cannot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refetch {
+    /// The conversation list.
+    Conversations,
+    /// The request lists.
+    Requests,
+}
+
+/// The re-read an event asks for.
+pub fn refetch_for(ev: &UiEvent) -> Option<Refetch> {
+    match ev {
+        UiEvent::ConversationsChanged => Some(Refetch::Conversations),
+        UiEvent::RequestsChanged => Some(Refetch::Requests),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::timeline::tests::msg;
+    use confab_model::ipc::{DeliveryState, ShareRequestView};
+
+    fn session() -> SessionInfo {
+        SessionInfo {
+            server_url: "http://127.0.0.1:8080".into(),
+            user_id: 1,
+            name: "Alice".into(),
+            email: "alice@example.com".into(),
+            persisted: true,
+        }
+    }
+
+    fn conv(id: i64, unread: i64) -> ConversationSummary {
+        ConversationSummary {
+            id,
+            title: format!("c{id}"),
+            member_ids: vec![1, 2],
+            last_message_preview: None,
+            last_activity_at: None,
+            unread_count: unread,
+            muted: false,
+            direct_peer_id: Some(2),
+        }
+    }
+
+    fn request(id: i64) -> ShareRequestView {
+        ShareRequestView {
+            id,
+            requester_id: 2,
+            requester_name: "Bob".into(),
+            owner_id: 1,
+            owner_name: Some("Alice".into()),
+            question: "Where are the deploy keys?".into(),
+            status: KnowledgeStatus::Pending,
+            response_content: None,
+            created_at: "2025-03-05T10:00:00Z".into(),
+        }
+    }
+
+    fn run(actions: impl IntoIterator<Item = Action>) -> Rc<AppState> {
+        actions
+            .into_iter()
+            .fold(Rc::new(AppState::default()), |s, a| s.reduce(a))
+    }
+
+    #[test]
+    fn a_restored_session_opens_the_main_window_directly() {
+        let s = run([Action::Started {
+            session: Some(session()),
+            server_url: None,
+        }]);
+        assert_eq!(s.screen, Screen::Main);
+        assert_eq!(s.server_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn without_a_session_the_sign_in_form_is_prefilled_with_the_last_server() {
+        let s = run([Action::Started {
+            session: None,
+            server_url: Some("https://chat.example.com".into()),
+        }]);
+        assert_eq!(s.screen, Screen::SignIn);
+        assert_eq!(s.server_url, "https://chat.example.com");
+    }
+
+    #[test]
+    fn the_first_conversation_opens_once_the_list_arrives_and_loses_its_unread_badge() {
+        let s = run([
+            Action::SignedIn(session()),
+            Action::ConversationsLoaded(vec![conv(7, 3), conv(8, 1)]),
+        ]);
+        assert_eq!(s.selected, Some(7));
+        assert_eq!(s.conversations[0].unread_count, 0);
+        assert_eq!(s.conversations[1].unread_count, 1);
+        assert_eq!(s.unread_total(), 1);
+    }
+
+    #[test]
+    fn live_messages_go_into_loaded_timelines_only() {
+        let s = run([
+            Action::MessagesLoaded {
+                conversation_id: 1,
+                messages: vec![],
+                limit: 50,
+            },
+            Action::Event(UiEvent::MessagesChanged {
+                conversation_id: 1,
+                messages: vec![msg("a", Some(1), 2, "2025-03-05T10:00:00Z")],
+            }),
+            Action::Event(UiEvent::MessagesChanged {
+                conversation_id: 2,
+                messages: vec![msg("b", Some(2), 2, "2025-03-05T10:00:00Z")],
+            }),
+        ]);
+        assert_eq!(s.timelines[&1].messages.len(), 1);
+        assert!(!s.timelines.contains_key(&2));
+    }
+
+    #[test]
+    fn my_message_shows_pending_then_sent_exactly_once() {
+        let pending = msg("mine", None, 1, "2025-03-05T10:00:00Z");
+        let mut sent = pending.clone();
+        sent.seq = Some(9);
+        sent.id = Some(90);
+        sent.delivery = DeliveryState::Sent;
+        let s = run([
+            Action::MessagesLoaded {
+                conversation_id: 1,
+                messages: vec![],
+                limit: 50,
+            },
+            Action::MessageUpserted(pending),
+        ]);
+        assert_eq!(s.timelines[&1].messages[0].delivery, DeliveryState::Pending);
+        let s = s.reduce(Action::Event(UiEvent::MessagesChanged {
+            conversation_id: 1,
+            messages: vec![sent.clone(), sent],
+        }));
+        assert_eq!(s.timelines[&1].messages.len(), 1);
+        assert_eq!(s.timelines[&1].messages[0].delivery, DeliveryState::Sent);
+    }
+
+    #[test]
+    fn a_page_read_while_messages_arrived_keeps_them() {
+        let s = run([
+            Action::MessageUpserted(msg("live", None, 1, "2025-03-05T10:05:00Z")),
+            Action::MessagesLoaded {
+                conversation_id: 1,
+                messages: vec![msg("old", Some(1), 2, "2025-03-05T10:00:00Z")],
+                limit: 50,
+            },
+        ]);
+        let ids: Vec<_> = s.timelines[&1]
+            .messages
+            .iter()
+            .map(|m| m.client_id.as_str())
+            .collect();
+        assert_eq!(ids, ["old", "live"]);
+    }
+
+    #[test]
+    fn an_answered_request_leaves_the_list_and_its_dialog_closes() {
+        let s = run([
+            Action::RequestsLoaded(RequestLists {
+                incoming: vec![request(4), request(5)],
+                outgoing: vec![],
+            }),
+            Action::Open(Dialog::Respond(4)),
+            Action::Answered(4),
+        ]);
+        assert_eq!(s.pending_incoming().count(), 1);
+        assert_eq!(s.dialog, None);
+    }
+
+    #[test]
+    fn a_notification_opens_its_target() {
+        let s = run([
+            Action::ConversationsLoaded(vec![conv(1, 0), conv(2, 4)]),
+            Action::Open(Dialog::Search),
+            Action::Event(UiEvent::Navigate(NavigateTarget::Conversation(2))),
+        ]);
+        assert_eq!(s.selected, Some(2));
+        assert_eq!(s.dialog, None);
+        assert_eq!(s.conversations[1].unread_count, 0);
+        let s = s.reduce(Action::Event(UiEvent::Navigate(NavigateTarget::Request(5))));
+        assert_eq!(s.dialog, Some(Dialog::Respond(5)));
+        let s = s.reduce(Action::Event(UiEvent::Navigate(NavigateTarget::Answer(6))));
+        assert_eq!(s.dialog, Some(Dialog::Requests(Some(6))));
+    }
+
+    #[test]
+    fn an_ended_session_returns_to_sign_in_with_the_reason_and_forgets_the_account() {
+        let s = run([
+            Action::SignedIn(session()),
+            Action::ConversationsLoaded(vec![conv(1, 0)]),
+            Action::Event(UiEvent::SessionEnded {
+                reason: "Your session expired.".into(),
+            }),
+        ]);
+        assert_eq!(s.screen, Screen::SignIn);
+        assert_eq!(s.sign_in_notice.as_deref(), Some("Your session expired."));
+        assert!(s.conversations.is_empty());
+        assert_eq!(s.server_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn read_receipts_only_move_forward() {
+        let receipt = |seq| {
+            Action::Event(UiEvent::ReadReceipt {
+                conversation_id: 1,
+                user_id: 2,
+                seq,
+            })
+        };
+        let s = run([receipt(9), receipt(4)]);
+        assert_eq!(s.receipts[&1][&2], 9);
+    }
+
+    #[test]
+    fn presence_and_directory_both_say_who_is_online() {
+        let s = run([
+            Action::TeammatesLoaded(vec![Teammate {
+                id: 3,
+                name: "Cleo".into(),
+                online: true,
+            }]),
+            Action::Event(UiEvent::Presence {
+                conversation_id: 1,
+                online: vec![2],
+            }),
+        ]);
+        assert!(s.is_online(2));
+        assert!(s.is_online(3));
+        assert!(!s.is_online(4));
+    }
+
+    #[test]
+    fn the_divider_stays_within_bounds() {
+        let s = run([Action::SetSplit(0.01)]);
+        assert_eq!(s.split, 0.2);
+        let s = s.reduce(Action::SetSplit(f64::NAN));
+        assert_eq!(s.split, DEFAULT_SPLIT);
+    }
+
+    #[test]
+    fn ticks_do_not_rerender_while_connected_until_ages_need_it() {
+        let s = run([
+            Action::Event(UiEvent::Connection(ConnectionStatus::Connected)),
+            Action::Tick {
+                now_ms: 100_000,
+                offset_min: 0,
+            },
+        ]);
+        let same = s.clone().reduce(Action::Tick {
+            now_ms: 101_000,
+            offset_min: 0,
+        });
+        assert!(Rc::ptr_eq(&s, &same));
+        let later = s.clone().reduce(Action::Tick {
+            now_ms: 140_000,
+            offset_min: 0,
+        });
+        assert!(!Rc::ptr_eq(&s, &later));
+    }
+
+    #[test]
+    fn the_connection_status_records_when_it_changed() {
+        let s = run([
+            Action::Tick {
+                now_ms: 5_000,
+                offset_min: 0,
+            },
+            Action::Event(UiEvent::Connection(ConnectionStatus::Unavailable {
+                retry_in_secs: Some(8),
+            })),
+        ]);
+        assert_eq!(s.connection_since_ms, 5_000);
+    }
+
+    #[test]
+    fn ctrl_digits_switch_conversations_and_ctrl_r_toggles_the_request_list() {
+        let s = run([
+            Action::SignedIn(session()),
+            Action::ConversationsLoaded(vec![conv(1, 0), conv(2, 5), conv(3, 0)]),
+            Action::Shortcut(Shortcut::Conversation(1)),
+        ]);
+        assert_eq!(s.selected, Some(2));
+        let s = s.reduce(Action::Shortcut(Shortcut::Conversation(8)));
+        assert_eq!(s.selected, Some(2));
+        let s = s.reduce(Action::Shortcut(Shortcut::Requests));
+        assert_eq!(s.dialog, Some(Dialog::Requests(None)));
+        let s = s.reduce(Action::Shortcut(Shortcut::Requests));
+        assert_eq!(s.dialog, None);
+        let s = s.reduce(Action::Shortcut(Shortcut::Switcher));
+        let s = s.reduce(Action::Shortcut(Shortcut::FocusComposer));
+        assert_eq!(s.dialog, None);
+        assert_eq!(s.composer_focus, 1);
+    }
+
+    #[test]
+    fn shortcuts_do_nothing_on_the_sign_in_screen() {
+        let s = run([
+            Action::Started {
+                session: None,
+                server_url: None,
+            },
+            Action::Shortcut(Shortcut::Switcher),
+        ]);
+        assert_eq!(s.dialog, None);
+    }
+
+    #[test]
+    fn only_list_changes_ask_for_a_refetch() {
+        assert_eq!(
+            refetch_for(&UiEvent::RequestsChanged),
+            Some(Refetch::Requests)
+        );
+        assert_eq!(
+            refetch_for(&UiEvent::ConversationsChanged),
+            Some(Refetch::Conversations)
+        );
+        assert_eq!(
+            refetch_for(&UiEvent::Connection(ConnectionStatus::Offline)),
+            None
+        );
+    }
+}
