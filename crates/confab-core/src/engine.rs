@@ -63,6 +63,8 @@ pub(crate) struct Engine {
     rooms: BTreeSet<i64>,
     wake: WakeDetector,
     next_wake_tick: std::time::Instant,
+    /// Paging through the first catch-up of a fresh cache (cursor was 0).
+    first_sync: bool,
 }
 
 impl Engine {
@@ -88,6 +90,7 @@ impl Engine {
             rooms: BTreeSet::new(),
             wake: WakeDetector::new(),
             next_wake_tick: std::time::Instant::now(),
+            first_sync: false,
         }
     }
 
@@ -440,6 +443,9 @@ impl Engine {
                 return;
             }
         };
+        if cursor == 0 {
+            self.first_sync = true;
+        }
         let changes = page.changes.clone();
         let next = page.next_since;
         let applied = match self.db.run(move |s| s.apply_changes(&changes, next)).await {
@@ -452,6 +458,11 @@ impl Engine {
         };
         self.planner.page_done(now, page.has_more);
         self.after_page(pusher, &page.changes, &applied).await;
+        if cursor == 0 || self.first_sync {
+            // The first catch-up of a fresh cache is history, not news: mark it notified.
+            self.first_sync = page.has_more;
+            let _ = self.db.run(move |s| s.advance_notified_cursor(next)).await;
+        }
     }
 
     /// Tell the UI what a page changed, join new rooms, and decide notifications.
@@ -499,7 +510,8 @@ impl Engine {
         if requests_changed {
             self.shared.emit(UiEvent::RequestsChanged);
         }
-        if !new_messages.is_empty() || !new_requests.is_empty() {
+        let history = self.first_sync;
+        if !history && (!new_messages.is_empty() || !new_requests.is_empty()) {
             self.notify(new_messages, new_requests).await;
         }
     }

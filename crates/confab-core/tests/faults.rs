@@ -201,3 +201,24 @@ async fn messages_sent_while_alice_is_away_arrive_once_with_one_summary() -> any
     assert!(notes.try_recv().is_err(), "nothing old notified again");
     Ok(())
 }
+
+#[tokio::test]
+async fn history_fetched_at_first_sign_in_is_not_announced_as_news() -> anyhow::Result<()> {
+    init_tracing();
+    let backend = Backend::start().await?;
+    let conv = conversation(&backend, 0, 1).await?;
+    let bob = backend.api(1).await?;
+    burst(&bob, conv, 0, 5).await?;
+    let dirs = tempfile::tempdir()?;
+    let mut alice = Client::sign_in(&backend, 0, &dirs).await?;
+    let mut notes = alice.core.take_notifications().expect("notifications");
+    alice_has_all(&mut alice, conv, 5).await;
+    alice.connected().await;
+    burst(&bob, conv, 5, 1).await?;
+    alice_has_all(&mut alice, conv, 6).await;
+    let first = tokio::time::timeout(WAIT, notes.recv())
+        .await?
+        .expect("the new one");
+    assert_eq!(first.body, "m5", "history was announced: {first:?}");
+    Ok(())
+}
