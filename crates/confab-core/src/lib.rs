@@ -33,7 +33,7 @@ use confab_model::ipc::{
     ChatMessage, ConnectionStatus, FocusState, Notification, RequestLists, SearchHit, SessionInfo,
     ShareRequestView, SignInRequest, Teammate, UiEvent,
 };
-use confab_model::{KnowledgeDecision, KnowledgeStatus, MAX_MESSAGE_CHARS};
+use confab_model::{KnowledgeDecision, MAX_MESSAGE_CHARS};
 use confab_store::Store;
 use tokio::sync::{broadcast, mpsc, Mutex, Notify};
 
@@ -284,7 +284,7 @@ impl Core {
             Err(ApiError::Unauthorized) => return Err(CoreError::BadCredentials),
             other => other?,
         };
-        let mut info = SessionInfo {
+        let info = SessionInfo {
             server_url: api.base().to_owned(),
             user_id: login.user.id,
             name: login.user.name.clone(),
@@ -306,7 +306,6 @@ impl Core {
             let _ = api.with_token(&login.token).logout().await;
             return Err(e.into());
         }
-        info.persisted = !req.session_only;
         if info.persisted {
             SessionFile::new(&self.inner.config.data_dir)
                 .save(&info)
@@ -473,10 +472,10 @@ impl Core {
             .run(|s| {
                 let users = s.users()?;
                 Ok(RequestLists {
+                    // The store returns only pending incoming requests.
                     incoming: s
                         .incoming_requests()?
                         .iter()
-                        .filter(|r| r.status == KnowledgeStatus::Pending)
                         .map(|r| views::request_view(r, &users))
                         .collect(),
                     outgoing: s
@@ -714,11 +713,7 @@ impl Core {
         };
         db.run(|s| {
             let unread = s.conversation_list()?.iter().map(|c| c.unread_count).sum();
-            let pending = s
-                .incoming_requests()?
-                .iter()
-                .filter(|r| r.status == KnowledgeStatus::Pending)
-                .count();
+            let pending = s.incoming_requests()?.len();
             Ok(BadgeCounts {
                 pending_requests: pending,
                 unread_messages: unread,
