@@ -1,0 +1,163 @@
+//! The real backend for the app under test: `confab-server`'s router on a random loopback
+//! port, seeded like demo mode (Ada, Grace, Linus; two conversations with history; two pending
+//! requests to Ada), with a real Sockudo. Both can be stopped and brought back on the same
+//! ports, so the app sees a real outage.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use confab_core::Api;
+use confab_server::demo::{self, DemoData};
+use confab_server::{app, AppState, Db, PusherSettings};
+use confab_testkit::Sockudo;
+use tokio::sync::oneshot;
+
+/// The demo users, in seed order.
+pub const ADA: usize = 0;
+/// Grace Hopper: has a direct conversation with Ada.
+pub const GRACE: usize = 1;
+/// Linus Torvalds.
+pub const LINUS: usize = 2;
+
+/// The backend and its Sockudo.
+pub struct Backend {
+    sockudo: Sockudo,
+    state: AppState,
+    port: u16,
+    stop: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    /// Who was seeded, with their passwords.
+    pub demo: DemoData,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    /// Seeds a fresh database and serves it.
+    ///
+    /// # Errors
+    /// Sockudo or the database did not start.
+    pub async fn start() -> Result<Self> {
+        let sockudo = Sockudo::start().await?;
+        let settings = PusherSettings {
+            app_id: sockudo.app_id().to_owned(),
+            key: sockudo.key().to_owned(),
+            secret: sockudo.secret().to_owned(),
+            cluster: None,
+            host: Some("127.0.0.1".into()),
+            port: Some(sockudo.port()),
+            use_tls: false,
+        };
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path().join("server.db"))?;
+        let demo = demo::seed(&db)?;
+        let state = AppState::new(db, &settings)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let mut b = Backend {
+            sockudo,
+            state,
+            port,
+            stop: None,
+            demo,
+            _dir: dir,
+        };
+        b.serve(listener);
+        Ok(b)
+    }
+
+    /// The URL the app signs in to.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Email and password of demo user `i`.
+    pub fn credentials(&self, i: usize) -> (String, String) {
+        let u = &self.demo.users[i];
+        (u.user.email.clone(), u.password.clone())
+    }
+
+    /// The user id of demo user `i`.
+    pub fn user_id(&self, i: usize) -> i64 {
+        self.demo.users[i].user.id
+    }
+
+    /// A REST client signed in as demo user `i` (the same client library the app uses).
+    ///
+    /// # Errors
+    /// The login failed.
+    pub async fn api(&self, i: usize) -> Result<Api> {
+        let (email, password) = self.credentials(i);
+        let api = Api::new(&self.url());
+        let login = api.login(&email, &password).await?;
+        Ok(api.with_token(login.token))
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = app(self.state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        self.stop = Some((tx, task));
+    }
+
+    /// The whole backend goes away: HTTP stops answering (its listener is closed when this
+    /// returns) and Sockudo is killed.
+    ///
+    /// # Errors
+    /// Open connections kept the server from finishing within 20 s.
+    pub async fn stop(&mut self) -> Result<()> {
+        if let Some((tx, task)) = self.stop.take() {
+            let _ = tx.send(());
+            tokio::time::timeout(Duration::from_secs(20), task)
+                .await
+                .context("the backend did not shut down")??;
+        }
+        self.sockudo.kill();
+        Ok(())
+    }
+
+    /// Brings HTTP and Sockudo back on the same ports, with the same data.
+    ///
+    /// # Errors
+    /// A port was taken meanwhile, or Sockudo did not come up.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.sockudo.restart().await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .with_context(|| format!("port {} was taken while the backend was down", self.port))?;
+        self.serve(listener);
+        Ok(())
+    }
+
+    /// Sockudo's log, for failure messages.
+    pub fn sockudo_log(&self) -> String {
+        self.sockudo.log_tail(40)
+    }
+
+    /// The conversation of user `i` whose members are exactly `members`.
+    ///
+    /// # Errors
+    /// Not found, or the API failed.
+    pub async fn conversation_id(&self, i: usize, members: &[usize]) -> Result<i64> {
+        let api = self.api(i).await?;
+        let want: Vec<i64> = members.iter().map(|m| self.user_id(*m)).collect();
+        for c in api.conversations().await? {
+            let mut ids: Vec<i64> = c.member_ids.clone();
+            ids.sort_unstable();
+            let mut w = want.clone();
+            w.sort_unstable();
+            if ids == w {
+                return Ok(c.id);
+            }
+        }
+        bail!("no conversation with members {want:?}")
+    }
+}

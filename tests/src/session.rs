@@ -1,0 +1,185 @@
+//! A private desktop session per test: a D-Bus session bus (`dbus-run-session`) with an
+//! unlocked gnome-keyring Secret Service, an X server (Xvfb on a display it picks itself), and
+//! the notification daemon (dunst, started by D-Bus activation on the first notification).
+//!
+//! The test harness runs each end-to-end test twice: the outer run (what `cargo test` calls)
+//! re-executes the same test binary inside `dbus-run-session`, and the inner run does the work.
+//! Outer runs take a lock, so two app windows never compete for the two cores of CI.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+
+/// Set in the inner run.
+const INNER: &str = "CONFAB_E2E_INNER";
+/// The `tauri-driver` found by the outer run (the inner one has another `HOME`).
+pub(crate) const TAURI_DRIVER: &str = "CONFAB_E2E_TAURI_DRIVER";
+
+/// One end-to-end test at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// What a test runs in: the X display and the session's home directory.
+#[derive(Debug)]
+pub struct Desktop {
+    display: String,
+    home: PathBuf,
+    xvfb: Child,
+}
+
+impl Desktop {
+    /// The X display (`:N`).
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The session's `HOME` (temporary).
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// Starts Xvfb and tells the session bus about the display, so the notification daemon it
+    /// activates can open it.
+    fn start() -> Result<Self> {
+        let home = PathBuf::from(std::env::var("HOME").context("HOME is set")?);
+        // `-displayfd` makes Xvfb pick a free display and write its number once it accepts
+        // clients: a readiness signal, no fixed display, no polling.
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting Xvfb (scripts/bootstrap.sh test installs it)")?;
+        let out = xvfb.stdout.take().context("Xvfb stdout")?;
+        let mut line = String::new();
+        BufReader::new(out).read_line(&mut line)?;
+        let number: u32 = line
+            .trim()
+            .parse()
+            .with_context(|| format!("Xvfb did not report a display: {line:?}"))?;
+        let display = format!(":{number}");
+        let bus = zbus::blocking::Connection::session().context("the session bus")?;
+        zbus::blocking::fdo::DBusProxy::new(&bus)?
+            .update_activation_environment(HashMap::from([("DISPLAY", display.as_str())]))
+            .context("setting DISPLAY for D-Bus activation")?;
+        Ok(Desktop {
+            display,
+            home,
+            xvfb,
+        })
+    }
+
+    /// The notifications the daemon has shown, as "summary: body" lines. Closes the ones on
+    /// screen first: dunst lists a notification only once it has left the screen.
+    ///
+    /// # Errors
+    /// `dunstctl` failed or printed something else than its JSON.
+    pub fn notifications(&self) -> Result<Vec<String>> {
+        let dunstctl = |args: &[&str]| {
+            Command::new("dunstctl")
+                .args(args)
+                .env("DISPLAY", &self.display)
+                .output()
+                .context("running dunstctl (scripts/bootstrap.sh test installs dunst)")
+        };
+        dunstctl(&["close-all"])?;
+        let out = dunstctl(&["history"])?;
+        if !out.status.success() {
+            bail!("dunstctl history: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let field = |n: &serde_json::Value, k: &str| {
+            n[k]["data"].as_str().unwrap_or_default().to_owned()
+        };
+        Ok(v["data"][0]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|n| format!("{}: {}", field(n, "summary"), field(n, "body")))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+    }
+}
+
+/// Runs `body` in a fresh desktop session. Call it from a `#[test]` named `test`.
+///
+/// # Panics
+/// When the inner run fails (its output is in the message), or the session can't be set up.
+pub fn in_desktop<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Desktop) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    if std::env::var_os(INNER).is_some() {
+        let desktop = Desktop::start().expect("the desktop session starts");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        if let Err(e) = rt.block_on(body(desktop)) {
+            panic!("{e:?}");
+        }
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = Command::new("dbus-run-session")
+        .args([
+            "--",
+            "sh",
+            "-c",
+            // gnome-keyring prints its environment; it only has to run, unlocked.
+            "echo -n e2e-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+             && exec \"$0\" --exact \"$1\" --nocapture --test-threads=1",
+        ])
+        .arg(&exe)
+        .arg(test)
+        .env(INNER, "1")
+        .env(TAURI_DRIVER, find_tool("tauri-driver"))
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("GNOME_KEYRING_CONTROL")
+        .output()
+        .expect("dbus-run-session runs (scripts/bootstrap.sh test installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the end-to-end run failed:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the end-to-end test did not run:\n{text}"
+    );
+    println!("{text}");
+}
+
+/// A tool from `PATH`, or from `~/.cargo/bin` where `cargo install` puts it.
+fn find_tool(name: &str) -> PathBuf {
+    let from_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let cargo_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin").join(name));
+    from_path
+        .into_iter()
+        .chain(cargo_bin)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}

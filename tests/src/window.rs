@@ -1,0 +1,326 @@
+//! The app's real window, driven the way WebDriver drives a browser: `tauri-driver` starts the
+//! built `confab-desktop` through `WebKitWebDriver`, and fantoccini talks to it. Everything is
+//! awaited under a deadline (Yew renders after the wasm loads, events arrive when they do).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::session::{Desktop, TAURI_DRIVER};
+
+/// How long anything in the window may take to appear.
+pub const WAIT: Duration = Duration::from_secs(20);
+/// How often a condition is checked while waiting for it.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The WebDriver key for Enter.
+pub const ENTER: &str = "\u{E007}";
+
+/// A running app window.
+pub struct AppWindow {
+    client: Client,
+    driver: Driver,
+    shots: PathBuf,
+    shot: usize,
+}
+
+/// The app binary next to the running test or benchmark (`target/<profile>/confab-desktop`),
+/// which `cargo test --workspace` builds with the UI embedded.
+pub fn app_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let bin = exe
+        .ancestors()
+        .skip(1)
+        .map(|d| d.join("confab-desktop"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| anyhow!("confab-desktop is not built next to {}", exe.display()))?;
+    Ok(bin)
+}
+
+/// Where screenshots go: `test-artifacts/e2e/<name>/` at the top of the repository.
+pub fn artifacts_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("test-artifacts")
+        .join("e2e")
+        .join(name)
+}
+
+/// Empties `artifacts_dir(name)`, so it shows this run only.
+///
+/// # Errors
+/// The file system refused.
+pub fn fresh_artifacts(name: &str) -> Result<()> {
+    let dir = artifacts_dir(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(())
+}
+
+impl AppWindow {
+    /// Starts the app on `data_dir` (its cache) with `server_url` pre-filled, and waits until
+    /// WebDriver has its window. Screenshots go to `artifacts_dir(shots)`.
+    ///
+    /// # Errors
+    /// tauri-driver or the app did not start.
+    pub async fn launch(
+        desktop: &Desktop,
+        data_dir: &Path,
+        server_url: &str,
+        shots: &str,
+    ) -> Result<Self> {
+        let port = confab_testkit::free_port();
+        let native_port = confab_testkit::free_port();
+        let driver_bin = std::env::var_os(TAURI_DRIVER).unwrap_or_else(|| "tauri-driver".into());
+        let log = std::fs::File::create(desktop.home().join(format!("tauri-driver-{port}.log")))?;
+        let driver = Command::new(&driver_bin)
+            .args(["--port", &port.to_string(), "--native-port"])
+            .arg(native_port.to_string())
+            .env("DISPLAY", desktop.display())
+            .env("CONFAB_DATA_DIR", data_dir)
+            .env("CONFAB_SERVER_URL", server_url)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("starting {driver_bin:?} (scripts/bootstrap.sh test)"))?;
+        // Stopped on every early return from here on too.
+        let driver = Driver(driver);
+        let client = connect(port, native_port).await?;
+        let mut window = AppWindow {
+            client,
+            driver,
+            shots: artifacts_dir(shots),
+            shot: 0,
+        };
+        std::fs::create_dir_all(&window.shots)?;
+        window.shot = std::fs::read_dir(&window.shots)?.count();
+        Ok(window)
+    }
+
+    /// The WebDriver client, for anything not wrapped here.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Waits for an element matching `css`.
+    ///
+    /// # Errors
+    /// None appeared within [`WAIT`].
+    pub async fn wait_for(&self, css: &str) -> Result<Element> {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .every(POLL)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for `{css}`"))
+    }
+
+    /// Waits until the text of the first element matching `css` satisfies `pred`; returns it.
+    /// The text is the DOM's `textContent` (what the element holds, clipped or not).
+    ///
+    /// # Errors
+    /// It did not within [`WAIT`].
+    pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> Result<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut last = None;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                if let Ok(Some(t)) = e.prop("textContent").await {
+                    if pred(&t) {
+                        return Ok(t);
+                    }
+                    last = Some(t);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("`{css}` never had the expected text; last seen: {last:?}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until `script` (a function body returning a value) returns something `pred` accepts.
+    ///
+    /// # Errors
+    /// It did not within [`WAIT`], or the script failed.
+    pub async fn wait_script(&self, script: &str, pred: impl Fn(&Value) -> bool) -> Result<Value> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let v = self.client.execute(script, vec![]).await?;
+            if pred(&v) {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                bail!("the page never satisfied the condition; last value {v}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Texts (`textContent`) of all elements matching `css`, in document order.
+    ///
+    /// # Errors
+    /// WebDriver failed.
+    pub async fn texts(&self, css: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for e in self.client.find_all(Locator::Css(css)).await? {
+            out.push(e.prop("textContent").await?.unwrap_or_default());
+        }
+        Ok(out)
+    }
+
+    /// Clicks the element matching `css` once it is there.
+    ///
+    /// # Errors
+    /// It never appeared, or the click failed.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.wait_for(css).await?.click().await?;
+        Ok(())
+    }
+
+    /// Types `text` into the element matching `css`.
+    ///
+    /// # Errors
+    /// It never appeared, or typing failed.
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        self.wait_for(css).await?.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Saves a screenshot of the window as `NN-name.png` for a person to look at.
+    ///
+    /// # Errors
+    /// WebDriver or the file system failed.
+    pub async fn screenshot(&mut self, name: &str) -> Result<PathBuf> {
+        self.shot += 1;
+        let png = self.client.screenshot().await?;
+        let path = self.shots.join(format!("{:02}-{name}.png", self.shot));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Starts recording, for every message row, the delivery states it shows
+    /// (`data-delivery`: pending, sent, failed), so a fast transition is not missed.
+    ///
+    /// # Errors
+    /// The script failed.
+    pub async fn record_deliveries(&self) -> Result<()> {
+        self.client.execute(RECORDER, vec![]).await?;
+        Ok(())
+    }
+
+    /// The recorded states of each message row whose text is `content`: one list per row.
+    ///
+    /// # Errors
+    /// The script failed or returned something else.
+    pub async fn deliveries_of(&self, content: &str) -> Result<Vec<Vec<String>>> {
+        let v = self
+            .client
+            .execute(
+                "const want = arguments[0]; return Object.values(window.__deliveries || {}) \
+                 .filter(r => r.content === want).map(r => r.states);",
+                vec![json!(content)],
+            )
+            .await?;
+        Ok(serde_json::from_value(v)?)
+    }
+
+    /// Ends the WebDriver session (which closes the app) and stops tauri-driver with SIGTERM,
+    /// so it stops WebKitWebDriver too.
+    ///
+    /// # Errors
+    /// tauri-driver did not exit.
+    pub async fn quit(mut self) -> Result<()> {
+        let _ = self.client.clone().close().await;
+        terminate(&mut self.driver.0)
+    }
+}
+
+/// tauri-driver, stopped when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = terminate(&mut self.0);
+    }
+}
+
+fn terminate(child: &mut Child) -> Result<()> {
+    if child.try_wait()?.is_none() {
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        child.wait()?;
+    }
+    Ok(())
+}
+
+/// Connects to tauri-driver once it and the WebKitWebDriver behind it listen, and opens a
+/// session on the app.
+async fn connect(port: u16, native_port: u16) -> Result<Client> {
+    let deadline = Instant::now() + WAIT;
+    // Neither prints anything when ready: their ports accepting connections is the signal.
+    for p in [port, native_port] {
+        while tokio::net::TcpStream::connect(("127.0.0.1", p))
+            .await
+            .is_err()
+        {
+            if Instant::now() > deadline {
+                bail!("tauri-driver/WebKitWebDriver did not listen on {p}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+    let app = app_binary()?;
+    let caps = json!({
+        "browserName": "wry",
+        "tauri:options": { "application": app },
+    });
+    let Value::Object(caps) = caps else {
+        unreachable!("a JSON object literal")
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .context("opening a WebDriver session on the app")
+}
+
+/// Records `data-delivery` of every `[data-client-id]` row as it is added and as it changes.
+const RECORDER: &str = r#"
+if (window.__deliveryObserver) return true;
+window.__deliveries = {};
+const note = (el) => {
+  const id = el.getAttribute('data-client-id');
+  const state = el.getAttribute('data-delivery');
+  if (!id || !state) return;
+  const content = (el.querySelector('.content') || {}).textContent || '';
+  const r = window.__deliveries[id] || (window.__deliveries[id] = { content, states: [] });
+  r.content = content;
+  if (r.states[r.states.length - 1] !== state) r.states.push(state);
+};
+const scan = (node) => {
+  if (node.nodeType !== 1) return;
+  if (node.hasAttribute('data-client-id')) note(node);
+  node.querySelectorAll('[data-client-id]').forEach(note);
+};
+scan(document.body);
+window.__deliveryObserver = new MutationObserver((list) => {
+  for (const m of list) {
+    if (m.type === 'attributes') note(m.target);
+    else m.addedNodes.forEach(scan);
+  }
+});
+window.__deliveryObserver.observe(document.body,
+  { subtree: true, childList: true, attributes: true, attributeFilter: ['data-delivery', 'data-client-id'] });
+return true;
+"#;

@@ -1,0 +1,431 @@
+//! The desktop app end to end: the real window under Xvfb, driven through WebDriver, against
+//! the real backend and Sockudo, with the token in a real Secret Service and notifications on a
+//! real daemon. Each test runs in its own desktop session and leaves screenshots of every step
+//! in `test-artifacts/e2e/<test>/`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use confab_core::session::{MemoryTokens, TokenStore};
+use confab_core::{Core, CoreConfig};
+use confab_e2e::window::fresh_artifacts;
+use confab_e2e::{in_desktop, tray, AppWindow, Backend, Desktop, ADA, ENTER, GRACE, LINUS, WAIT};
+use confab_model::events::KNOWLEDGE_RESPONSE;
+use confab_model::ipc::{SignInRequest, UiEvent};
+use confab_model::ChannelName;
+use pusher_channels::auth::HttpAuthorizer;
+use pusher_channels::proto::{Config, Endpoint, Event};
+use tokio::sync::broadcast;
+
+/// Signs in as Ada from the sign-in screen and waits for the main window.
+async fn sign_in_as_ada(app: &mut AppWindow, backend: &Backend) -> Result<()> {
+    app.wait_for("#sign-in-form").await?;
+    let server = app.wait_for("#server-url").await?.prop("value").await?;
+    ensure!(
+        server.as_deref() == Some(backend.url().as_str()),
+        "the server address is pre-filled from CONFAB_SERVER_URL: {server:?}"
+    );
+    app.screenshot("sign-in").await?;
+    let (email, password) = backend.credentials(ADA);
+    app.type_into("#email", &email).await?;
+    app.type_into("#password", &password).await?;
+    app.click("#sign-in").await?;
+    app.wait_for(".sidebar").await?;
+    Ok(())
+}
+
+/// Waits until `f` returns `Some`, checking every 50 ms, for at most `within`.
+async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f().await? {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The first line of the tray menu once it starts with `prefix`.
+async fn tray_status(prefix: &str) -> Result<String> {
+    eventually(&format!("the tray to say {prefix:?}"), WAIT, || async {
+        Ok(tray::menu_labels()
+            .await
+            .ok()
+            .and_then(|l| l.into_iter().next())
+            .filter(|s| s.starts_with(prefix)))
+    })
+    .await
+}
+
+/// Another user's realtime connection (the same Pusher client the app's core uses), subscribed
+/// to their private channel.
+async fn private_channel_of(
+    backend: &Backend,
+    who: usize,
+) -> Result<(pusher_channels::client::Client, pusher_channels::client::Events)> {
+    let api = backend.api(who).await?;
+    let cfg = api.config().await?.pusher;
+    let endpoint = Endpoint::Host {
+        host: cfg.host.clone().context("self-hosted Sockudo has a host")?,
+        port: cfg.port.context("and a port")?,
+        tls: cfg.use_tls,
+    };
+    let token = api.token().unwrap_or_default().to_owned();
+    let authorizer = HttpAuthorizer::new(api.pusher_auth_url()).headers(Arc::new(move || {
+        vec![("Authorization".into(), format!("Bearer {token}"))]
+    }));
+    let (client, mut events) = pusher_channels::client::Client::start(Config::new(cfg.key, endpoint), authorizer);
+    let channel = ChannelName::private_user(backend.user_id(who)).to_string();
+    client.subscribe(&channel)?;
+    tokio::time::timeout(WAIT, async {
+        while let Some(e) = events.recv().await {
+            if matches!(&e, Event::Subscribed { channel: c, .. } if *c == channel) {
+                return Ok(());
+            }
+        }
+        bail!("the connection closed before {channel} was subscribed")
+    })
+    .await
+    .context("subscribing to the private channel")??;
+    Ok((client, events))
+}
+
+#[test]
+fn a_share_request_reaches_the_sidebar_tray_and_notifications_and_is_answered_from_its_dialog() {
+    in_desktop(
+        "a_share_request_reaches_the_sidebar_tray_and_notifications_and_is_answered_from_its_dialog",
+        share_request,
+    );
+}
+
+async fn share_request(desktop: Desktop) -> Result<()> {
+    let backend = Backend::start().await?;
+    fresh_artifacts("share-request")?;
+    let data = desktop.home().join("confab-data");
+    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "share-request").await?;
+    sign_in_as_ada(&mut app, &backend).await?;
+
+    // The sidebar: conversations on top, the two seeded pending requests at the bottom.
+    let requests = app
+        .wait_text("#request-list", |t| {
+            t.contains("How do we cut a release?") && t.contains("design doc for sync")
+        })
+        .await?;
+    ensure!(requests.contains("Grace Hopper") && requests.contains("Linus Torvalds"));
+    let titles = app.texts(".conversation-title").await?;
+    ensure!(titles.len() == 3 && titles.iter().any(|t| t == "Team"), "conversations: {titles:?}");
+    let split = app
+        .client()
+        .execute(
+            "const r = s => document.querySelector(s).getBoundingClientRect(); \
+             return [r('.pane.conversations').bottom, r('.pane.requests').top, \
+                     r('.pane.requests').bottom, r('.sidebar').bottom];",
+            vec![],
+        )
+        .await?;
+    let [conv_bottom, req_top, req_bottom, sidebar_bottom]: [f64; 4] =
+        serde_json::from_value(split)?;
+    ensure!(
+        conv_bottom <= req_top && req_bottom <= sidebar_bottom,
+        "conversations are above the requests inside the sidebar: {conv_bottom} {req_top} {req_bottom} {sidebar_bottom}"
+    );
+    app.screenshot("sidebar").await?;
+    tray_status("2 requests waiting").await?;
+
+    // Linus asks through the REST API: the request shows up at once, in the sidebar, the
+    // tray and the notification daemon.
+    let (_linus_ws, mut linus_events) = private_channel_of(&backend, LINUS).await?;
+    let linus = backend.api(LINUS).await?;
+    let question = "Where is the VPN setup guide?";
+    let asked = Instant::now();
+    let request = linus.ask(backend.user_id(ADA), question).await?;
+    app.wait_text("#request-list", |t| t.contains(question)).await?;
+    let shown_after = asked.elapsed();
+    println!("the new request was in the sidebar {shown_after:?} after the REST call");
+    ensure!(
+        shown_after < Duration::from_secs(1),
+        "the request took {shown_after:?} to appear"
+    );
+    app.screenshot("new-request").await?;
+    let tray_line = tray_status("3 requests waiting").await?;
+    println!("tray: {tray_line}");
+    let shown = eventually("the notification", WAIT, || async {
+        Ok(desktop
+            .notifications()?
+            .into_iter()
+            .find(|n| n.contains(question)))
+    })
+    .await?;
+    ensure!(shown.contains("Linus Torvalds"), "notification: {shown}");
+
+    // Approve it from the dialog: the item leaves the list and Linus gets the answer.
+    app.click(&format!("button[data-request-id=\"{}\"]", request.id))
+        .await?;
+    app.wait_for("#respond-dialog").await?;
+    let asked_text = app.wait_text("#respond-question", |t| !t.is_empty()).await?;
+    ensure!(asked_text == question, "the dialog shows the question: {asked_text:?}");
+    let answer = "It is in the wiki under IT → VPN; ask me if the token step fails.";
+    app.type_into("#respond-content", answer).await?;
+    app.screenshot("respond-dialog").await?;
+    app.click("#respond-approve").await?;
+    app.wait_text("#request-list", |t| !t.contains(question)).await?;
+    ensure!(
+        app.client()
+            .find(fantoccini::Locator::Css("#respond-dialog"))
+            .await
+            .is_err(),
+        "the dialog closed"
+    );
+    app.screenshot("answered").await?;
+    let response = tokio::time::timeout(WAIT, async {
+        while let Some(e) = linus_events.recv().await {
+            if let Event::Message { event, data, .. } = e {
+                if event == KNOWLEDGE_RESPONSE {
+                    return Some(data.to_value());
+                }
+            }
+        }
+        None
+    })
+    .await
+    .context("waiting for knowledge-response on Linus's private channel")?
+    .context("Linus's connection closed")?;
+    ensure!(
+        response["requestId"] == request.id && response["responseContent"] == answer,
+        "knowledge-response carries the answer: {response}"
+    );
+    ensure!(response["status"] == "approved", "approved: {response}");
+    tray_status("2 requests waiting").await?;
+    app.quit().await
+}
+
+/// Grace's own app core, signed in on its own cache: the other side of the chat.
+async fn grace(backend: &Backend, dir: &Path) -> Result<(Core, broadcast::Receiver<UiEvent>)> {
+    let core = Core::start_with(
+        CoreConfig {
+            data_dir: dir.to_owned(),
+            keyring_service: "confab-e2e".into(),
+        },
+        Arc::new(MemoryTokens::default()) as Arc<dyn TokenStore>,
+    )
+    .await?;
+    let events = core.subscribe_events();
+    let (email, password) = backend.credentials(GRACE);
+    core.sign_in(SignInRequest {
+        server_url: backend.url(),
+        email,
+        password,
+        session_only: true,
+    })
+    .await?;
+    Ok((core, events))
+}
+
+async fn next_event(
+    events: &mut broadcast::Receiver<UiEvent>,
+    what: &str,
+    mut pred: impl FnMut(&UiEvent) -> bool,
+) -> Result<UiEvent> {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(e) if pred(&e) => return Ok(e),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => bail!("events closed"),
+            }
+        }
+    })
+    .await
+    .with_context(|| format!("waiting for {what}"))?
+}
+
+#[test]
+fn chat_goes_both_ways_with_typing_and_my_message_is_pending_then_sent_exactly_once() {
+    in_desktop(
+        "chat_goes_both_ways_with_typing_and_my_message_is_pending_then_sent_exactly_once",
+        two_way_chat,
+    );
+}
+
+async fn two_way_chat(desktop: Desktop) -> Result<()> {
+    let backend = Backend::start().await?;
+    let pair = backend.conversation_id(ADA, &[ADA, GRACE]).await?;
+    fresh_artifacts("chat")?;
+    let data = desktop.home().join("confab-data");
+    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "chat").await?;
+    sign_in_as_ada(&mut app, &backend).await?;
+    let (grace, mut grace_events) = grace(&backend, &desktop.home().join("grace")).await?;
+
+    app.click(&format!("button[data-conversation-id=\"{pair}\"]"))
+        .await?;
+    app.wait_text("#message-list", |t| t.contains("Done, left two comments."))
+        .await?;
+    app.record_deliveries().await?;
+
+    // Grace types, then writes.
+    grace.typing(pair).await?;
+    app.wait_text("#typing-indicator", |t| t.contains("Grace Hopper is typing"))
+        .await?;
+    app.screenshot("grace-typing").await?;
+    grace
+        .send_message(pair, "Are the release notes out yet?".into())
+        .await?;
+    app.wait_text("#message-list", |t| t.contains("Are the release notes out yet?"))
+        .await?;
+
+    // Ada types (Grace sees it), then sends with Enter: pending, then sent, one row.
+    let mine = "Yes, they went out an hour ago.";
+    app.type_into("#composer", &mine[..10]).await?;
+    next_event(&mut grace_events, "Ada typing", |e| {
+        matches!(e, UiEvent::Typing { conversation_id, names }
+            if *conversation_id == pair && names.iter().any(|n| n == "Ada Lovelace"))
+    })
+    .await?;
+    app.type_into("#composer", &mine[10..]).await?;
+    app.type_into("#composer", ENTER).await?;
+    let states = app
+        .wait_script(
+            &format!(
+                "return Object.values(window.__deliveries).filter(r => r.content === {}).map(r => r.states);",
+                serde_json::json!(mine)
+            ),
+            |v| v.to_string().contains("sent"),
+        )
+        .await?;
+    println!("delivery states of my message: {states}");
+    ensure!(
+        app.deliveries_of(mine).await? == vec![vec!["pending".to_owned(), "sent".to_owned()]],
+        "one row, pending then sent: {states}"
+    );
+    let composer = app.wait_for("#composer").await?.prop("value").await?;
+    ensure!(composer.as_deref() == Some(""), "the composer is cleared: {composer:?}");
+    app.screenshot("sent").await?;
+    next_event(&mut grace_events, "Ada's message at Grace", |e| {
+        matches!(e, UiEvent::MessagesChanged { messages, .. }
+            if messages.iter().any(|m| m.content == mine))
+    })
+    .await?;
+    let at_grace = grace.messages(pair, None, 100).await?;
+    ensure!(
+        at_grace.iter().filter(|m| m.content == mine).count() == 1,
+        "Grace has it once"
+    );
+    let on_server = backend.api(GRACE).await?.messages(pair, None, 100).await?;
+    ensure!(
+        on_server.iter().filter(|m| m.content == mine).count() == 1,
+        "the server has it once"
+    );
+
+    // Markup in a message is text, never HTML.
+    let markup = "<img src=x onerror=alert(1)>";
+    grace.send_message(pair, markup.into()).await?;
+    let shown = app
+        .wait_script(
+            "return Array.from(document.querySelectorAll('#message-list .content')).map(e => e.textContent);",
+            |v| v.as_array().is_some_and(|a| a.iter().any(|t| t == markup)),
+        )
+        .await?;
+    println!("message texts: {shown}");
+    let images = app
+        .client()
+        .find_all(fantoccini::Locator::Css("#message-list img"))
+        .await?;
+    ensure!(images.is_empty(), "no <img> element was created");
+    ensure!(
+        app.client().get_alert_text().await.is_err(),
+        "no alert is open"
+    );
+    app.screenshot("markup-as-text").await?;
+    drop(grace);
+    app.quit().await
+}
+
+#[test]
+fn a_restart_without_the_backend_reads_the_cache_and_delivers_a_message_once_it_returns() {
+    in_desktop(
+        "a_restart_without_the_backend_reads_the_cache_and_delivers_a_message_once_it_returns",
+        offline_restart,
+    );
+}
+
+async fn offline_restart(desktop: Desktop) -> Result<()> {
+    let mut backend = Backend::start().await?;
+    let team = backend.conversation_id(ADA, &[ADA, GRACE, LINUS]).await?;
+    fresh_artifacts("offline-restart")?;
+    let data = desktop.home().join("confab-data");
+    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "offline-restart").await?;
+    sign_in_as_ada(&mut app, &backend).await?;
+    app.click(&format!("button[data-conversation-id=\"{team}\"]"))
+        .await?;
+    app.wait_text("#message-list", |t| t.contains("Build is green again."))
+        .await?;
+    app.quit().await?;
+
+    backend.stop().await?;
+    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "offline-restart").await?;
+    // The session comes back from the keyring: no sign-in screen, the cache is readable.
+    app.wait_for(".sidebar").await?;
+    app.click(&format!("button[data-conversation-id=\"{team}\"]"))
+        .await?;
+    app.wait_text("#message-list", |t| {
+        t.contains("Build is green again.") && t.contains("Love to see it.")
+    })
+    .await?;
+    let banner = app
+        .wait_text("#connection-banner", |t| t.starts_with("Offline"))
+        .await?;
+    ensure!(banner.contains("showing saved messages"), "banner: {banner}");
+    app.record_deliveries().await?;
+    let text = "Writing this while the server is down.";
+    app.type_into("#composer", text).await?;
+    app.type_into("#composer", ENTER).await?;
+    app.wait_script(
+        &format!(
+            "return Object.values(window.__deliveries).filter(r => r.content === {}).map(r => r.states);",
+            serde_json::json!(text)
+        ),
+        |v| v.to_string().contains("pending"),
+    )
+    .await?;
+    app.screenshot("offline-pending").await?;
+
+    backend.restart().await?;
+    let back = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let states = app.deliveries_of(text).await?;
+        if states.iter().any(|s| s.last().map(String::as_str) == Some("sent")) {
+            ensure!(
+                states == vec![vec!["pending".to_owned(), "sent".to_owned()]],
+                "one row, pending then sent: {states:?}"
+            );
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("not sent 90 s after the backend returned: {states:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("delivered {:?} after the backend returned", back.elapsed());
+    app.wait_script(
+        "return document.querySelector('#connection-banner') === null;",
+        |v| v == &serde_json::json!(true),
+    )
+    .await?;
+    app.screenshot("back-online").await?;
+    let on_server = backend.api(GRACE).await?.messages(team, None, 100).await?;
+    ensure!(
+        on_server.iter().filter(|m| m.content == text).count() == 1,
+        "the server has it exactly once"
+    );
+    app.quit().await
+}
