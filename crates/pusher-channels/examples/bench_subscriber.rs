@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use pusher_channels::auth::{AuthFuture, Authorizer};
-use pusher_channels::client::Client;
+use pusher_channels::client::{Client, Events};
 use pusher_channels::proto::{AuthError, Config, Endpoint, Event};
 use pusher_channels::sign::{ChannelAuthorization, UserAuthentication};
 use serde_json::{json, Value};
@@ -101,7 +101,9 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let error = runtime.block_on(run(&args))?;
+    // The loop runs as a task, as an application's would: a `block_on` future woken by another
+    // task costs the runtime an extra poll of the OS for I/O on every wake-up.
+    let error = runtime.block_on(async move { tokio::spawn(run(args)).await })??;
     if let Some(error) = error {
         bail!("{error}");
     }
@@ -148,8 +150,17 @@ impl Snapshot {
     }
 }
 
+/// Where the protocol got to.
+#[derive(Default)]
+struct Progress {
+    warm_seen: usize,
+    rounds_done: usize,
+    round: Option<Round>,
+}
+
 /// Runs the whole protocol; `Ok(Some(reason))` when it ended early (the result is still printed).
-async fn run(args: &Args) -> Result<Option<String>> {
+async fn run(args: Args) -> Result<Option<String>> {
+    let args = &args;
     let deadline = tokio::time::Instant::now() + args.timeout;
     let mut config = Config::new(
         args.key.clone(),
@@ -164,15 +175,42 @@ async fn run(args: &Args) -> Result<Option<String>> {
     let (client, mut events) = Client::start(config, NoAuth);
     client.subscribe(&args.channel)?;
 
-    let mut stdout = std::io::stdout().lock();
-    let mut warm_seen = 0usize;
-    let mut rounds_done = 0usize;
-    let mut round: Option<Round> = None;
-    let error = loop {
-        let event = match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(event)) => event,
-            Ok(None) => break Some("the client stopped".to_owned()),
-            Err(_) => break Some("timed out".to_owned()),
+    let mut progress = Progress::default();
+    // One deadline for the whole run, like the Node script's single `setTimeout`.
+    let error = tokio::time::timeout_at(deadline, receive(args, &mut events, &mut progress))
+        .await
+        .unwrap_or_else(|_| Ok(Some("timed out".to_owned())))?;
+    if let Some(e) = &error {
+        // Report the unfinished round, so the orchestrator can say what arrived.
+        let end = Snapshot::take()?;
+        let mut r = match progress.round {
+            Some(r) => r,
+            None => Round::begin(0)?,
+        };
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "RESULT {}", result_json(args, &mut r, end, Some(e)))?;
+        stdout.flush()?;
+    }
+    drop(client);
+    Ok(error)
+}
+
+/// Consumes events until the last round is complete; `Ok(Some(reason))` when it cannot be.
+async fn receive(
+    args: &Args,
+    events: &mut Events,
+    progress: &mut Progress,
+) -> Result<Option<String>> {
+    let Progress {
+        warm_seen,
+        rounds_done,
+        round,
+    } = progress;
+    // Not locked for the whole run: the task must stay `Send`, and it writes only a few lines.
+    let mut stdout = std::io::stdout();
+    loop {
+        let Some(event) = events.recv().await else {
+            return Ok(Some("the client stopped".to_owned()));
         };
         match event {
             Event::Message { event, data, .. } => match event.as_str() {
@@ -197,17 +235,17 @@ async fn run(args: &Args) -> Result<Option<String>> {
                         let result = result_json(args, r, end, None);
                         writeln!(stdout, "RESULT {result}")?;
                         stdout.flush()?;
-                        rounds_done += 1;
-                        if rounds_done == args.rounds {
-                            break None;
+                        *rounds_done += 1;
+                        if *rounds_done == args.rounds {
+                            return Ok(None);
                         }
-                        round = Some(Round::begin(args.events)?);
+                        *round = Some(Round::begin(args.events)?);
                     }
                 }
                 "bench-warmup" => {
-                    warm_seen += 1;
-                    if warm_seen == args.warmup {
-                        round = Some(Round::begin(args.events)?);
+                    *warm_seen += 1;
+                    if *warm_seen == args.warmup {
+                        *round = Some(Round::begin(args.events)?);
                         writeln!(stdout, "WARM")?;
                         stdout.flush()?;
                     }
@@ -217,30 +255,18 @@ async fn run(args: &Args) -> Result<Option<String>> {
             Event::Subscribed { .. } => {
                 writeln!(stdout, "READY")?;
                 if args.warmup == 0 {
-                    round = Some(Round::begin(args.events)?);
+                    *round = Some(Round::begin(args.events)?);
                     writeln!(stdout, "WARM")?;
                 }
                 stdout.flush()?;
             }
             Event::SubscriptionFailed { error: e, .. } => {
-                break Some(format!("subscription failed: {e}"));
+                return Ok(Some(format!("subscription failed: {e}")));
             }
             Event::Error(e) => eprintln!("pusher-channels error: {e}"),
             _ => {}
         }
-    };
-    if let Some(e) = &error {
-        // Report the unfinished round, so the orchestrator can say what arrived.
-        let end = Snapshot::take()?;
-        let mut r = match round {
-            Some(r) => r,
-            None => Round::begin(0)?,
-        };
-        writeln!(stdout, "RESULT {}", result_json(args, &mut r, end, Some(e)))?;
-        stdout.flush()?;
     }
-    drop(client);
-    Ok(error)
 }
 
 fn result_json(args: &Args, r: &mut Round, end: Snapshot, error: Option<&str>) -> Value {

@@ -19,21 +19,25 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The driver never blocks on the application: events go into an unbounded queue, so a slow
-//! consumer costs memory, not a dead connection.
+//! The driver hands events over in batches (one lock and at most one wake-up per batch of
+//! frames). It never waits for the application while the queue has room: it holds thousands of
+//! events, so a consumer that pauses costs memory, not a dead connection. Only a consumer that
+//! falls that far behind makes the driver stop reading the socket until it catches up (the
+//! server then sees a slow reader; a stall of minutes ends in the liveness check's reconnect).
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, Stream};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::auth::Authorizer;
@@ -43,11 +47,19 @@ use crate::proto::{
 };
 use crate::sign::{ChannelAuthorization, UserAuthentication};
 
+mod queue;
+
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Connecting = Pin<Box<dyn Future<Output = Result<Ws, String>> + Send>>;
 
-/// Frames handled per wake-up at most, before other work gets a turn.
+/// Frames handled per wake-up at most, before other work (the application, on a
+/// `current_thread` runtime) gets a turn: a backlog is parsed and consumed in cache-sized slices.
 const BATCH: usize = 256;
+
+/// What tungstenite reads from the socket at once. It zeroes the free part of its buffer before
+/// every read, so its 128 KiB default cost more in `memset` than in the copy when frames arrive a
+/// few at a time; 32 KiB still takes a backlog in few reads.
+const READ_BUFFER: usize = 32 << 10;
 
 /// How long one outbound write may block before the socket is considered dead.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,18 +129,19 @@ impl std::fmt::Debug for Client {
 /// The stream of everything the application sees, in order.
 #[derive(Debug)]
 pub struct Events {
-    rx: mpsc::UnboundedReceiver<Event>,
+    rx: queue::Receiver,
 }
 
 impl Events {
-    /// The next event; `None` once the connection task has stopped.
+    /// The next event; `None` once the connection task has stopped. Cancel-safe (fine in
+    /// `select!`).
     pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        poll_fn(|cx| self.rx.poll_recv(cx)).await
     }
 
     /// An event if one is queued.
     pub fn try_recv(&mut self) -> Option<Event> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv()
     }
 }
 
@@ -136,13 +149,15 @@ impl Client {
     /// Spawns the connection task on the current tokio runtime and starts connecting.
     pub fn start(config: Config, authorizer: impl Authorizer) -> (Client, Events) {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = queue::channel();
         let (state_tx, state_rx) = watch::channel(State::Initialized);
         let (sid_tx, sid_rx) = watch::channel(None);
         let driver = Driver {
             conn: Connection::new(config),
             authorizer: Arc::new(authorizer),
             events: ev_tx,
+            staged: Vec::new(),
+            inbox: Vec::with_capacity(BATCH),
             state: state_tx,
             socket_id: sid_tx,
             ws: None,
@@ -272,7 +287,11 @@ impl Client {
 struct Driver {
     conn: Connection,
     authorizer: Arc<dyn Authorizer>,
-    events: mpsc::UnboundedSender<Event>,
+    events: queue::Sender,
+    /// Events of the current batch, on their way to `events` (kept for its capacity).
+    staged: Vec<Event>,
+    /// Frames read in one wake-up, handled together (kept for its capacity).
+    inbox: Vec<Inbound>,
     state: watch::Sender<State>,
     socket_id: watch::Sender<Option<String>>,
     ws: Option<Ws>,
@@ -292,8 +311,15 @@ impl Driver {
         let timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(timer);
         let mut armed: Option<Instant> = None;
+        let mut more_buffered = false;
         loop {
             self.flush(&auth_tx).await;
+            if std::mem::take(&mut more_buffered) {
+                // A full batch went to the application; on a `current_thread` runtime it runs
+                // only if this task yields. A backlog is then consumed slice by slice while it
+                // is still in cache, instead of being parsed whole before the first event is seen.
+                tokio::task::yield_now().await;
+            }
             let deadline = self.conn.poll_timeout().map(Instant::from_std);
             if deadline != armed {
                 if let Some(d) = deadline {
@@ -301,6 +327,7 @@ impl Driver {
                 }
                 armed = deadline;
             }
+            let room = self.events.has_room();
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.command(cmd),
@@ -310,20 +337,13 @@ impl Driver {
                         return;
                     }
                 },
-                msg = next_message(&mut self.ws) => {
-                    self.inbound(msg).await;
-                    // Frames already buffered are handled in one go (bounded, for fairness):
-                    // one trip through the select and one flush per burst, not per frame.
-                    for _ in 0..BATCH {
-                        let Some(ws) = self.ws.as_mut() else { break };
-                        match ws.next().now_or_never() {
-                            Some(msg) => {
-                                self.inbound(msg.map(|r| r.map_err(|e| e.to_string()))).await;
-                            }
-                            None => break,
-                        }
-                    }
+                // Everything already buffered is read in one go (up to a batch): one trip
+                // through the select, one clock read and one hand-over per burst, not per frame.
+                () = poll_fn(|cx| poll_batch(&mut self.ws, &mut self.inbox, cx)), if room => {
+                    more_buffered = self.handle_inbox().await;
                 }
+                // The application is far behind: read nothing until it takes the queue.
+                () = poll_fn(|cx| self.events.poll_room(cx)), if !room => {}
                 res = poll_connecting(&mut self.connecting) => {
                     self.connecting = None;
                     match res {
@@ -380,8 +400,20 @@ impl Driver {
         }
     }
 
-    async fn inbound(&mut self, msg: Option<Result<Message, String>>) {
+    /// Handles the frames [`poll_batch`] read; true when the batch was full (more may wait).
+    async fn handle_inbox(&mut self) -> bool {
+        let mut inbox = std::mem::take(&mut self.inbox);
+        let full = inbox.len() >= BATCH;
+        // One clock read for the batch: these frames were all read just now.
         let t = now();
+        for msg in inbox.drain(..) {
+            self.inbound(t, msg).await;
+        }
+        self.inbox = inbox;
+        full
+    }
+
+    async fn inbound(&mut self, t: std::time::Instant, msg: Inbound) {
         match msg {
             Some(Ok(Message::Text(text))) => self.conn.handle_frame(t, text.as_str()),
             Some(Ok(Message::Binary(bytes))) => match std::str::from_utf8(&bytes) {
@@ -404,7 +436,7 @@ impl Driver {
             }
             Some(Err(e)) => {
                 self.ws = None;
-                self.conn.handle_close(t, None, &e);
+                self.conn.handle_close(t, None, &e.to_string());
             }
             None => {
                 self.ws = None;
@@ -478,9 +510,10 @@ impl Driver {
                 if let Event::Connected { socket_id, .. } = &ev {
                     self.socket_id.send_replace(Some(socket_id.clone()));
                 }
-                let _ = self.events.send(ev);
+                self.staged.push(ev);
             }
             if !progressed {
+                self.events.send_batch(&mut self.staged);
                 return;
             }
         }
@@ -489,6 +522,7 @@ impl Driver {
 
 async fn open(url: String) -> Result<Ws, String> {
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         // Let the protocol see oversized frames and drop them itself with a clear error,
         // instead of tungstenite killing the connection.
         .max_message_size(Some(16 << 20))
@@ -500,10 +534,36 @@ async fn open(url: String) -> Result<Ws, String> {
     Ok(ws)
 }
 
-async fn next_message(ws: &mut Option<Ws>) -> Option<Result<Message, String>> {
-    match ws {
-        Some(ws) => ws.next().await.map(|r| r.map_err(|e| e.to_string())),
-        None => std::future::pending().await,
+/// One item of the WebSocket stream: a message, an error, or its end.
+type Inbound = Option<Result<Message, WsError>>;
+
+/// Reads what the stream has ready into `inbox`, up to [`BATCH`] items, stopping after the last
+/// one a socket can give (a close, an error, the end). Pending while nothing was read (and
+/// forever without a socket).
+fn poll_batch(ws: &mut Option<Ws>, inbox: &mut Vec<Inbound>, cx: &mut Context<'_>) -> Poll<()> {
+    let Some(ws) = ws.as_mut() else {
+        return Poll::Pending;
+    };
+    while inbox.len() < BATCH {
+        match Pin::new(&mut *ws).poll_next(cx) {
+            Poll::Ready(Some(Ok(msg))) => {
+                let last = matches!(msg, Message::Close(_));
+                inbox.push(Some(Ok(msg)));
+                if last {
+                    break;
+                }
+            }
+            Poll::Ready(end) => {
+                inbox.push(end);
+                break;
+            }
+            Poll::Pending => break,
+        }
+    }
+    if inbox.is_empty() {
+        Poll::Pending
+    } else {
+        Poll::Ready(())
     }
 }
 

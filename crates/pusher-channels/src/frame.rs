@@ -6,7 +6,9 @@
 //! nothing. [`Frame::decode`] accepts all of them and normalises `data` into [`Data`].
 
 use std::borrow::Cow;
+use std::fmt;
 
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -25,21 +27,100 @@ struct RawFrame<'a> {
     user_id: Option<Value>,
 }
 
-/// A string member, or `None` for any other JSON type (never an error).
+/// A string member, or `None` for any other JSON type (never an error). A visitor rather than
+/// an untagged enum: that would first buffer every member into serde's generic content tree.
 fn string_or_none<'de, D>(d: D) -> Result<Option<Cow<'de, str>>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Maybe<'a> {
-        Str(#[serde(borrow)] Cow<'a, str>),
-        Other(serde::de::IgnoredAny),
+    struct StringOrNone;
+
+    impl<'de> Visitor<'de> for StringOrNone {
+        type Value = Option<Cow<'de, str>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
     }
-    Ok(match Maybe::deserialize(d)? {
-        Maybe::Str(s) => Some(s),
-        Maybe::Other(_) => None,
-    })
+
+    d.deserialize_any(StringOrNone)
+}
+
+/// Largest scratch buffer kept between frames: one huge frame must not pin its size forever.
+const SCRATCH_KEEP: usize = 64 << 10;
+
+/// Unescapes the JSON string literal `raw` (quotes included) into `out`, for the escapes every
+/// encoder writes. `None` leaves the literal to serde_json: `\u` escapes (surrogate pairs and
+/// their errors) and anything malformed, so errors read exactly as before.
+fn unescape_common(raw: &str, out: &mut String) -> Option<()> {
+    let body = raw.strip_prefix('"')?.strip_suffix('"')?;
+    out.clear();
+    out.reserve(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        // Escapes are ASCII, so `i + 2` is a character boundary.
+        out.push(match rest.as_bytes().get(i + 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            _ => return None,
+        });
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    Some(())
 }
 
 /// The `data` member of a frame, normalised.
@@ -128,6 +209,19 @@ impl Frame {
     /// # Errors
     /// [`FrameError`] when the frame is too large, not a JSON object, or has no event name.
     pub fn decode(text: &str, limit: usize) -> Result<Frame, FrameError> {
+        Frame::decode_with(text, limit, &mut String::new())
+    }
+
+    /// [`Frame::decode`] with a buffer the caller keeps between frames (the unescaped text of a
+    /// string `data`, parsed from there), so a stream of frames does not allocate it each time.
+    ///
+    /// # Errors
+    /// As [`Frame::decode`].
+    pub fn decode_with(
+        text: &str,
+        limit: usize,
+        scratch: &mut String,
+    ) -> Result<Frame, FrameError> {
         if text.len() > limit {
             return Err(FrameError::TooLarge {
                 len: text.len(),
@@ -148,9 +242,21 @@ impl Frame {
             Some(r) => {
                 let t = r.get();
                 if t.starts_with('"') {
-                    let s: String = serde_json::from_str(t)
-                        .map_err(|e| FrameError::Malformed(e.to_string()))?;
-                    Data::from_value(Some(Value::String(s)))
+                    let data = if unescape_common(t, scratch).is_some() {
+                        match serde_json::from_str::<Value>(scratch) {
+                            // A JSON *string* inside a string stays text, as in `from_value`.
+                            Ok(parsed) if !parsed.is_string() => Data::Json(parsed),
+                            _ => Data::Text(scratch.clone()),
+                        }
+                    } else {
+                        let s: String = serde_json::from_str(t)
+                            .map_err(|e| FrameError::Malformed(e.to_string()))?;
+                        Data::from_value(Some(Value::String(s)))
+                    };
+                    if scratch.capacity() > SCRATCH_KEEP {
+                        *scratch = String::new();
+                    }
+                    data
                 } else {
                     Data::from_value(Some(
                         serde_json::from_str(t)
@@ -259,6 +365,61 @@ mod tests {
             Frame::decode(&big, 50),
             Err(FrameError::TooLarge { limit: 50, .. })
         ));
+    }
+
+    #[test]
+    fn string_data_unescapes_exactly_as_serde_json_does() {
+        for raw in [
+            r#""""#,
+            r#""plain""#,
+            r#""{\"a\":\"x\\\"y\"}""#,
+            r#""tab\tnew\nline\r\b\f\/ \\""#,
+            r#""caf\u00e9 \ud83d\ude00""#,
+            r#""lone \ud83d""#,
+            r#""\q""#,
+            "\"unicode é 😀 stays\"",
+        ] {
+            let want = serde_json::from_str::<String>(raw).ok();
+            let mut out = String::from("leftover");
+            let got = unescape_common(raw, &mut out).map(|()| out);
+            if let Some(got) = got {
+                assert_eq!(Some(got), want, "{raw}");
+            }
+            let frame = format!(r#"{{"event":"e","data":{raw}}}"#);
+            let from_value = want.map(|s| Data::from_value(Some(Value::String(s))));
+            assert_eq!(
+                Frame::decode(&frame, LIMIT).ok().map(|f| f.data),
+                from_value
+            );
+        }
+    }
+
+    #[test]
+    fn a_reused_scratch_buffer_gives_the_same_frames() {
+        let mut scratch = String::new();
+        for text in [
+            r#"{"event":"e","channel":"c","data":"{\"a\":1}"}"#,
+            r#"{"event":"e","data":"short"}"#,
+            r#"{"event":"e","data":"{\"b\":[true]}"}"#,
+        ] {
+            assert_eq!(
+                Frame::decode_with(text, LIMIT, &mut scratch),
+                Frame::decode(text, LIMIT)
+            );
+        }
+    }
+
+    #[test]
+    fn event_and_channel_of_other_types_are_ignored_not_fatal() {
+        let f = Frame::decode(
+            r#"{"event":"e","channel":{"x":[1,{"y":2}]},"data":{}}"#,
+            LIMIT,
+        )
+        .unwrap();
+        assert_eq!(f.channel, None);
+        let f = Frame::decode(r#"{"event":"e\u0041","channel":["c"]}"#, LIMIT).unwrap();
+        assert_eq!(f.event, "eA");
+        assert_eq!(f.channel, None);
     }
 
     #[test]

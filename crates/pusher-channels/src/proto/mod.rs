@@ -90,6 +90,9 @@ pub struct Connection {
     transmits: VecDeque<Transmit>,
     auths: VecDeque<AuthRequest>,
     events: VecDeque<Event>,
+    /// Reused by [`Frame::decode_with`] for string `data`: one allocation for the connection,
+    /// not one per frame.
+    scratch: String,
 }
 
 impl Connection {
@@ -120,6 +123,7 @@ impl Connection {
             transmits: VecDeque::new(),
             auths: VecDeque::new(),
             events: VecDeque::new(),
+            scratch: String::new(),
         }
     }
 
@@ -336,7 +340,7 @@ impl Connection {
             self.ping_at = Some(now + self.activity_timeout);
             self.pong_deadline = None;
         }
-        let frame = match Frame::decode(text, self.config.max_frame_bytes) {
+        let frame = match Frame::decode_with(text, self.config.max_frame_bytes, &mut self.scratch) {
             Ok(f) => f,
             Err(e) => {
                 self.events.push_back(Event::Error(ProtocolError::Frame(e)));
@@ -371,7 +375,7 @@ impl Connection {
                     .and_then(|s| crate::crypto::decode_shared_secret(s).ok());
             }
             for h in held {
-                self.deliver(now, channel, h.event, h.data, None, false);
+                self.deliver(now, channel.to_owned(), h.event, h.data, None, false);
             }
             return;
         }
@@ -670,7 +674,7 @@ impl Connection {
                         data: f.data,
                     });
                 } else if self.channels.contains_key(&channel) {
-                    self.deliver(now, &channel, f.event, f.data, f.user_id, true);
+                    self.deliver(now, channel, f.event, f.data, f.user_id, true);
                 }
             }
         }
@@ -896,22 +900,22 @@ impl Connection {
     fn deliver(
         &mut self,
         _now: Instant,
-        channel: &str,
+        channel: String,
         event: String,
         data: Data,
         user_id: Option<String>,
         may_reauth: bool,
     ) {
-        if !is_encrypted(channel) || event.starts_with("pusher") {
+        if !is_encrypted(&channel) || event.starts_with("pusher") {
             self.events.push_back(Event::Message {
-                channel: channel.to_owned(),
+                channel,
                 event,
                 data,
                 user_id,
             });
             return;
         }
-        let Some(entry) = self.channels.get_mut(channel) else {
+        let Some(entry) = self.channels.get_mut(&channel) else {
             return;
         };
         if let Some(held) = entry.reauth.as_mut() {
@@ -927,7 +931,7 @@ impl Connection {
             Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 self.events.push_back(Event::Message {
-                    channel: channel.to_owned(),
+                    channel,
                     event,
                     data: Data::from_value(Some(Value::String(text))),
                     user_id,
@@ -936,15 +940,13 @@ impl Connection {
             None if may_reauth => {
                 if let Some(socket_id) = self.socket_id.clone() {
                     entry.reauth = Some(vec![Held { event, data }]);
-                    self.auths.push_back(AuthRequest::Channel {
-                        channel: channel.to_owned(),
-                        socket_id,
-                    });
+                    self.auths
+                        .push_back(AuthRequest::Channel { channel, socket_id });
                 }
             }
-            None => self.events.push_back(Event::Error(ProtocolError::Decrypt {
-                channel: channel.to_owned(),
-            })),
+            None => self
+                .events
+                .push_back(Event::Error(ProtocolError::Decrypt { channel })),
         }
     }
 }
