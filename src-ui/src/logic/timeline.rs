@@ -44,6 +44,9 @@ impl Timeline {
                 .iter()
                 .position(|old| old.client_id == m.client_id || (m.id.is_some() && old.id == m.id));
             match same {
+                // A stale copy (the reply to `send_message`, written before the server had
+                // it) can arrive after the event saying it was sent: never go back.
+                Some(i) if self.messages[i].seq.is_some() && m.seq.is_none() => {}
                 Some(i) => self.messages[i] = m,
                 None => self.messages.push(m),
             }
@@ -202,6 +205,17 @@ pub(crate) mod tests {
         t.upsert([msg("mine", Some(2), 1, "2025-03-05T10:01:00Z")]);
         assert_eq!(ids(&t), ["x", "mine"]);
         assert_eq!(t.messages[1].delivery, DeliveryState::Sent);
+    }
+
+    #[test]
+    fn a_late_pending_copy_never_hides_that_my_message_was_sent() {
+        let mut t = Timeline::default();
+        t.upsert([msg("mine", None, 1, "2025-03-05T10:01:00Z")]);
+        t.upsert([msg("mine", Some(2), 1, "2025-03-05T10:01:00Z")]);
+        // The reply to `send_message` comes in after the "sent" event.
+        t.upsert([msg("mine", None, 1, "2025-03-05T10:01:00Z")]);
+        assert_eq!(ids(&t), ["mine"]);
+        assert_eq!(t.messages[0].delivery, DeliveryState::Sent);
     }
 
     #[test]
