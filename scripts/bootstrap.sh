@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Confab's run and test commands need on Debian 12, skipping what is already there.
 # Usage: scripts/bootstrap.sh [test|run|bench|app]   (idempotent: a second run only checks, in seconds)
-#   test   build + test the workspace (Sockudo; the GTK/WebKit -dev libraries the desktop crate links)
-#   app    also the GUI toolchain: wasm32 target, trunk, wasm-bindgen-cli, the Tauri CLI (npm),
-#          tauri-driver, Xvfb, a D-Bus session with gnome-keyring and dunst, ImageMagick
+#   test   build + test the workspace, end-to-end tests of the app window included: Sockudo, the
+#          GTK/WebKit -dev libraries, the UI toolchain (wasm32 target, trunk, wasm-bindgen-cli),
+#          tauri-driver + WebKitWebDriver, Xvfb, a D-Bus session with gnome-keyring and dunst
+#   app    the same, plus the Tauri CLI (npm, for `tauri build`) and ImageMagick
 #
 # It assumes a Rust toolchain (cargo, rustfmt, clippy) is already installed, as on every machine of
 # this project; it only reaches Debian's packages, crates.io and the npm registry.
@@ -40,11 +41,16 @@ if [ "$what" = test ] || [ "$what" = app ]; then
   command -v node >/dev/null || need_apt+=(nodejs)
   command -v npm >/dev/null || need_apt+=(npm)
 fi
-if [ "$what" = app ]; then
+if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
   # Running the window headless and driving it: Xvfb, WebKitWebDriver, a session bus with a
-  # Secret Service and a notification daemon, and ImageMagick for screenshots.
-  for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin \
-    imagemagick nodejs npm; do
+  # Secret Service and a notification daemon.
+  for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
+  done
+fi
+if [ "$what" = app ]; then
+  # ImageMagick for screenshots of a running demo; npm for the Tauri CLI.
+  for pkg in imagemagick nodejs npm; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi
@@ -57,10 +63,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq "${need_apt[@]}" </dev/null >/dev/null
 fi
 
-# The shared model is checked for wasm32 (the UI's target) in every test run.
-if [ "$what" = test ] && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-  rustup target add wasm32-unknown-unknown
-fi
 
 # Sockudo, the Pusher-protocol server the demo and the tests run (confab-testkit finds it in
 # ~/.cargo/bin, or wherever SOCKUDO_BIN points).
@@ -79,7 +81,7 @@ if [ "$what" = bench ] && [ -f "$node_dir/package-lock.json" ]; then
     npm ci --prefix "$node_dir" --no-audit --no-fund --silent
   fi
 fi
-if [ "$what" = app ]; then
+if [ "$what" != run ]; then
   # The UI (wasm32) is built by trunk, which runs the wasm-bindgen CLI of exactly the version in
   # Cargo.lock (Trunk.toml pins it and builds offline, so trunk never downloads anything).
   rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
@@ -99,7 +101,9 @@ if [ "$what" = app ]; then
     exit 1
   }
   # tauri-driver: the WebDriver bridge the end-to-end tests use (with /usr/bin/WebKitWebDriver).
-  command -v tauri-driver >/dev/null || cargo install --locked tauri-driver
+  command -v tauri-driver >/dev/null || cargo install --locked tauri-driver --version 2.1.0
+fi
+if [ "$what" = app ]; then
   # The Tauri CLI (for `tauri build`: .deb and AppImage), from npm as src-tauri/package-lock.json pins it.
   tauri_dir="$root/src-tauri"
   if [ ! -f "$tauri_dir/node_modules/.package-lock.json" ] ||

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every check CI runs, from any directory: bootstrap (installs what is missing), rustfmt,
-# clippy with warnings as errors, the shared model on wasm32, every Rust test of the workspace
-# (real Sockudo, real backend, real SQLite files, a real Secret Service on a private D-Bus), the
-# pusher-js interoperability test, and schemathesis against the backend's OpenAPI document.
+# Runs every check CI runs, from any directory: bootstrap (installs what is missing), the UI
+# build (trunk: the desktop app embeds it), rustfmt, clippy with warnings as errors, the shared
+# model on wasm32, every Rust test of the workspace (real Sockudo, real backend, real SQLite
+# files, a real Secret Service on a private D-Bus, and the app's real window under Xvfb driven
+# through tauri-driver), the pusher-js interoperability test, and schemathesis against the
+# backend's OpenAPI document.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,6 +14,9 @@ step() { printf '\n[test] %s\n' "$*" >&2; }
 
 step "scripts/bootstrap.sh test"
 scripts/bootstrap.sh test
+
+step "trunk build (src-ui → src-ui/dist, embedded by the desktop app)"
+(cd src-ui && trunk build --quiet)
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
@@ -33,4 +38,4 @@ if [ -x scripts/schemathesis.sh ]; then
   scripts/schemathesis.sh
 fi
 
-step "ran: bootstrap, rustfmt, clippy, wasm32 check, cargo test --workspace, pusher-js, schemathesis: all passed"
+step "ran: bootstrap, UI build, rustfmt, clippy, wasm32 check, cargo test --workspace (end-to-end included), pusher-js, schemathesis: all passed"

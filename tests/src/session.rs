@@ -49,7 +49,15 @@ impl Desktop {
         // `-displayfd` makes Xvfb pick a free display and write its number once it accepts
         // clients: a readiness signal, no fixed display, no polling.
         let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -92,9 +100,8 @@ impl Desktop {
             bail!("dunstctl history: {}", String::from_utf8_lossy(&out.stderr));
         }
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        let field = |n: &serde_json::Value, k: &str| {
-            n[k]["data"].as_str().unwrap_or_default().to_owned()
-        };
+        let field =
+            |n: &serde_json::Value, k: &str| n[k]["data"].as_str().unwrap_or_default().to_owned();
         Ok(v["data"][0]
             .as_array()
             .map(|list| {
@@ -174,7 +181,11 @@ where
 /// A tool from `PATH`, or from `~/.cargo/bin` where `cargo install` puts it.
 fn find_tool(name: &str) -> PathBuf {
     let from_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let cargo_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin").join(name));
     from_path

@@ -26,10 +26,7 @@ pub async fn menu_labels() -> Result<Vec<String>> {
             continue;
         }
         // Only the app's own connections: other peers (portals, WebKit) may never answer.
-        let Ok(pid) = dbus
-            .get_connection_unix_process_id(name.as_ref().try_into()?)
-            .await
-        else {
+        let Ok(pid) = dbus.get_connection_unix_process_id(name.as_ref()).await else {
             continue;
         };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();

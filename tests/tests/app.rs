@@ -71,7 +71,10 @@ async fn tray_status(prefix: &str) -> Result<String> {
 async fn private_channel_of(
     backend: &Backend,
     who: usize,
-) -> Result<(pusher_channels::client::Client, pusher_channels::client::Events)> {
+) -> Result<(
+    pusher_channels::client::Client,
+    pusher_channels::client::Events,
+)> {
     let api = backend.api(who).await?;
     let cfg = api.config().await?.pusher;
     let endpoint = Endpoint::Host {
@@ -83,7 +86,8 @@ async fn private_channel_of(
     let authorizer = HttpAuthorizer::new(api.pusher_auth_url()).headers(Arc::new(move || {
         vec![("Authorization".into(), format!("Bearer {token}"))]
     }));
-    let (client, mut events) = pusher_channels::client::Client::start(Config::new(cfg.key, endpoint), authorizer);
+    let (client, mut events) =
+        pusher_channels::client::Client::start(Config::new(cfg.key, endpoint), authorizer);
     let channel = ChannelName::private_user(backend.user_id(who)).to_string();
     client.subscribe(&channel)?;
     tokio::time::timeout(WAIT, async {
@@ -122,7 +126,10 @@ async fn share_request(desktop: Desktop) -> Result<()> {
         .await?;
     ensure!(requests.contains("Grace Hopper") && requests.contains("Linus Torvalds"));
     let titles = app.texts(".conversation-title").await?;
-    ensure!(titles.len() == 3 && titles.iter().any(|t| t == "Team"), "conversations: {titles:?}");
+    ensure!(
+        titles.len() == 3 && titles.iter().any(|t| t == "Team"),
+        "conversations: {titles:?}"
+    );
     let split = app
         .client()
         .execute(
@@ -148,7 +155,8 @@ async fn share_request(desktop: Desktop) -> Result<()> {
     let question = "Where is the VPN setup guide?";
     let asked = Instant::now();
     let request = linus.ask(backend.user_id(ADA), question).await?;
-    app.wait_text("#request-list", |t| t.contains(question)).await?;
+    app.wait_text("#request-list", |t| t.contains(question))
+        .await?;
     let shown_after = asked.elapsed();
     println!("the new request was in the sidebar {shown_after:?} after the REST call");
     ensure!(
@@ -171,13 +179,19 @@ async fn share_request(desktop: Desktop) -> Result<()> {
     app.click(&format!("button[data-request-id=\"{}\"]", request.id))
         .await?;
     app.wait_for("#respond-dialog").await?;
-    let asked_text = app.wait_text("#respond-question", |t| !t.is_empty()).await?;
-    ensure!(asked_text == question, "the dialog shows the question: {asked_text:?}");
+    let asked_text = app
+        .wait_text("#respond-question", |t| !t.is_empty())
+        .await?;
+    ensure!(
+        asked_text == question,
+        "the dialog shows the question: {asked_text:?}"
+    );
     let answer = "It is in the wiki under IT → VPN; ask me if the token step fails.";
     app.type_into("#respond-content", answer).await?;
     app.screenshot("respond-dialog").await?;
     app.click("#respond-approve").await?;
-    app.wait_text("#request-list", |t| !t.contains(question)).await?;
+    app.wait_text("#request-list", |t| !t.contains(question))
+        .await?;
     ensure!(
         app.client()
             .find(fantoccini::Locator::Css("#respond-dialog"))
@@ -273,14 +287,18 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
 
     // Grace types, then writes.
     grace.typing(pair).await?;
-    app.wait_text("#typing-indicator", |t| t.contains("Grace Hopper is typing"))
-        .await?;
+    app.wait_text("#typing-indicator", |t| {
+        t.contains("Grace Hopper is typing")
+    })
+    .await?;
     app.screenshot("grace-typing").await?;
     grace
         .send_message(pair, "Are the release notes out yet?".into())
         .await?;
-    app.wait_text("#message-list", |t| t.contains("Are the release notes out yet?"))
-        .await?;
+    app.wait_text("#message-list", |t| {
+        t.contains("Are the release notes out yet?")
+    })
+    .await?;
 
     // Ada types (Grace sees it), then sends with Enter: pending, then sent, one row.
     let mine = "Yes, they went out an hour ago.";
@@ -307,7 +325,10 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
         "one row, pending then sent: {states}"
     );
     let composer = app.wait_for("#composer").await?.prop("value").await?;
-    ensure!(composer.as_deref() == Some(""), "the composer is cleared: {composer:?}");
+    ensure!(
+        composer.as_deref() == Some(""),
+        "the composer is cleared: {composer:?}"
+    );
     app.screenshot("sent").await?;
     next_event(&mut grace_events, "Ada's message at Grace", |e| {
         matches!(e, UiEvent::MessagesChanged { messages, .. }
@@ -383,7 +404,10 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
     let banner = app
         .wait_text("#connection-banner", |t| t.starts_with("Offline"))
         .await?;
-    ensure!(banner.contains("showing saved messages"), "banner: {banner}");
+    ensure!(
+        banner.contains("showing saved messages"),
+        "banner: {banner}"
+    );
     app.record_deliveries().await?;
     let text = "Writing this while the server is down.";
     app.type_into("#composer", text).await?;
@@ -403,7 +427,10 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let states = app.deliveries_of(text).await?;
-        if states.iter().any(|s| s.last().map(String::as_str) == Some("sent")) {
+        if states
+            .iter()
+            .any(|s| s.last().map(String::as_str) == Some("sent"))
+        {
             ensure!(
                 states == vec![vec!["pending".to_owned(), "sent".to_owned()]],
                 "one row, pending then sent: {states:?}"
