@@ -80,6 +80,27 @@ fn members(conn: &Connection, id: ConversationId) -> Result<Vec<UserId>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// What a direct conversation is called here: the other person's name when the stored title is
+/// the server's default ("Ada Lovelace, Grace Hopper", the same for both sides), so each side
+/// sees who they talk to; a title someone chose is kept.
+fn direct_title(conn: &Connection, title: String, me: UserId, peer: UserId) -> Result<String> {
+    let name = |id: UserId| -> Result<Option<String>> {
+        Ok(conn
+            .prepare_cached("SELECT name FROM users WHERE id = ?1")?
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()?)
+    };
+    let (Some(mine), Some(theirs)) = (name(me)?, name(peer)?) else {
+        return Ok(title);
+    };
+    let default_title = [format!("{mine}, {theirs}"), format!("{theirs}, {mine}")];
+    Ok(if title.is_empty() || default_title.contains(&title) {
+        theirs
+    } else {
+        title
+    })
+}
+
 /// The newest message for the preview: the last unsent one if any, else the highest seq.
 fn newest_for_preview(conn: &Connection, id: ConversationId) -> Result<Option<(String, String)>> {
     let read = |r: &Row<'_>| Ok((r.get(0)?, r.get(1)?));
@@ -142,6 +163,10 @@ impl Store {
                 (Some(me), &[a, b]) if a == me => Some(b),
                 (Some(me), &[a, b]) if b == me => Some(a),
                 _ => None,
+            };
+            let title = match (self.me, direct_peer_id) {
+                (Some(me), Some(peer)) => direct_title(&self.conn, title, me, peer)?,
+                _ => title,
             };
             list.push(ConversationSummary {
                 id,

@@ -159,3 +159,36 @@ fn an_unknown_conversation_reads_as_none() {
     assert_eq!(store.conversation(5).unwrap(), None);
     assert!(store.read_marks(5).unwrap().is_empty());
 }
+
+#[test]
+fn a_direct_conversation_with_the_default_title_is_named_after_the_other_person() {
+    let mut store = store_with_account();
+    store.apply_users(&[ada_user()]).unwrap();
+    store
+        .apply_conversation(&conversation(CONV, "Me, Ada", &[ME, ADA]), Some(1))
+        .unwrap();
+    store
+        .apply_conversation(&conversation(11, "Ada, Me", &[ADA, ME]), Some(2))
+        .unwrap();
+    store
+        .apply_conversation(&conversation(12, "Release prep", &[ME, ADA]), Some(3))
+        .unwrap();
+    store
+        .apply_conversation(&conversation(13, "Me, Ada, Bob", &[ME, ADA, 3]), Some(4))
+        .unwrap();
+    let titles: Vec<(i64, String)> = store
+        .conversation_list()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.title))
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            (13, "Me, Ada, Bob".to_owned()),
+            (12, "Release prep".to_owned()),
+            (11, "Ada".to_owned()),
+            (CONV, "Ada".to_owned()),
+        ]
+    );
+}
