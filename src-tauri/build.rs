@@ -36,4 +36,5 @@ const COMMANDS: &[&str] = &[
     "muted",
     "check_now",
     "connection_status",
+    "first_paint",
 ];

@@ -203,3 +203,12 @@ pub fn check_now(core: State<'_, Core>) -> Res<()> {
 pub fn connection_status(core: State<'_, Core>) -> Res<ConnectionStatus> {
     Ok(core.connection_status())
 }
+
+/// The window painted its first screen (`screen`: "main" with the cached sidebar, or
+/// "sign-in"): logged with the time since the process started, which the cold-start
+/// benchmark reads.
+#[tauri::command]
+pub fn first_paint(screen: String, conversations: usize) {
+    let since_start_ms = crate::since_start().as_millis();
+    tracing::info!(target: "confab::startup", %screen, conversations, since_start_ms, "first paint");
+}

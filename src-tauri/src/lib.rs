@@ -30,8 +30,19 @@ use crate::launch::Launch;
 /// The keyring service the token is stored under.
 pub const KEYRING_SERVICE: &str = "confab";
 
+/// When the process started (as far as this code can tell: the first line of [`run`]).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Time since [`run`] began.
+pub fn since_start() -> std::time::Duration {
+    STARTED.get_or_init(std::time::Instant::now).elapsed()
+}
+
 /// Runs the app until Quit.
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
+    #[cfg(target_os = "linux")]
+    software_rendering_without_gpu(std::path::Path::new("/dev/dri"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -72,6 +83,7 @@ pub fn run() {
             commands::muted,
             commands::check_now,
             commands::connection_status,
+            commands::first_paint,
         ])
         .setup(move |app| setup(app, &launch))
         .on_window_event(on_window_event)
@@ -100,6 +112,27 @@ fn setup(app: &mut tauri::App, launch: &Launch) -> Result<(), Box<dyn std::error
     wake::watch(core.clone());
     core.set_focus(app.state::<FocusTracker>().window(true, false));
     Ok(())
+}
+
+/// WebKitGTK composites the page through OpenGL. Without a GPU (no DRM render node: VMs,
+/// remote X, Xvfb) that GL is Mesa's llvmpipe on the CPU, where a blinking caret alone kept a
+/// core 30% busy and the GL buffers cost ~80 MB; WebKit's non-composited path is far cheaper
+/// there. A value the user set wins. Called first thing, before any thread exists.
+#[cfg(target_os = "linux")]
+fn software_rendering_without_gpu(dri: &Path) {
+    const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    if std::env::var_os(VAR).is_none() && !has_render_node(dri) {
+        std::env::set_var(VAR, "1");
+    }
+}
+
+/// Whether `dri` (normally `/dev/dri`) has a GPU render node.
+pub fn has_render_node(dri: &Path) -> bool {
+    std::fs::read_dir(dri).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
 }
 
 /// The app icon as a file, for notification daemons that want a path.
@@ -142,4 +175,21 @@ pub fn reveal(app: &AppHandle) {
         let _ = w.set_focus();
     }
     report_focus(app, true, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_render_node_means_a_gpu_and_no_directory_means_none() {
+        let dir = std::env::temp_dir().join(format!("confab-dri-{}", std::process::id()));
+        assert!(!has_render_node(&dir));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("card0"), b"").expect("file");
+        assert!(!has_render_node(&dir));
+        std::fs::write(dir.join("renderD128"), b"").expect("file");
+        assert!(has_render_node(&dir));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 }

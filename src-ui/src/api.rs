@@ -144,3 +144,12 @@ pub async fn connection_status() -> Res<ConnectionStatus> {
 pub async fn check_now() -> Res<()> {
     invoke("check_now", json!({})).await
 }
+
+/// Reports the first painted screen (startup timing in the app's log).
+pub async fn first_paint(screen: &str, conversations: usize) -> Res<()> {
+    invoke(
+        "first_paint",
+        json!({ "screen": screen, "conversations": conversations }),
+    )
+    .await
+}

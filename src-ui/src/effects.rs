@@ -5,6 +5,7 @@
 
 use confab_model::ipc::{IpcError, UiEvent};
 use confab_model::{ConversationId, Seq};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use yew::UseReducerDispatcher;
 
@@ -136,4 +137,27 @@ pub fn quiet(fut: impl std::future::Future<Output = api::Res<()>> + 'static) {
     spawn_local(async move {
         let _ = fut.await;
     });
+}
+
+thread_local! {
+    static FIRST_PAINT_SENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Once per run: after the first screen with content is painted, tells the shell (startup
+/// timing). Called from an effect, so the DOM is updated; the animation frame runs before the
+/// paint and the zero timeout after it.
+pub fn first_paint(screen: &'static str, conversations: usize) {
+    if FIRST_PAINT_SENT.with(|s| s.replace(true)) {
+        return;
+    }
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+        gloo_timers::callback::Timeout::new(0, move || {
+            quiet(api::first_paint(screen, conversations));
+        })
+        .forget();
+    });
+    let _ = window.request_animation_frame(after_frame.unchecked_ref());
 }

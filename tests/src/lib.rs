@@ -11,6 +11,7 @@
 //! under a deadline), or use fixed ports or displays.
 
 pub mod backend;
+pub mod procs;
 pub mod session;
 pub mod tray;
 pub mod window;

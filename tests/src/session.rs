@@ -7,6 +7,7 @@
 //! Outer runs take a lock, so two app windows never compete for the two cores of CI.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -142,27 +143,9 @@ where
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    let exe = std::env::current_exe().expect("the test binary");
-    let out = Command::new("dbus-run-session")
-        .args([
-            "--",
-            "sh",
-            "-c",
-            // gnome-keyring prints its environment; it only has to run, unlocked.
-            "echo -n e2e-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
-             && exec \"$0\" --exact \"$1\" --nocapture --test-threads=1",
-        ])
-        .arg(&exe)
-        .arg(test)
-        .env(INNER, "1")
-        .env(TAURI_DRIVER, find_tool("tauri-driver"))
-        .env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path())
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("GNOME_KEYRING_CONTROL")
+    let args = ["--exact", test, "--nocapture", "--test-threads=1"].map(OsString::from);
+    let (mut cmd, _home) = session_command(&args);
+    let out = cmd
         .output()
         .expect("dbus-run-session runs (scripts/bootstrap.sh test installs it)");
     let text = format!(
@@ -176,6 +159,66 @@ where
         "the end-to-end test did not run:\n{text}"
     );
     println!("{text}");
+}
+
+/// For a benchmark's `main`: runs `body` in a fresh desktop session (this program re-runs
+/// itself with the same arguments inside one) and exits with its status.
+pub fn desktop_main<F, Fut>(body: F) -> !
+where
+    F: FnOnce(Desktop) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    if std::env::var_os(INNER).is_some() {
+        let desktop = Desktop::start().expect("the desktop session starts");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        match rt.block_on(body(desktop)) {
+            Ok(()) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("error: {e:?}");
+                std::process::exit(1)
+            }
+        }
+    }
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let (mut cmd, home) = session_command(&args);
+    let status = cmd
+        .status()
+        .expect("dbus-run-session runs (scripts/bootstrap.sh test installs it)");
+    drop(home);
+    std::process::exit(status.code().unwrap_or(1))
+}
+
+/// This executable with `args`, to run inside `dbus-run-session` with an unlocked
+/// gnome-keyring and a temporary `HOME` (removed when the returned guard drops).
+fn session_command(args: &[OsString]) -> (Command, tempfile::TempDir) {
+    let home_dir = tempfile::tempdir().expect("a temporary HOME");
+    let home = home_dir.path().to_owned();
+    let exe = std::env::current_exe().expect("this executable");
+    let mut cmd = Command::new("dbus-run-session");
+    cmd.args([
+        "--",
+        "sh",
+        "-c",
+        // gnome-keyring prints its environment; it only has to run, unlocked.
+        "echo -n e2e-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+         && exec \"$@\"",
+        "sh",
+    ])
+    .arg(&exe)
+    .args(args)
+    .env(INNER, "1")
+    .env(TAURI_DRIVER, find_tool("tauri-driver"))
+    .env("HOME", &home)
+    .env("XDG_RUNTIME_DIR", &home)
+    .env_remove("DISPLAY")
+    .env_remove("WAYLAND_DISPLAY")
+    .env_remove("DBUS_SESSION_BUS_ADDRESS")
+    .env_remove("GNOME_KEYRING_CONTROL");
+    (cmd, home_dir)
 }
 
 /// A tool from `PATH`, or from `~/.cargo/bin` where `cargo install` puts it.

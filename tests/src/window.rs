@@ -24,7 +24,8 @@ pub const ENTER: &str = "\u{E007}";
 /// A running app window.
 pub struct AppWindow {
     client: Client,
-    driver: Driver,
+    /// Held for its `Drop`, which stops the app.
+    _driver: Driver,
     shots: PathBuf,
     shot: usize,
 }
@@ -96,7 +97,7 @@ impl AppWindow {
         let client = connect(port, native_port).await?;
         let mut window = AppWindow {
             client,
-            driver,
+            _driver: driver,
             shots: artifacts_dir(shots),
             shot: 0,
         };
@@ -234,34 +235,31 @@ impl AppWindow {
         Ok(serde_json::from_value(v)?)
     }
 
-    /// Ends the WebDriver session (which closes the app) and stops tauri-driver with SIGTERM,
-    /// so it stops WebKitWebDriver too.
+    /// Ends the WebDriver session and stops tauri-driver, WebKitWebDriver and the app.
     ///
     /// # Errors
-    /// tauri-driver did not exit.
-    pub async fn quit(mut self) -> Result<()> {
+    /// None today; kept fallible for callers' `?`.
+    pub async fn quit(self) -> Result<()> {
         let _ = self.client.clone().close().await;
-        terminate(&mut self.driver.0)
+        // Closing the session only hides the window (close means "to the tray"); dropping the
+        // driver stops it and everything it started.
+        drop(self);
+        Ok(())
     }
 }
 
-/// tauri-driver, stopped when dropped.
+/// tauri-driver; dropping it stops it and everything below it (WebKitWebDriver, the app, its
+/// WebKit processes), which would otherwise outlive it.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = terminate(&mut self.0);
+        let tree = crate::procs::tree(self.0.id());
+        // tauri-driver first, with SIGTERM, so it can stop WebKitWebDriver itself.
+        crate::procs::stop_all(&tree[..1], Duration::from_secs(5));
+        let _ = self.0.wait();
+        crate::procs::stop_all(&tree[1..], Duration::from_secs(10));
     }
-}
-
-fn terminate(child: &mut Child) -> Result<()> {
-    if child.try_wait()?.is_none() {
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()?;
-        child.wait()?;
-    }
-    Ok(())
 }
 
 /// Connects to tauri-driver once it and the WebKitWebDriver behind it listen, and opens a

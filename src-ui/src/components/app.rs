@@ -68,6 +68,19 @@ pub fn app() -> Html {
             move || drop(listener)
         });
     }
+    {
+        // Startup timing: the first screen with content (the cached sidebar, or sign-in).
+        let ready = match store.screen {
+            Screen::Main if store.conversations_loaded => Some(("main", store.conversations.len())),
+            Screen::SignIn => Some(("sign-in", 0)),
+            _ => None,
+        };
+        use_effect_with(ready, |ready| {
+            if let Some((screen, n)) = *ready {
+                effects::first_paint(screen, n);
+            }
+        });
+    }
     let screen = match store.screen {
         Screen::Starting => html! { <div class="splash" aria-busy="true" /> },
         Screen::SignIn => html! { <SignIn /> },

@@ -1,0 +1,291 @@
+//! Startup and idle-footprint benchmark of the desktop app, in a private desktop session (Xvfb,
+//! D-Bus, gnome-keyring) against the real backend and Sockudo.
+//!
+//! 1. Signs in once through the window (WebDriver), so the cache and the keyring hold a session.
+//! 2. Starts `confab-desktop` directly `--runs` times and measures, each time, how long from
+//!    spawning the process until the window reports the cached sidebar painted (the UI calls
+//!    `first_paint` after the first animation frame with the conversations on screen; the shell
+//!    logs it). The backend stays up, as on a normal morning.
+//! 3. After the last start, leaves the app idle for `--idle-secs` (the conversation open, its
+//!    composer focused) and sums the memory of the app and all its WebKit processes: RSS
+//!    (counts shared libraries once per process, so it overstates) and PSS (shares them out,
+//!    the honest total), plus the CPU they used while idle.
+//!
+//! Run: `scripts/bench.sh app` (release build). Targets (issue 5): cold start to the cached
+//! sidebar ≤ 1 s under Xvfb; idle memory of app + WebKit ≤ 150 MB.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use confab_e2e::session::desktop_main;
+use confab_e2e::window::app_binary;
+use confab_e2e::{procs, AppWindow, Backend, Desktop, ADA};
+
+struct Args {
+    runs: usize,
+    idle_secs: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        runs: 5,
+        idle_secs: 10,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().and_then(|v| v.parse::<u64>().ok());
+        match (flag.as_str(), value) {
+            ("--runs", Some(v)) => a.runs = usize::try_from(v).unwrap_or(5).max(1),
+            ("--idle-secs", Some(v)) => a.idle_secs = v,
+            _ => {
+                eprintln!("usage: bench_app [--runs N] [--idle-secs S]");
+                std::process::exit(2);
+            }
+        }
+    }
+    a
+}
+
+fn main() {
+    desktop_main(bench)
+}
+
+async fn bench(desktop: Desktop) -> Result<()> {
+    let a = args();
+    let backend = Backend::start().await?;
+    let data = desktop.home().join("confab-data");
+    let app = app_binary()?;
+    println!("app: {}", app.display());
+
+    // 1. Sign in once, through the window.
+    let window = AppWindow::launch(&desktop, &data, &backend.url(), "bench").await?;
+    window.wait_for("#sign-in-form").await?;
+    let (email, password) = backend.credentials(ADA);
+    window.type_into("#email", &email).await?;
+    window.type_into("#password", &password).await?;
+    window.click("#sign-in").await?;
+    window.wait_for(".conversation-title").await?;
+    window.quit().await?;
+
+    // 2. Starts from the cache.
+    let mut starts = Vec::new();
+    let mut last = None;
+    for run in 0..a.runs {
+        let spawned = Instant::now();
+        let mut child = Command::new(&app)
+            .env("DISPLAY", desktop.display())
+            .env("CONFAB_DATA_DIR", &data)
+            .env("CONFAB_SERVER_URL", backend.url())
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting confab-desktop")?;
+        let lines = drain_lines(child.stdout.take().context("stdout")?);
+        let (wall, in_app) = first_paint(&lines, spawned)?;
+        println!(
+            "start {}: cached sidebar painted {:>4} ms after spawn ({} ms after main)",
+            run + 1,
+            wall.as_millis(),
+            in_app
+        );
+        starts.push(wall);
+        if run + 1 < a.runs {
+            stop(&mut child)?;
+        } else {
+            last = Some(child);
+        }
+    }
+    let mut child = last.context("at least one run")?;
+
+    // 3. Idle footprint.
+    std::thread::sleep(Duration::from_secs(2)); // let the start settle before measuring
+    let before = footprint(child.id())?;
+    std::thread::sleep(Duration::from_secs(a.idle_secs)); // the measurement window
+    let after = footprint(child.id())?;
+    stop(&mut child)?;
+
+    starts.sort();
+    let ms = |d: &Duration| d.as_millis();
+    println!();
+    println!(
+        "cold start to cached sidebar (n={}): median {} ms, min {} ms, max {} ms   (target ≤ 1000 ms)",
+        starts.len(),
+        ms(&starts[starts.len() / 2]),
+        ms(&starts[0]),
+        ms(&starts[starts.len() - 1])
+    );
+    println!();
+    println!(
+        "{:<22} {:>8} {:>8} {:>8} {:>10}",
+        "idle process", "RSS MB", "PSS MB", "USS MB", "CPU % idle"
+    );
+    let secs = a.idle_secs.max(1) as f64;
+    let (mut rss, mut pss, mut uss, mut cpu) = (0.0, 0.0, 0.0, 0.0);
+    for p in &after {
+        let ticks = before
+            .iter()
+            .find(|b| b.pid == p.pid)
+            .map_or(0, |b| p.cpu_ticks.saturating_sub(b.cpu_ticks));
+        let pct = ticks as f64 / secs; // 100 ticks per second: ticks/s = percent
+        println!(
+            "{:<22} {:>8.1} {:>8.1} {:>8.1} {:>10.1}",
+            format!("{} ({})", p.name, p.pid),
+            p.rss_kb as f64 / 1024.0,
+            p.pss_kb as f64 / 1024.0,
+            p.uss_kb as f64 / 1024.0,
+            pct
+        );
+        rss += p.rss_kb as f64 / 1024.0;
+        pss += p.pss_kb as f64 / 1024.0;
+        uss += p.uss_kb as f64 / 1024.0;
+        cpu += pct;
+    }
+    println!(
+        "{:<22} {:>8.1} {:>8.1} {:>8.1} {:>10.1}",
+        "total", rss, pss, uss, cpu
+    );
+    println!("idle memory, app + WebKit processes: PSS {pss:.0} MB (RSS sum {rss:.0} MB)   (target ≤ 150 MB)");
+    Ok(())
+}
+
+/// Forwards the lines of `out` to a channel on a thread that keeps draining it, so the app
+/// never blocks on a full pipe.
+fn drain_lines(out: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Waits for the shell's "first paint" line for the main screen; returns the time since
+/// `spawned` and the app's own figure (ms since its `main`).
+fn first_paint(lines: &mpsc::Receiver<String>, spawned: Instant) -> Result<(Duration, u64)> {
+    let deadline = spawned + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = lines.recv_timeout(left) else {
+            bail!(
+                "no first paint within 30 s; the app said:\n{}",
+                seen.join("\n")
+            );
+        };
+        seen.push(line.clone());
+        if line.contains("first paint") {
+            let wall = spawned.elapsed();
+            if !line.contains("screen=main") {
+                bail!("the app did not start on the cached sidebar: {line}");
+            }
+            let in_app = line
+                .split("since_start_ms=")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            return Ok((wall, in_app));
+        }
+    }
+}
+
+fn stop(child: &mut std::process::Child) -> Result<()> {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    child.wait()?;
+    wait_for_webkit_to_exit()
+}
+
+/// WebKit's helper processes outlive their app by a moment; the next start must not share them.
+fn wait_for_webkit_to_exit() -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes()?.iter().any(|(_, _, name)| {
+        name.starts_with("WebKitWebProces") || name.starts_with("WebKitNetworkP")
+    }) {
+        if Instant::now() > deadline {
+            bail!("WebKit processes did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// (pid, parent pid, name) of every process.
+fn processes() -> Result<Vec<(u32, u32, String)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc")?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // "pid (name) state ppid ...": the name may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let ppid = stat[close + 2..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        out.push((pid, ppid, name));
+    }
+    Ok(out)
+}
+
+struct Footprint {
+    pid: u32,
+    name: String,
+    rss_kb: u64,
+    pss_kb: u64,
+    uss_kb: u64,
+    cpu_ticks: u64,
+}
+
+/// The app and every process below it.
+fn footprint(root: u32) -> Result<Vec<Footprint>> {
+    let all = procs::all();
+    let mut out = Vec::new();
+    for pid in procs::tree(root) {
+        let dir = Path::new("/proc").join(pid.to_string());
+        let Ok(rollup) = std::fs::read_to_string(dir.join("smaps_rollup")) else {
+            continue;
+        };
+        let field = |k: &str| -> u64 {
+            rollup
+                .lines()
+                .find(|l| l.starts_with(k))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        let after_name = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+        let f: Vec<&str> = after_name.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let name = all
+            .iter()
+            .find(|p| p.pid == pid)
+            .map_or_else(String::new, |p| p.name.clone());
+        out.push(Footprint {
+            pid,
+            name,
+            rss_kb: field("Rss:"),
+            pss_kb: field("Pss:"),
+            uss_kb: field("Private_Clean:") + field("Private_Dirty:"),
+            cpu_ticks: ticks(11) + ticks(12),
+        });
+    }
+    Ok(out)
+}
