@@ -205,10 +205,10 @@ pub fn connection_status(core: State<'_, Core>) -> Res<ConnectionStatus> {
 }
 
 /// The window painted its first screen (`screen`: "main" with the cached sidebar, or
-/// "sign-in"): logged with the time since the process started, which the cold-start
-/// benchmark reads.
+/// "sign-in"; `page_ms`: since the page began loading): logged with the time since the process
+/// started, which the cold-start benchmark reads.
 #[tauri::command]
-pub fn first_paint(screen: String, conversations: usize) {
+pub fn first_paint(screen: String, conversations: usize, page_ms: u64) {
     let since_start_ms = crate::since_start().as_millis();
-    tracing::info!(target: "confab::startup", %screen, conversations, since_start_ms, "first paint");
+    tracing::info!(target: "confab::startup", %screen, conversations, page_ms, since_start_ms, "first paint");
 }

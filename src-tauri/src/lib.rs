@@ -95,6 +95,7 @@ pub fn run() {
 }
 
 fn setup(app: &mut tauri::App, launch: &Launch) -> Result<(), Box<dyn std::error::Error>> {
+    tracing::info!(target: "confab::startup", since_start_ms = since_start().as_millis(), "setup");
     let data_dir = match &launch.data_dir {
         Some(dir) => dir.clone(),
         None => app.path().app_data_dir()?,
@@ -104,6 +105,7 @@ fn setup(app: &mut tauri::App, launch: &Launch) -> Result<(), Box<dyn std::error
         keyring_service: KEYRING_SERVICE.into(),
     };
     let core = tauri::async_runtime::block_on(Core::start(config))?;
+    tracing::info!(target: "confab::startup", since_start_ms = since_start().as_millis(), "core ready");
     app.manage(core.clone());
     let handle = app.handle().clone();
     tray::build(&handle, core.muted())?;

@@ -146,10 +146,10 @@ pub async fn check_now() -> Res<()> {
 }
 
 /// Reports the first painted screen (startup timing in the app's log).
-pub async fn first_paint(screen: &str, conversations: usize) -> Res<()> {
+pub async fn first_paint(screen: &str, conversations: usize, page_ms: u64) -> Res<()> {
     invoke(
         "first_paint",
-        json!({ "screen": screen, "conversations": conversations }),
+        json!({ "screen": screen, "conversations": conversations, "pageMs": page_ms }),
     )
     .await
 }

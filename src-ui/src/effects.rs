@@ -155,7 +155,10 @@ pub fn first_paint(screen: &'static str, conversations: usize) {
     };
     let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
         gloo_timers::callback::Timeout::new(0, move || {
-            quiet(api::first_paint(screen, conversations));
+            let page_ms = web_sys::window()
+                .and_then(|w| w.performance())
+                .map_or(0.0, |p| p.now());
+            quiet(api::first_paint(screen, conversations, page_ms as u64));
         })
         .forget();
     });
