@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs one of Confab's benchmarks after installing what it needs (scripts/bootstrap.sh bench).
 # Usage: scripts/bench.sh pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]
+#        scripts/bench.sh app [--runs N] [--idle-secs S]
 #   pusher: this repo's Pusher client against pusher-js on one local Sockudo channel
 #           (crates/pusher-channels/examples/bench.rs says what it measures and how).
+#   app:    the desktop app (release build) under Xvfb: start to the cached sidebar painted, and
+#           the idle memory and CPU of the app with its WebKit processes
+#           (tests/examples/bench_app.rs says what it measures and how).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,8 +21,15 @@ case "$which" in
     cargo build --release --quiet -p pusher-channels --examples
     exec "${CARGO_TARGET_DIR:-$root/target}/release/examples/bench" "$@"
     ;;
+  app)
+    scripts/bootstrap.sh test
+    (cd src-ui && trunk build --quiet)
+    cargo build --release --quiet -p confab-desktop -p confab-e2e --bins --examples
+    exec "${CARGO_TARGET_DIR:-$root/target}/release/examples/bench_app" "$@"
+    ;;
   *)
     echo "usage: $0 pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]" >&2
+    echo "       $0 app [--runs N] [--idle-secs S]" >&2
     exit 2
     ;;
 esac
