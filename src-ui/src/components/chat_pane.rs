@@ -2,6 +2,7 @@
 //! typing, and the composer. Opening a conversation loads it, marks it seen and tells the core
 //! which conversation is on screen (for the notification policy).
 
+use confab_model::ipc::ConnectionStatus;
 use yew::prelude::*;
 
 use crate::api;
@@ -11,7 +12,7 @@ use crate::components::composer::Composer;
 use crate::components::icon::{Glyph, Icon};
 use crate::components::message_list::MessageList;
 use crate::effects;
-use crate::logic::text::typing_line;
+use crate::logic::text::{room_subtitle, typing_line};
 use crate::state::{Action, Dialog};
 
 fn window_focused() -> bool {
@@ -74,22 +75,21 @@ pub fn chat_pane() -> Html {
         .as_ref()
         .map(|s| s.user_id)
         .unwrap_or_default();
+    let connected = store.connection == ConnectionStatus::Connected;
     let online: Vec<_> = conv
         .member_ids
         .iter()
         .copied()
-        .filter(|id| *id != me && store.is_online(*id))
+        // Presence is only known while connected.
+        .filter(|id| *id != me && connected && store.is_online(*id))
         .collect();
     let names = store.names();
-    let subtitle = match conv.direct_peer_id {
-        Some(peer) if store.is_online(peer) => "Online".to_string(),
-        Some(_) => "Offline".to_string(),
-        None => format!(
-            "{} members · {} online",
-            conv.member_ids.len(),
-            online.len() + 1
-        ),
-    };
+    let subtitle = room_subtitle(
+        conv.member_ids.len(),
+        online.len(),
+        conv.direct_peer_id.map(|peer| store.is_online(peer)),
+        connected,
+    );
     let typing = store
         .typing
         .get(&conv.id)
@@ -106,7 +106,7 @@ pub fn chat_pane() -> Html {
                 <div class="chat-title">
                     <h1 id="chat-title">{ conv.title.clone() }</h1>
                     <div class="chat-subtitle">
-                        if conv.direct_peer_id.is_some() {
+                        if conv.direct_peer_id.is_some() && !subtitle.is_empty() {
                             <span class={classes!("dot", (subtitle == "Online").then_some("online"))} />
                         }
                         { subtitle }

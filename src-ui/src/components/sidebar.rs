@@ -141,7 +141,7 @@ pub fn sidebar() -> Html {
                             <li class="empty">{ "No conversations yet." }</li>
                         }
                         { for store.conversations.iter().enumerate().map(|(i, c)| {
-                            let online = c.direct_peer_id.map(|p| store.is_online(p));
+                            let online = c.direct_peer_id.map(|p| connected && store.is_online(p));
                             html! {
                                 <ConversationItem key={c.id} summary={c.clone()} index={i}
                                     selected={store.selected == Some(c.id)} {online}

@@ -71,6 +71,24 @@ pub fn banner(status: &ConnectionStatus, elapsed_secs: u64) -> Option<Banner> {
     }
 }
 
+/// Under a conversation's title: who is there. Presence is only known while connected, so
+/// offline it claims nothing about others (and not that I am online).
+/// `peer_online`: for a direct chat, whether the other person is online.
+pub fn room_subtitle(
+    members: usize,
+    others_online: usize,
+    peer_online: Option<bool>,
+    connected: bool,
+) -> String {
+    match (peer_online, connected) {
+        (Some(_), false) => String::new(),
+        (Some(true), true) => "Online".into(),
+        (Some(false), true) => "Offline".into(),
+        (None, false) => format!("{members} members"),
+        (None, true) => format!("{members} members · {} online", others_online + 1),
+    }
+}
+
 /// "Bob is typing…", "Bob and Cleo are typing…", "3 people are typing…"; `None` for nobody.
 pub fn typing_line(names: &[String]) -> Option<String> {
     match names {
@@ -135,6 +153,16 @@ pub fn hue(name: &str) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn offline_the_subtitle_claims_no_presence() {
+        use super::room_subtitle;
+        assert_eq!(room_subtitle(3, 1, None, true), "3 members · 2 online");
+        assert_eq!(room_subtitle(3, 1, None, false), "3 members");
+        assert_eq!(room_subtitle(2, 1, Some(true), true), "Online");
+        assert_eq!(room_subtitle(2, 0, Some(false), true), "Offline");
+        assert_eq!(room_subtitle(2, 1, Some(true), false), "");
+    }
+
     use super::*;
 
     #[test]
