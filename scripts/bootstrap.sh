@@ -43,14 +43,15 @@ if [ "$what" = test ] || [ "$what" = app ]; then
 fi
 if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
   # Running the window headless and driving it: Xvfb, WebKitWebDriver, a session bus with a
-  # Secret Service and a notification daemon.
-  for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin; do
+  # Secret Service and a notification daemon, ImageMagick for the tests' screenshots.
+  for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin \
+    imagemagick; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi
 if [ "$what" = app ]; then
-  # ImageMagick for screenshots of a running demo; npm for the Tauri CLI.
-  for pkg in imagemagick nodejs npm; do
+  # npm for the Tauri CLI.
+  for pkg in nodejs npm; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi

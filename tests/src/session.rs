@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -20,6 +21,9 @@ use anyhow::{bail, Context, Result};
 const INNER: &str = "CONFAB_E2E_INNER";
 /// The `tauri-driver` found by the outer run (the inner one has another `HOME`).
 pub(crate) const TAURI_DRIVER: &str = "CONFAB_E2E_TAURI_DRIVER";
+
+/// How long one end-to-end test may run in all.
+const TEST_LIMIT: Duration = Duration::from_secs(300);
 
 /// One end-to-end test at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -137,23 +141,20 @@ where
             .enable_all()
             .build()
             .expect("tokio runtime");
-        if let Err(e) = rt.block_on(body(desktop)) {
-            panic!("{e:?}");
+        match rt.block_on(async { tokio::time::timeout(TEST_LIMIT, body(desktop)).await }) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("{e:?}"),
+            Err(_) => panic!("the test did not finish within {TEST_LIMIT:?}"),
         }
+        // Anything the test left running (an app it failed to stop) goes with the runtime.
+        rt.shutdown_timeout(Duration::from_secs(5));
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let args = ["--exact", test, "--nocapture", "--test-threads=1"].map(OsString::from);
     let (mut cmd, _home) = session_command(&args);
-    let out = cmd
-        .output()
-        .expect("dbus-run-session runs (scripts/bootstrap.sh test installs it)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "the end-to-end run failed:\n{text}");
+    let (success, text) = run_with_watchdog(&mut cmd, TEST_LIMIT + Duration::from_secs(60));
+    assert!(success, "the end-to-end run failed:\n{text}");
     assert!(
         text.contains("1 passed"),
         "the end-to-end test did not run:\n{text}"
@@ -219,6 +220,50 @@ fn session_command(args: &[OsString]) -> (Command, tempfile::TempDir) {
     .env_remove("DBUS_SESSION_BUS_ADDRESS")
     .env_remove("GNOME_KEYRING_CONTROL");
     (cmd, home_dir)
+}
+
+/// Runs `cmd` with its output captured; past `limit` its whole process tree is stopped (a
+/// hung WebDriver call must fail the test, not the CI job). Returns success and the output.
+fn run_with_watchdog(cmd: &mut Command, limit: Duration) -> (bool, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dbus-run-session runs (scripts/bootstrap.sh test installs it)");
+    let read = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = read(child.stdout.take().map(|s| Box::new(s) as _));
+    let err = read(child.stderr.take().map(|s| Box::new(s) as _));
+    let deadline = Instant::now() + limit;
+    let mut timed_out = false;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            timed_out = true;
+            crate::procs::stop_all(&crate::procs::tree(child.id()), Duration::from_secs(5));
+            break child.wait().ok();
+        }
+        // The watchdog's own pace, not synchronisation: nothing waits on it.
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut text = format!(
+        "{}{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    if timed_out {
+        text.push_str(&format!("\n(stopped by the watchdog after {limit:?})"));
+    }
+    (!timed_out && status.is_some_and(|s| s.success()), text)
 }
 
 /// A tool from `PATH`, or from `~/.cargo/bin` where `cargo install` puts it.

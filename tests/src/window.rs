@@ -17,6 +17,49 @@ use crate::session::{Desktop, TAURI_DRIVER};
 pub const WAIT: Duration = Duration::from_secs(20);
 /// How often a condition is checked while waiting for it.
 const POLL: Duration = Duration::from_millis(20);
+/// How long one WebDriver command may take before the test fails instead of hanging.
+pub const CALL_WAIT: Duration = Duration::from_secs(30);
+/// How long opening a session (starting the app) may take.
+const SESSION_WAIT: Duration = Duration::from_secs(60);
+
+/// `fut`, failing with `what` if it takes longer than `limit`.
+///
+/// # Errors
+/// `fut` failed or timed out.
+pub async fn within<T>(
+    limit: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| anyhow!("{what}: no answer within {limit:?}"))?
+}
+
+/// Starts tauri-driver (which starts WebKitWebDriver, which starts the app when a session is
+/// requested) on free ports.
+fn spawn_driver(
+    desktop: &Desktop,
+    data_dir: &Path,
+    server_url: &str,
+) -> Result<(Driver, u16, u16)> {
+    let port = confab_testkit::free_port();
+    let native_port = confab_testkit::free_port();
+    let driver_bin = std::env::var_os(TAURI_DRIVER).unwrap_or_else(|| "tauri-driver".into());
+    let log = std::fs::File::create(desktop.home().join(format!("tauri-driver-{port}.log")))?;
+    let child = Command::new(&driver_bin)
+        .args(["--port", &port.to_string(), "--native-port"])
+        .arg(native_port.to_string())
+        .env("DISPLAY", desktop.display())
+        .env("CONFAB_DATA_DIR", data_dir)
+        .env("CONFAB_SERVER_URL", server_url)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .with_context(|| format!("starting {driver_bin:?} (scripts/bootstrap.sh test)"))?;
+    Ok((Driver(child), port, native_port))
+}
 
 /// The WebDriver key for Enter.
 pub const ENTER: &str = "\u{E007}";
@@ -24,6 +67,7 @@ pub const ENTER: &str = "\u{E007}";
 /// A running app window.
 pub struct AppWindow {
     client: Client,
+    display: String,
     /// Held for its `Drop`, which stops the app.
     _driver: Driver,
     shots: PathBuf,
@@ -77,26 +121,30 @@ impl AppWindow {
         server_url: &str,
         shots: &str,
     ) -> Result<Self> {
-        let port = confab_testkit::free_port();
-        let native_port = confab_testkit::free_port();
-        let driver_bin = std::env::var_os(TAURI_DRIVER).unwrap_or_else(|| "tauri-driver".into());
-        let log = std::fs::File::create(desktop.home().join(format!("tauri-driver-{port}.log")))?;
-        let driver = Command::new(&driver_bin)
-            .args(["--port", &port.to_string(), "--native-port"])
-            .arg(native_port.to_string())
-            .env("DISPLAY", desktop.display())
-            .env("CONFAB_DATA_DIR", data_dir)
-            .env("CONFAB_SERVER_URL", server_url)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .with_context(|| format!("starting {driver_bin:?} (scripts/bootstrap.sh test)"))?;
-        // Stopped on every early return from here on too.
-        let driver = Driver(driver);
-        let client = connect(port, native_port).await?;
+        // A WebDriver session that never opens (seen once under heavy load: the app up, the
+        // session request unanswered) gets a second, fresh try instead of a hung test.
+        let mut attempt = 0;
+        let (client, driver) = loop {
+            attempt += 1;
+            let (driver, port, native_port) = spawn_driver(desktop, data_dir, server_url)?;
+            match within(
+                SESSION_WAIT,
+                "opening a WebDriver session",
+                connect(port, native_port),
+            )
+            .await
+            {
+                Ok(client) => break (client, driver),
+                Err(e) if attempt < 2 => {
+                    eprintln!("retrying the app launch: {e:#}");
+                    drop(driver);
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let mut window = AppWindow {
             client,
+            display: desktop.display().to_owned(),
             _driver: driver,
             shots: artifacts_dir(shots),
             shot: 0,
@@ -106,7 +154,7 @@ impl AppWindow {
         Ok(window)
     }
 
-    /// The WebDriver client, for anything not wrapped here.
+    /// The WebDriver client, for anything not wrapped here (wrap calls in [`within`]).
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -116,13 +164,16 @@ impl AppWindow {
     /// # Errors
     /// None appeared within [`WAIT`].
     pub async fn wait_for(&self, css: &str) -> Result<Element> {
-        self.client
+        let wait = self
+            .client
             .wait()
             .at_most(WAIT)
             .every(POLL)
-            .for_element(Locator::Css(css))
-            .await
-            .with_context(|| format!("waiting for `{css}`"))
+            .for_element(Locator::Css(css));
+        within(WAIT + CALL_WAIT, &format!("waiting for `{css}`"), async {
+            Ok(wait.await?)
+        })
+        .await
     }
 
     /// Waits until the text of the first element matching `css` satisfies `pred`; returns it.
@@ -134,13 +185,20 @@ impl AppWindow {
         let deadline = Instant::now() + WAIT;
         let mut last = None;
         loop {
-            if let Ok(e) = self.client.find(Locator::Css(css)).await {
-                if let Ok(Some(t)) = e.prop("textContent").await {
-                    if pred(&t) {
-                        return Ok(t);
-                    }
-                    last = Some(t);
+            let text = within(CALL_WAIT, "reading text", async {
+                Ok(self
+                    .client
+                    .find(Locator::Css(css))
+                    .await?
+                    .prop("textContent")
+                    .await?)
+            })
+            .await;
+            if let Ok(Some(t)) = text {
+                if pred(&t) {
+                    return Ok(t);
                 }
+                last = Some(t);
             }
             if Instant::now() > deadline {
                 bail!("`{css}` never had the expected text; last seen: {last:?}");
@@ -156,7 +214,10 @@ impl AppWindow {
     pub async fn wait_script(&self, script: &str, pred: impl Fn(&Value) -> bool) -> Result<Value> {
         let deadline = Instant::now() + WAIT;
         loop {
-            let v = self.client.execute(script, vec![]).await?;
+            let v = within(CALL_WAIT, "running a script", async {
+                Ok(self.client.execute(script, vec![]).await?)
+            })
+            .await?;
             if pred(&v) {
                 return Ok(v);
             }
@@ -172,11 +233,14 @@ impl AppWindow {
     /// # Errors
     /// WebDriver failed.
     pub async fn texts(&self, css: &str) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for e in self.client.find_all(Locator::Css(css)).await? {
-            out.push(e.prop("textContent").await?.unwrap_or_default());
-        }
-        Ok(out)
+        within(CALL_WAIT, "reading texts", async {
+            let mut out = Vec::new();
+            for e in self.client.find_all(Locator::Css(css)).await? {
+                out.push(e.prop("textContent").await?.unwrap_or_default());
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// Clicks the element matching `css` once it is there.
@@ -184,7 +248,8 @@ impl AppWindow {
     /// # Errors
     /// It never appeared, or the click failed.
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.wait_for(css).await?.click().await?;
+        let e = self.wait_for(css).await?;
+        within(CALL_WAIT, "clicking", async { Ok(e.click().await?) }).await?;
         Ok(())
     }
 
@@ -193,19 +258,33 @@ impl AppWindow {
     /// # Errors
     /// It never appeared, or typing failed.
     pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
-        self.wait_for(css).await?.send_keys(text).await?;
-        Ok(())
+        let e = self.wait_for(css).await?;
+        within(CALL_WAIT, "typing", async { Ok(e.send_keys(text).await?) }).await
     }
 
-    /// Saves a screenshot of the window as `NN-name.png` for a person to look at.
+    /// Saves a screenshot of the screen as `NN-name.png` for a person to look at: the X
+    /// server's pixels (ImageMagick `import`), what a user would see. WebDriver's own
+    /// screenshot never answers when WebKit paints without compositing, as the app makes it
+    /// do on machines without a GPU.
     ///
     /// # Errors
-    /// WebDriver or the file system failed.
+    /// `import` failed or the file system refused.
     pub async fn screenshot(&mut self, name: &str) -> Result<PathBuf> {
         self.shot += 1;
-        let png = self.client.screenshot().await?;
         let path = self.shots.join(format!("{:02}-{name}.png", self.shot));
-        std::fs::write(&path, png)?;
+        let status = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .env("DISPLAY", &self.display)
+            .status();
+        let status = within(CALL_WAIT, "taking a screenshot", async {
+            Ok(status.await?)
+        })
+        .await
+        .context("running ImageMagick's import (scripts/bootstrap.sh test installs it)")?;
+        if !status.success() {
+            bail!("import failed for {}", path.display());
+        }
         Ok(path)
     }
 
@@ -215,7 +294,10 @@ impl AppWindow {
     /// # Errors
     /// The script failed.
     pub async fn record_deliveries(&self) -> Result<()> {
-        self.client.execute(RECORDER, vec![]).await?;
+        within(CALL_WAIT, "installing the recorder", async {
+            Ok(self.client.execute(RECORDER, vec![]).await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -224,14 +306,17 @@ impl AppWindow {
     /// # Errors
     /// The script failed or returned something else.
     pub async fn deliveries_of(&self, content: &str) -> Result<Vec<Vec<String>>> {
-        let v = self
-            .client
-            .execute(
-                "const want = arguments[0]; return Object.values(window.__deliveries || {}) \
-                 .filter(r => r.content === want).map(r => r.states);",
-                vec![json!(content)],
-            )
-            .await?;
+        let v = within(CALL_WAIT, "reading the recorder", async {
+            Ok(self
+                .client
+                .execute(
+                    "const want = arguments[0]; return Object.values(window.__deliveries || {}) \
+                     .filter(r => r.content === want).map(r => r.states);",
+                    vec![json!(content)],
+                )
+                .await?)
+        })
+        .await?;
         Ok(serde_json::from_value(v)?)
     }
 
@@ -240,7 +325,10 @@ impl AppWindow {
     /// # Errors
     /// None today; kept fallible for callers' `?`.
     pub async fn quit(self) -> Result<()> {
-        let _ = self.client.clone().close().await;
+        let _ = within(CALL_WAIT, "closing the session", async {
+            Ok(self.client.clone().close().await?)
+        })
+        .await;
         // Closing the session only hides the window (close means "to the tray"); dropping the
         // driver stops it and everything it started.
         drop(self);
