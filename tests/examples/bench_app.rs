@@ -182,7 +182,10 @@ fn first_paint(lines: &mpsc::Receiver<String>, spawned: Instant) -> Result<(Dura
         seen.push(line.clone());
         if line.contains("confab::startup") {
             // The app's own phases: setup, core ready, first paint (ms since its main).
-            println!("    {}", line.split("confab::startup: ").nth(1).unwrap_or(&line));
+            println!(
+                "    {}",
+                line.split("confab::startup: ").nth(1).unwrap_or(&line)
+            );
         }
         if line.contains("first paint") {
             let wall = spawned.elapsed();
