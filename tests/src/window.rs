@@ -212,7 +212,20 @@ impl AppWindow {
     /// # Errors
     /// It did not within [`WAIT`], or the script failed.
     pub async fn wait_script(&self, script: &str, pred: impl Fn(&Value) -> bool) -> Result<Value> {
-        let deadline = Instant::now() + WAIT;
+        self.wait_script_for(WAIT, script, pred).await
+    }
+
+    /// [`Self::wait_script`] with its own limit.
+    ///
+    /// # Errors
+    /// It did not within `limit`, or the script failed.
+    pub async fn wait_script_for(
+        &self,
+        limit: Duration,
+        script: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + limit;
         loop {
             let v = within(CALL_WAIT, "running a script", async {
                 Ok(self.client.execute(script, vec![]).await?)

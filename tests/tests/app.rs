@@ -443,11 +443,19 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!("delivered {:?} after the backend returned", back.elapsed());
-    app.wait_script(
+    // The realtime connection comes back at its next attempt: the Pusher client backs off
+    // (full jitter, capped at 60 s) while the backend is down, and a successful REST call does
+    // not cut that wait short yet.
+    app.wait_script_for(
+        Duration::from_secs(90),
         "return document.querySelector('#connection-banner') === null;",
         |v| v == &serde_json::json!(true),
     )
     .await?;
+    println!(
+        "the banner left {:?} after the backend returned",
+        back.elapsed()
+    );
     app.screenshot("back-online").await?;
     let on_server = backend.api(GRACE).await?.messages(team, None, 100).await?;
     ensure!(
