@@ -148,13 +148,12 @@ impl Backend {
     /// Not found, or the API failed.
     pub async fn conversation_id(&self, i: usize, members: &[usize]) -> Result<i64> {
         let api = self.api(i).await?;
-        let want: Vec<i64> = members.iter().map(|m| self.user_id(*m)).collect();
+        let mut want: Vec<i64> = members.iter().map(|m| self.user_id(*m)).collect();
+        want.sort_unstable();
         for c in api.conversations().await? {
-            let mut ids: Vec<i64> = c.member_ids.clone();
+            let mut ids = c.member_ids;
             ids.sort_unstable();
-            let mut w = want.clone();
-            w.sort_unstable();
-            if ids == w {
+            if ids == want {
                 return Ok(c.id);
             }
         }

@@ -125,6 +125,17 @@ impl Drop for Desktop {
     }
 }
 
+/// In the inner run: the desktop session and the runtime the body runs on.
+fn inner_session() -> (Desktop, tokio::runtime::Runtime) {
+    let desktop = Desktop::start().expect("the desktop session starts");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    (desktop, rt)
+}
+
 /// Runs `body` in a fresh desktop session. Call it from a `#[test]` named `test`.
 ///
 /// # Panics
@@ -135,12 +146,7 @@ where
     Fut: Future<Output = Result<()>>,
 {
     if std::env::var_os(INNER).is_some() {
-        let desktop = Desktop::start().expect("the desktop session starts");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let (desktop, rt) = inner_session();
         match rt.block_on(async { tokio::time::timeout(TEST_LIMIT, body(desktop)).await }) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => panic!("{e:?}"),
@@ -170,12 +176,7 @@ where
     Fut: Future<Output = Result<()>>,
 {
     if std::env::var_os(INNER).is_some() {
-        let desktop = Desktop::start().expect("the desktop session starts");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let (desktop, rt) = inner_session();
         match rt.block_on(body(desktop)) {
             Ok(()) => std::process::exit(0),
             Err(e) => {

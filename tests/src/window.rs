@@ -319,17 +319,30 @@ impl AppWindow {
     /// # Errors
     /// The script failed or returned something else.
     pub async fn deliveries_of(&self, content: &str) -> Result<Vec<Vec<String>>> {
+        let script = deliveries_script(content);
         let v = within(CALL_WAIT, "reading the recorder", async {
-            Ok(self
-                .client
-                .execute(
-                    "const want = arguments[0]; return Object.values(window.__deliveries || {}) \
-                     .filter(r => r.content === want).map(r => r.states);",
-                    vec![json!(content)],
-                )
-                .await?)
+            Ok(self.client.execute(&script, vec![]).await?)
         })
         .await?;
+        Ok(serde_json::from_value(v)?)
+    }
+
+    /// Waits until the recorded states of the rows whose text is `content` satisfy `pred`;
+    /// returns them.
+    ///
+    /// # Errors
+    /// They did not within `limit`, or the script failed.
+    pub async fn wait_deliveries(
+        &self,
+        limit: Duration,
+        content: &str,
+        pred: impl Fn(&[Vec<String>]) -> bool,
+    ) -> Result<Vec<Vec<String>>> {
+        let v = self
+            .wait_script_for(limit, &deliveries_script(content), |v| {
+                serde_json::from_value::<Vec<Vec<String>>>(v.clone()).is_ok_and(|d| pred(&d))
+            })
+            .await?;
         Ok(serde_json::from_value(v)?)
     }
 
@@ -392,6 +405,15 @@ async fn connect(port: u16, native_port: u16) -> Result<Client> {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .context("opening a WebDriver session on the app")
+}
+
+/// A script returning the recorded states of each row whose text is `content`.
+fn deliveries_script(content: &str) -> String {
+    format!(
+        "return Object.values(window.__deliveries || {{}}) \
+         .filter(r => r.content === {}).map(r => r.states);",
+        json!(content)
+    )
 }
 
 /// Records `data-delivery` of every `[data-client-id]` row as it is added and as it changes.

@@ -311,18 +311,12 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
     app.type_into("#composer", &mine[10..]).await?;
     app.type_into("#composer", ENTER).await?;
     let states = app
-        .wait_script(
-            &format!(
-                "return Object.values(window.__deliveries).filter(r => r.content === {}).map(r => r.states);",
-                serde_json::json!(mine)
-            ),
-            |v| v.to_string().contains("sent"),
-        )
+        .wait_deliveries(WAIT, mine, |d| d.iter().flatten().any(|s| s == "sent"))
         .await?;
-    println!("delivery states of my message: {states}");
+    println!("delivery states of my message: {states:?}");
     ensure!(
         app.deliveries_of(mine).await? == vec![vec!["pending".to_owned(), "sent".to_owned()]],
-        "one row, pending then sent: {states}"
+        "one row, pending then sent: {states:?}"
     );
     let composer = app.wait_for("#composer").await?.prop("value").await?;
     ensure!(
@@ -412,36 +406,23 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
     let text = "Writing this while the server is down.";
     app.type_into("#composer", text).await?;
     app.type_into("#composer", ENTER).await?;
-    app.wait_script(
-        &format!(
-            "return Object.values(window.__deliveries).filter(r => r.content === {}).map(r => r.states);",
-            serde_json::json!(text)
-        ),
-        |v| v.to_string().contains("pending"),
-    )
-    .await?;
+    app.wait_deliveries(WAIT, text, |d| d.iter().flatten().any(|s| s == "pending"))
+        .await?;
     app.screenshot("offline-pending").await?;
 
     backend.restart().await?;
     let back = Instant::now();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let states = app.deliveries_of(text).await?;
-        if states
-            .iter()
-            .any(|s| s.last().map(String::as_str) == Some("sent"))
-        {
-            ensure!(
-                states == vec![vec!["pending".to_owned(), "sent".to_owned()]],
-                "one row, pending then sent: {states:?}"
-            );
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("not sent 90 s after the backend returned: {states:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let states = app
+        .wait_deliveries(Duration::from_secs(90), text, |d| {
+            d.iter()
+                .any(|s| s.last().map(String::as_str) == Some("sent"))
+        })
+        .await
+        .context("not sent 90 s after the backend returned")?;
+    ensure!(
+        states == vec![vec!["pending".to_owned(), "sent".to_owned()]],
+        "one row, pending then sent: {states:?}"
+    );
     println!("delivered {:?} after the backend returned", back.elapsed());
     // The realtime connection comes back at its next attempt: the Pusher client backs off
     // (full jitter, capped at 60 s) while the backend is down, and a successful REST call does
