@@ -65,7 +65,7 @@ pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<()> {
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => crate::reveal(app),
             "mute" => toggle_mute(app),
-            "quit" => app.exit(0),
+            "quit" => quit_cleanly(app),
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
@@ -125,4 +125,16 @@ mod tests {
         assert_eq!(summary(2, 1), "2 requests waiting · 1 unread message");
         assert_eq!(summary(0, 7), "7 unread messages");
     }
+}
+
+/// Quit: let the core stop syncing and sending first (nothing half-applied, nothing notified
+/// by a dying engine), then end the process.
+fn quit_cleanly(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(core) = app.try_state::<Core>() {
+            core.close().await;
+        }
+        app.exit(0);
+    });
 }

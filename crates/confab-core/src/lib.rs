@@ -67,14 +67,27 @@ struct Active {
     db: Db,
     commands: mpsc::UnboundedSender<engine::Command>,
     kick: Arc<Notify>,
-    stop: Arc<Notify>,
+    /// The engine and the outbox sender. Both are aborted, not asked to stop: a stopping
+    /// engine that finished its sync pages first would apply (and notify) messages after
+    /// the session was replaced or the app closed, and the next core would see them as old.
+    /// Aborting at an await point is safe: store writes are transactions on a blocking
+    /// thread, and a send cut short is retried with the same client id (the server dedups).
+    tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
 impl Active {
     fn shutdown(&self) {
-        // Dropping the command sender stops the engine; the sender stops on `stop`.
-        self.stop.notify_waiters();
-        self.stop.notify_one();
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+
+    /// Stops both tasks and waits until they are gone.
+    async fn stopped(mut self) {
+        self.shutdown();
+        for t in &mut self.tasks {
+            let _ = t.await;
+        }
     }
 }
 
@@ -192,8 +205,7 @@ impl Core {
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let kick = Arc::new(Notify::new());
-        let stop = Arc::new(Notify::new());
-        tokio::spawn(
+        let engine = tokio::spawn(
             engine::Engine::new(
                 info.user_id,
                 info.name.clone(),
@@ -204,12 +216,11 @@ impl Core {
             )
             .run(),
         );
-        tokio::spawn(sender::run(
+        let sender = tokio::spawn(sender::run(
             api.clone(),
             db.clone(),
             Arc::clone(&shared),
             Arc::clone(&kick),
-            Arc::clone(&stop),
         ));
         *guard = Some(Active {
             info,
@@ -217,7 +228,7 @@ impl Core {
             db,
             commands: tx,
             kick,
-            stop,
+            tasks: [engine, sender],
         });
         drop(guard);
         shared.emit(UiEvent::ConversationsChanged);
@@ -327,6 +338,16 @@ impl Core {
         Ok(info)
     }
 
+    /// Stops syncing and sending and waits until nothing touches the cache any more; the
+    /// session stays saved for the next start. The shell calls it on quit; dropping the last
+    /// handle does the same without waiting.
+    pub async fn close(&self) {
+        let active = self.inner.active.lock().await.take();
+        if let Some(active) = active {
+            active.stopped().await;
+        }
+    }
+
     /// Signs out: revokes the token, forgets it, and deletes this account's cache.
     ///
     /// # Errors
@@ -335,11 +356,13 @@ impl Core {
         let Some(active) = self.inner.active.lock().await.take() else {
             return Ok(());
         };
-        active.shutdown();
-        let _ = active.api.logout().await;
+        let (api, info) = (active.api.clone(), active.info.clone());
+        // Stopped before the cache is deleted, so nothing writes into a removed database.
+        active.stopped().await;
+        let _ = api.logout().await;
         let keyring = Arc::clone(&self.inner.keyring);
         let memory = Arc::clone(&self.inner.memory);
-        let acct = account(&active.info);
+        let acct = account(&info);
         let deleted = tokio::task::spawn_blocking(move || {
             let _ = memory.delete(&acct);
             keyring.delete(&acct)
@@ -347,8 +370,7 @@ impl Core {
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?;
         SessionFile::new(&self.inner.config.data_dir).clear();
-        let path = cache_path(&self.inner.config.data_dir, &active.info);
-        drop(active);
+        let path = cache_path(&self.inner.config.data_dir, &info);
         let _ = tokio::task::spawn_blocking(move || confab_store::remove_database(&path)).await;
         self.inner.shared.set_status(ConnectionStatus::Offline);
         deleted?;

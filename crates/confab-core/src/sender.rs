@@ -17,14 +17,8 @@ use crate::Shared;
 /// How long the sender sleeps when nothing is due and nobody kicks it: a safety net only.
 const IDLE: Duration = Duration::from_secs(300);
 
-/// Runs until the session ends or `stop` is notified.
-pub(crate) async fn run(
-    api: Api,
-    db: Db,
-    shared: Arc<Shared>,
-    kick: Arc<Notify>,
-    stop: Arc<Notify>,
-) {
+/// Runs until the session ends (or the core aborts it).
+pub(crate) async fn run(api: Api, db: Db, shared: Arc<Shared>, kick: Arc<Notify>) {
     loop {
         if shared.is_ended() {
             return;
@@ -90,7 +84,6 @@ pub(crate) async fn run(
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = kick.notified() => {}
-            () = stop.notified() => return,
         }
     }
 }

@@ -165,9 +165,15 @@ async fn messages_sent_while_alice_is_away_arrive_once_with_one_summary() -> any
     let backend = Backend::start().await?;
     let conv = conversation(&backend, 0, 1).await?;
     let dirs = tempfile::tempdir()?;
-    let alice = Client::sign_in(&backend, 0, &dirs).await?;
-    let (data_dir, tokens) = (alice.data_dir.clone(), Arc::clone(&alice.tokens));
-    drop(alice); // the app is closed
+    let mut alice = Client::sign_in(&backend, 0, &dirs).await?;
+    alice
+        .until("the first catch-up is done", |c| async move {
+            c.conversations()
+                .await
+                .is_ok_and(|l| l.iter().any(|x| x.id == conv))
+        })
+        .await;
+    let (data_dir, tokens) = alice.close().await; // the app is quit
 
     let bob = backend.api(1).await?;
     burst(&bob, conv, 0, 30).await?;
@@ -187,7 +193,7 @@ async fn messages_sent_while_alice_is_away_arrive_once_with_one_summary() -> any
         "{}",
         first.title
     );
-    drop(alice);
+    let (data_dir, tokens) = alice.close().await;
 
     // Restarting again replays nothing.
     let mut alice = Client::open(data_dir, tokens).await?;

@@ -25,8 +25,7 @@ async fn alice_reads_her_cache_offline_and_what_she_writes_is_delivered_once_in_
             c.messages(conv, None, 50).await.is_ok_and(|m| m.len() == 1)
         })
         .await;
-    let (data_dir, tokens) = (alice.data_dir.clone(), Arc::clone(&alice.tokens));
-    drop(alice);
+    let (data_dir, tokens) = alice.close().await;
 
     backend.stop_http();
     let mut alice = Client::open(data_dir, tokens).await?;

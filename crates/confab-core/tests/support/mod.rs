@@ -166,6 +166,12 @@ impl Client {
         })
     }
 
+    /// Quits the app: the core stops and lets go of the cache; what a restart needs is returned.
+    pub async fn close(self) -> (PathBuf, Arc<MemoryTokens>) {
+        self.core.close().await;
+        (self.data_dir, self.tokens)
+    }
+
     /// A fresh core signed in as user `i`.
     pub async fn sign_in(b: &Backend, i: usize, dir: &tempfile::TempDir) -> Result<Self> {
         let c = Self::open(dir.path().join(format!("user{i}")), Arc::default()).await?;
