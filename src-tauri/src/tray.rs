@@ -114,6 +114,18 @@ pub async fn refresh(app: &AppHandle, core: &Core) {
     }
 }
 
+/// Quit: let the core stop syncing and sending first (nothing half-applied, nothing notified
+/// by a dying engine), then end the process.
+fn quit_cleanly(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(core) = app.try_state::<Core>() {
+            core.close().await;
+        }
+        app.exit(0);
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,16 +137,4 @@ mod tests {
         assert_eq!(summary(2, 1), "2 requests waiting · 1 unread message");
         assert_eq!(summary(0, 7), "7 unread messages");
     }
-}
-
-/// Quit: let the core stop syncing and sending first (nothing half-applied, nothing notified
-/// by a dying engine), then end the process.
-fn quit_cleanly(app: &AppHandle) {
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Some(core) = app.try_state::<Core>() {
-            core.close().await;
-        }
-        app.exit(0);
-    });
 }
