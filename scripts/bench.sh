@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one of Confab's benchmarks after installing what it needs (scripts/bootstrap.sh bench).
 # Usage: scripts/bench.sh pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]
-#        scripts/bench.sh app [--runs N] [--idle-secs S]
+#        scripts/bench.sh app [--runs N] [--idle-secs S] [--wrap "PROFILER ARGS"]
 #   pusher: this repo's Pusher client against pusher-js on one local Sockudo channel
 #           (crates/pusher-channels/examples/bench.rs says what it measures and how).
 #   app:    the desktop app (release build) under Xvfb: start to the cached sidebar painted, and

@@ -36,5 +36,6 @@ const COMMANDS: &[&str] = &[
     "muted",
     "check_now",
     "connection_status",
+    "screen_ready",
     "first_paint",
 ];

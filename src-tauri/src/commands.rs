@@ -204,11 +204,19 @@ pub fn connection_status(core: State<'_, Core>) -> Res<ConnectionStatus> {
     Ok(core.connection_status())
 }
 
+/// The page has rendered its first screen into the DOM: show the window (created hidden; see
+/// `crate::show_main_window`). Runs on the main thread, so the window is mapped when it returns.
+#[tauri::command]
+pub fn screen_ready(app: tauri::AppHandle) {
+    crate::show_main_window(&app);
+}
+
 /// The window painted its first screen (`screen`: "main" with the cached sidebar, or
 /// "sign-in"; `page_ms`: since the page began loading): logged with the time since the process
-/// started, which the cold-start benchmark reads.
+/// started, which the cold-start benchmark reads; then the start-up work that could wait runs.
 #[tauri::command]
-pub fn first_paint(screen: String, conversations: usize, page_ms: u64) {
+pub fn first_paint(app: tauri::AppHandle, screen: String, conversations: usize, page_ms: u64) {
     let since_start_ms = crate::since_start().as_millis();
     tracing::info!(target: "confab::startup", %screen, conversations, page_ms, since_start_ms, "first paint");
+    crate::after_first_paint(&app);
 }

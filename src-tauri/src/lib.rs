@@ -16,13 +16,17 @@ pub mod events;
 pub mod focus;
 pub mod launch;
 pub mod notifications;
+#[cfg(target_os = "linux")]
+pub mod theme;
 pub mod tray;
 pub mod wake;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use confab_core::{Core, CoreConfig};
 use tauri::{AppHandle, Manager, Window, WindowEvent};
+use tauri_plugin_window_state::StateFlags;
 
 use crate::focus::FocusTracker;
 use crate::launch::Launch;
@@ -54,8 +58,14 @@ pub fn run() {
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             reveal(app)
         }))
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Size, position, maximized — not visibility: `show_main_window` shows it.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
+                .build(),
+        )
         .manage(FocusTracker::new())
+        .manage(Shown::default())
         .manage(launch.clone())
         .invoke_handler(tauri::generate_handler![
             commands::session,
@@ -83,6 +93,7 @@ pub fn run() {
             commands::muted,
             commands::check_now,
             commands::connection_status,
+            commands::screen_ready,
             commands::first_paint,
         ])
         .setup(move |app| setup(app, &launch))
@@ -108,12 +119,80 @@ fn setup(app: &mut tauri::App, launch: &Launch) -> Result<(), Box<dyn std::error
     tracing::info!(target: "confab::startup", since_start_ms = since_start().as_millis(), "core ready");
     app.manage(core.clone());
     let handle = app.handle().clone();
-    tray::build(&handle, core.muted())?;
+    #[cfg(target_os = "linux")]
+    theme::apply_cached(&handle, &data_dir);
+    app.manage(Deferred {
+        once: std::sync::Once::new(),
+        data_dir: data_dir.clone(),
+    });
+    // If the page never reports its first paint, the deferred work still happens.
+    let fallback = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(DEFER_AT_MOST).await;
+        show_main_window(&fallback);
+        after_first_paint(&fallback);
+    });
     events::forward(handle.clone(), core.clone());
     notifications::spawn(handle, &core, notification_icon(&data_dir));
     wake::watch(core.clone());
     core.set_focus(app.state::<FocusTracker>().window(true, false));
     Ok(())
+}
+
+/// Shows the main window, created hidden (`tauri.conf.json`), once: when the page has rendered
+/// its first screen (the `screen_ready` command), or after [`DEFER_AT_MOST`] if it never does.
+///
+/// Why not at once: WebKitGTK's first draw of a visible web view waits on the main thread, up
+/// to 500 ms, for the web process's first backing store — while the web process, still
+/// initialising or loading the page, waits on a synchronous message to that same main thread.
+/// Half of all cold starts lost exactly those 500 ms (seen with `perf sched`: both main threads
+/// asleep, the draw in `gtk_container_propagate_draw`). With the page rendered first, the web
+/// process answers the first draw in milliseconds. Later calls do nothing, so a window hidden
+/// to the tray stays hidden.
+pub(crate) fn show_main_window(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        if !w.is_visible().unwrap_or(true) && !app.state::<Shown>().0.swap(true, Ordering::SeqCst) {
+            let _ = w.show();
+            let _ = w.set_focus();
+        }
+    }
+}
+
+/// Whether the start-up showing of the window has happened (hiding to the tray later must not
+/// be undone by a reload).
+#[derive(Default)]
+struct Shown(AtomicBool);
+
+/// How long start-up work may wait for the first paint before it runs anyway.
+const DEFER_AT_MOST: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Start-up work that the first screen does not need, done once after it is painted.
+struct Deferred {
+    once: std::sync::Once,
+    data_dir: PathBuf,
+}
+
+/// Builds the tray and starts following the desktop theme: after the first paint, because the
+/// tray's D-Bus traffic (appindicator) and the portal's activation competed with the web
+/// process for the first second of a cold start.
+pub(crate) fn after_first_paint(app: &AppHandle) {
+    let Some(deferred) = app.try_state::<Deferred>() else {
+        return;
+    };
+    deferred.once.call_once(|| {
+        let (Some(core), handle) = (app.try_state::<Core>(), app.clone()) else {
+            return;
+        };
+        let (core, muted) = (core.inner().clone(), core.muted());
+        let _ = app.run_on_main_thread(move || {
+            if let Err(e) = tray::build(&handle, muted) {
+                tracing::warn!(error = %e, "no tray icon");
+            }
+            tauri::async_runtime::spawn(async move { tray::refresh(&handle, &core).await });
+        });
+        #[cfg(target_os = "linux")]
+        theme::follow(app.clone(), deferred.data_dir.clone());
+    });
 }
 
 /// WebKitGTK composites the page through OpenGL. Without a GPU (no DRM render node: VMs,

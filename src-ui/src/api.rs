@@ -145,6 +145,11 @@ pub async fn check_now() -> Res<()> {
     invoke("check_now", json!({})).await
 }
 
+/// The first screen is in the DOM: the shell shows the window (created hidden).
+pub async fn screen_ready() -> Res<()> {
+    invoke("screen_ready", json!({})).await
+}
+
 /// Reports the first painted screen (startup timing in the app's log).
 pub async fn first_paint(screen: &str, conversations: usize, page_ms: u64) -> Res<()> {
     invoke(

@@ -143,24 +143,29 @@ thread_local! {
     static FIRST_PAINT_SENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Once per run: after the first screen with content is painted, tells the shell (startup
-/// timing). Called from an effect, so the DOM is updated; the animation frame runs before the
-/// paint and the zero timeout after it.
+/// Once per run, when the first screen with content is in the DOM: has the shell show the
+/// window (it starts hidden, so its first draw finds a page ready to paint), then, after the
+/// first frame of the shown window, reports the paint (startup timing). Called from an effect,
+/// so the DOM is updated; the animation frame runs before the paint and the zero timeout after.
 pub fn first_paint(screen: &'static str, conversations: usize) {
     if FIRST_PAINT_SENT.with(|s| s.replace(true)) {
         return;
     }
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
-        gloo_timers::callback::Timeout::new(0, move || {
-            let page_ms = web_sys::window()
-                .and_then(|w| w.performance())
-                .map_or(0.0, |p| p.now());
-            quiet(api::first_paint(screen, conversations, page_ms as u64));
-        })
-        .forget();
+    spawn_local(async move {
+        // Shown before the frame is requested: the reported paint is one a person could see.
+        let _ = api::screen_ready().await;
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+            gloo_timers::callback::Timeout::new(0, move || {
+                let page_ms = web_sys::window()
+                    .and_then(|w| w.performance())
+                    .map_or(0.0, |p| p.now());
+                quiet(api::first_paint(screen, conversations, page_ms as u64));
+            })
+            .forget();
+        });
+        let _ = window.request_animation_frame(after_frame.unchecked_ref());
     });
-    let _ = window.request_animation_frame(after_frame.unchecked_ref());
 }

@@ -28,21 +28,29 @@ use confab_e2e::{procs, AppWindow, Backend, Desktop, ADA};
 struct Args {
     runs: usize,
     idle_secs: u64,
+    /// A profiler to start the app under, e.g. `strace -f -tt -o /tmp/app.strace` (split on
+    /// spaces): to see where a start spends its time.
+    wrap: Vec<String>,
 }
 
 fn args() -> Args {
     let mut a = Args {
         runs: 5,
         idle_secs: 10,
+        wrap: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value = it.next().and_then(|v| v.parse::<u64>().ok());
+        let raw = it.next().unwrap_or_default();
+        let value = raw.parse::<u64>().ok();
         match (flag.as_str(), value) {
             ("--runs", Some(v)) => a.runs = usize::try_from(v).unwrap_or(5).max(1),
             ("--idle-secs", Some(v)) => a.idle_secs = v,
+            ("--wrap", _) if !raw.is_empty() => {
+                a.wrap = raw.split_whitespace().map(str::to_owned).collect();
+            }
             _ => {
-                eprintln!("usage: bench_app [--runs N] [--idle-secs S]");
+                eprintln!("usage: bench_app [--runs N] [--idle-secs S] [--wrap 'PROFILER ARGS']");
                 std::process::exit(2);
             }
         }
@@ -76,7 +84,15 @@ async fn bench(desktop: Desktop) -> Result<()> {
     let mut last = None;
     for run in 0..a.runs {
         let spawned = Instant::now();
-        let mut child = Command::new(&app)
+        let mut command = match a.wrap.split_first() {
+            Some((tool, args)) => {
+                let mut c = Command::new(tool);
+                c.args(args).arg(&app);
+                c
+            }
+            None => Command::new(&app),
+        };
+        let mut child = command
             .env("DISPLAY", desktop.display())
             .env("CONFAB_DATA_DIR", &data)
             .env("CONFAB_SERVER_URL", backend.url())
