@@ -75,6 +75,7 @@ enum Command {
     },
     Signin,
     CheckNow,
+    RetryNow,
     Connect,
     Disconnect,
     Members {
@@ -246,6 +247,19 @@ impl Client {
         self.send(Command::CheckNow)
     }
 
+    /// The server is reachable again as far as the application can tell (another request to
+    /// the same backend just succeeded): when waiting out the backoff, attempt now (at most one
+    /// attempt in flight and one a second however often this is called; the backoff is kept,
+    /// so an attempt that fails again waits longer than the last). When connected, a liveness
+    /// check as [`Client::check_now`]. After a refusal or [`Client::disconnect`], nothing.
+    /// See [`Connection::retry_now`].
+    ///
+    /// # Errors
+    /// A stopped client.
+    pub fn retry_now(&self) -> Result<(), ClientError> {
+        self.send(Command::RetryNow)
+    }
+
     /// Connect again after [`Client::disconnect`] or a refusal.
     ///
     /// # Errors
@@ -392,6 +406,7 @@ impl Driver {
             }
             Command::Signin => self.conn.signin(t),
             Command::CheckNow => self.conn.check_now(t),
+            Command::RetryNow => self.conn.retry_now(t),
             Command::Connect => self.conn.connect(t),
             Command::Disconnect => self.conn.disconnect(t),
             Command::Members { channel, reply } => {

@@ -1,5 +1,6 @@
 //! The client against a real Sockudo on loopback: every channel kind, client events, sign-in,
-//! and recovery from a server restart and from a silently dead network path.
+//! and recovery from a server restart (on its own, or at once on `retry_now`) and from a silently
+//! dead network path.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -329,6 +330,49 @@ async fn after_sockudo_is_killed_and_restarted_the_client_reconnects_resubscribe
         message_on("private-user-1", "after"),
     )
     .await;
+}
+
+#[tokio::test]
+async fn retry_now_after_a_restart_connects_at_once_instead_of_at_the_next_backoff_attempt() {
+    init_tracing();
+    let mut sockudo = Sockudo::start().await.unwrap();
+    let mut config = config_for_port(&sockudo, sockudo.port());
+    // Every wait is drawn under a minute: only retry_now can make the reconnect quick.
+    config.backoff_min = Duration::from_secs(60);
+    config.backoff_max = Duration::from_secs(60);
+    let (client, mut events) = start_client_with(&sockudo, config, "1", false);
+    client.subscribe("news").unwrap();
+    subscribed(&mut events, "news").await;
+
+    sockudo.kill();
+    let (scheduled_at, retry_in) = loop {
+        let e = expect(&mut events, 70, "a retry scheduled", |e| {
+            matches!(
+                e,
+                Event::StateChanged {
+                    retry_in: Some(_),
+                    ..
+                }
+            )
+        })
+        .await;
+        if let Event::StateChanged {
+            retry_in: Some(d), ..
+        } = e
+        {
+            if d >= Duration::from_secs(5) {
+                break (tokio::time::Instant::now(), d);
+            }
+        }
+    };
+    sockudo.restart().await.unwrap();
+    client.retry_now().unwrap();
+    subscribed(&mut events, "news").await;
+    let took = scheduled_at.elapsed();
+    assert!(
+        took + Duration::from_secs(1) < retry_in,
+        "reconnected after {took:?}; the backoff would have waited {retry_in:?}"
+    );
 }
 
 #[tokio::test]

@@ -11,8 +11,12 @@
 //! 2. after each input drain [`Connection::poll_transmit`] (socket actions),
 //!    [`Connection::poll_auth`] (signatures to fetch) and [`Connection::poll_event`]
 //!    (what the application sees), then sleep until [`Connection::poll_timeout`].
+//!
+//! Reconnecting (close codes, jittered exponential backoff, and the application's ways to cut a
+//! wait short: [`Connection::check_now`] and [`Connection::retry_now`]) is in `retry.rs`.
 
 mod channels;
+mod retry;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -38,28 +42,6 @@ enum Socket {
     Open,
 }
 
-/// What to do after a close or a refusing `pusher:error`, by code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CloseAction {
-    /// 4000-4099 (but 4004): the server will not accept us; stop.
-    Refuse,
-    /// 4004 over quota: retry much later.
-    OverQuota,
-    /// 4100-4199 and unknown closes: back off.
-    Backoff,
-    /// 4200-4299: reconnect at once.
-    Immediate,
-}
-
-fn close_action(code: Option<u16>) -> CloseAction {
-    match code {
-        Some(4004) => CloseAction::OverQuota,
-        Some(4000..=4099) => CloseAction::Refuse,
-        Some(4200..=4299) => CloseAction::Immediate,
-        _ => CloseAction::Backoff,
-    }
-}
-
 /// The protocol state machine. See the module docs for the call pattern.
 #[derive(Debug)]
 pub struct Connection {
@@ -70,6 +52,10 @@ pub struct Connection {
     ever_connected: bool,
     /// Failed attempts since the last stable connection (drives the backoff ceiling).
     attempts: u32,
+    /// When the current or the last socket attempt started (rate-limits brought-forward retries).
+    last_attempt_at: Option<Instant>,
+    /// The retry waits out a 4004 (over quota): nothing brings it forward.
+    quota_wait: bool,
     rng: u64,
     last_retry_in: Option<Duration>,
     activity_timeout: Duration,
@@ -107,6 +93,8 @@ impl Connection {
             socket_id: None,
             ever_connected: false,
             attempts: 0,
+            last_attempt_at: None,
+            quota_wait: false,
             rng,
             last_retry_in: None,
             retry_at: None,
@@ -213,26 +201,6 @@ impl Connection {
         self.drop_socket();
         self.clear_timers();
         self.set_state(State::Disconnected, None);
-    }
-
-    /// Force a liveness check now (on wake from sleep or a network change): when connected, a
-    /// ping that must be answered within `check_timeout`; when waiting to retry, retry now.
-    pub fn check_now(&mut self, now: Instant) {
-        match self.state {
-            State::Connected => {
-                self.send(frame::encode("pusher:ping", None, &json!({})));
-                let deadline = now + self.config.check_timeout;
-                self.pong_deadline = Some(self.pong_deadline.map_or(deadline, |d| d.min(deadline)));
-                self.ping_at = None;
-            }
-            State::Connecting | State::Unavailable if self.socket == Socket::None => {
-                // The network changed: the old backoff says nothing about the new one.
-                self.attempts = 0;
-                self.retry_at = None;
-                self.open_socket(now);
-            }
-            _ => {}
-        }
     }
 
     /// Ask for a channel; queued while offline, (re)subscribed on every connection.
@@ -544,6 +512,8 @@ impl Connection {
 
     fn open_socket(&mut self, now: Instant) {
         self.socket = Socket::Opening;
+        self.last_attempt_at = Some(now);
+        self.quota_wait = false;
         self.attempt_deadline = Some(now + self.config.attempt_timeout);
         self.transmits.push_back(Transmit::Open {
             url: self.config.url(),
@@ -564,64 +534,6 @@ impl Connection {
         self.stable_at = None;
         for e in self.channels.values_mut() {
             e.reset_for_new_socket();
-        }
-    }
-
-    /// Full jitter: uniform in [0, min(max, min_delay * 2^attempts)].
-    fn next_backoff(&mut self) -> Duration {
-        let ceiling = self
-            .config
-            .backoff_min
-            .saturating_mul(1u32 << self.attempts.min(16))
-            .min(self.config.backoff_max);
-        self.attempts = self.attempts.saturating_add(1);
-        ceiling.mul_f64(self.next_unit())
-    }
-
-    /// xorshift64*: deterministic for a seed, good enough for jitter.
-    fn next_unit(&mut self) -> f64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let x = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn after_socket_lost(&mut self, now: Instant, code: Option<u16>, reason: &str) {
-        if self.state == State::Disconnected {
-            return;
-        }
-        let delay = match close_action(code) {
-            CloseAction::Refuse => {
-                self.clear_timers();
-                self.set_state(State::Disconnected, None);
-                self.events.push_back(Event::Error(ProtocolError::Refused {
-                    code: code.unwrap_or_default(),
-                    message: reason.to_owned(),
-                }));
-                return;
-            }
-            CloseAction::Immediate => Duration::ZERO,
-            CloseAction::OverQuota => {
-                self.config.over_quota_backoff + self.config.backoff_max.mul_f64(self.next_unit())
-            }
-            CloseAction::Backoff => self.next_backoff(),
-        };
-        if self.state == State::Connected {
-            // Say so at once: the socket is gone, we are connecting again.
-            self.unavailable_at = Some(now + self.config.unavailable_after);
-        }
-        let state = if self.state == State::Unavailable {
-            State::Unavailable
-        } else {
-            State::Connecting
-        };
-        if delay.is_zero() {
-            self.set_state(state, None);
-            self.open_socket(now);
-        } else {
-            self.retry_at = Some(now + delay);
-            self.set_state(state, Some(delay));
         }
     }
 

@@ -48,6 +48,10 @@ pub struct Config {
     pub backoff_max: Duration,
     /// A connection that stayed up this long resets the backoff. 30 s.
     pub stable_after: Duration,
+    /// Shortest time between the starts of two attempts that [`super::Connection::retry_now`]
+    /// or [`super::Connection::check_now`] bring forward: however often they are called, at
+    /// most one such attempt per interval. 1 s.
+    pub min_retry_interval: Duration,
     /// Minimum wait after a 4004 (over quota) close. 5 min.
     pub over_quota_backoff: Duration,
     /// Inbound frames larger than this are dropped with an error event. 256 KiB.
@@ -73,6 +77,7 @@ impl Config {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
             stable_after: Duration::from_secs(30),
+            min_retry_interval: Duration::from_secs(1),
             over_quota_backoff: Duration::from_secs(300),
             max_frame_bytes: 256 * 1024,
             client_events_per_second: 10,

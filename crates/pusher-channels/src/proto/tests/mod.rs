@@ -504,3 +504,4 @@ fn check_now_while_waiting_to_retry_retries_immediately() {
 }
 
 mod channels;
+mod retry;
