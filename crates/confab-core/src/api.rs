@@ -1,6 +1,7 @@
 //! The backend's REST contract as typed async calls. Every call carries the bearer token;
 //! failures are classified so callers know whether to retry, give up, or end the session.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use confab_model::api::{
@@ -52,12 +53,16 @@ impl ApiError {
     }
 }
 
+/// Told after every call whether the server answered; see [`Api::observed`].
+type Observer = Arc<dyn Fn(bool) + Send + Sync>;
+
 /// A REST client for one server and (after sign-in) one token. Cheap to clone.
 #[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for Api {
@@ -92,6 +97,7 @@ impl Api {
                 .unwrap_or_default(),
             base: normalize_server_url(base),
             token: None,
+            observer: None,
         }
     }
 
@@ -100,6 +106,16 @@ impl Api {
         Api {
             token: Some(token.into()),
             ..self.clone()
+        }
+    }
+
+    /// The same client, telling `observer` after every call whether the server answered:
+    /// `true` for any HTTP answer but a 5xx (the backend is reachable), `false` for network
+    /// trouble or a 5xx. The core learns this way that the backend is back after an outage.
+    pub(crate) fn observed(self, observer: impl Fn(bool) + Send + Sync + 'static) -> Self {
+        Api {
+            observer: Some(Arc::new(observer)),
+            ..self
         }
     }
 
@@ -114,6 +130,20 @@ impl Api {
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        socket_id: Option<&str>,
+    ) -> Result<(StatusCode, T), ApiError> {
+        let result = self.request(method, path, body, socket_id).await;
+        if let Some(observe) = &self.observer {
+            observe(!matches!(&result, Err(e) if e.is_transient()));
+        }
+        result
+    }
+
+    async fn request<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,

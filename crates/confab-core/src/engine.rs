@@ -2,6 +2,11 @@
 //! realtime events to the cache, runs catch-up syncs (planned by [`SyncPlanner`]), tracks
 //! presence and typing, and asks the notification policy what to raise.
 //!
+//! Recovery: the first REST answer after failures or a lost realtime connection (see
+//! [`Shared::rest_outcome`]) makes the Pusher client attempt at once instead of waiting out its
+//! backoff, and a (re)connect sends the outbox's backed-off messages at once: whichever path
+//! sees the network return first tells the other.
+//!
 //! Ordering: sync pages and realtime events are applied by this one task, one at a time, so a
 //! message arriving by both paths is stored once (the cache applies idempotently) and the
 //! cursor only moves forward.
@@ -20,8 +25,8 @@ use confab_model::{Change, ChannelName, KnowledgeStatus, Message};
 use confab_store::Applied;
 use pusher_channels::auth::HttpAuthorizer;
 use pusher_channels::client::Client;
-use pusher_channels::proto::{AuthError, Config, Endpoint, Event, SubscriptionError};
-use tokio::sync::mpsc;
+use pusher_channels::proto::{AuthError, Config, Endpoint, Event, State, SubscriptionError};
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use crate::api::{Api, ApiError};
@@ -56,6 +61,8 @@ pub(crate) struct Engine {
     db: Db,
     shared: Arc<Shared>,
     commands: mpsc::UnboundedReceiver<Command>,
+    /// Wakes the outbox sender.
+    kick: Arc<Notify>,
     planner: SyncPlanner,
     typing_out: TypingOut,
     typing_in: TypingIn,
@@ -75,6 +82,7 @@ impl Engine {
         db: Db,
         shared: Arc<Shared>,
         commands: mpsc::UnboundedReceiver<Command>,
+        kick: Arc<Notify>,
     ) -> Self {
         Engine {
             me,
@@ -83,6 +91,7 @@ impl Engine {
             db,
             shared,
             commands,
+            kick,
             planner: SyncPlanner::new(),
             typing_out: TypingOut::default(),
             typing_in: TypingIn::default(),
@@ -112,6 +121,7 @@ impl Engine {
             }
         }
         self.planner.request_now(Instant::now().into_std());
+        let shared = Arc::clone(&self.shared);
         loop {
             while self.planner.poll_start() {
                 self.sync_page(&pusher).await;
@@ -140,6 +150,7 @@ impl Engine {
                         return;
                     }
                 },
+                () = shared.backend_back() => self.on_backend_back(&pusher),
                 () = sleep_until(deadline) => self.on_timeout(&pusher).await,
             }
             // Drain what is already queued before syncing again: bursts apply back to back.
@@ -178,6 +189,8 @@ impl Engine {
             }
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
+                // Another call (the outbox's) got through: so will this one.
+                () = self.shared.backend_back() => {}
                 cmd = self.commands.recv() => { cmd.as_ref()?; }
             }
             delay = (delay * 2).min(Duration::from_secs(30));
@@ -208,6 +221,22 @@ impl Engine {
                 self.planner.request_now(now);
             }
         }
+    }
+
+    /// The backend answers again after failures or a lost realtime connection: the network is
+    /// back, so neither the realtime connection nor the outbox waits out its backoff.
+    fn on_backend_back(&self, pusher: &Client) {
+        if pusher.state() != State::Connected {
+            tracing::info!("the backend answers again: connecting the realtime channel now");
+            let _ = pusher.retry_now();
+        }
+        self.send_outbox_now();
+    }
+
+    /// Queued messages go out now, even those waiting out a backoff.
+    fn send_outbox_now(&self) {
+        self.shared.send_outbox_now();
+        self.kick.notify_one();
     }
 
     async fn send_typing(&self, pusher: &Client, conversation: i64, typing: bool) {
@@ -266,11 +295,20 @@ impl Engine {
         let now = Instant::now().into_std();
         match ev {
             Event::StateChanged {
-                current, retry_in, ..
-            } => self.shared.set_connection(current, retry_in),
+                previous,
+                current,
+                retry_in,
+            } => {
+                if previous == State::Connected && current != State::Connected {
+                    self.shared.realtime_lost();
+                }
+                self.shared.set_connection(current, retry_in);
+            }
             Event::Connected { socket_id, .. } => {
                 self.shared.set_socket_id(Some(socket_id));
                 self.planner.request_now(now);
+                // The network is back: messages waiting out a backoff need not.
+                self.send_outbox_now();
             }
             Event::Subscribed {
                 channel, members, ..

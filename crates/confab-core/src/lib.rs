@@ -192,8 +192,11 @@ impl Core {
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))??;
         let db = Db::new(store);
-        let api = Api::new(&info.server_url).with_token(token);
         let shared = Arc::clone(&self.inner.shared);
+        let observer = Arc::clone(&shared);
+        let api = Api::new(&info.server_url)
+            .with_token(token)
+            .observed(move |answered| observer.rest_outcome(answered));
         let mut guard = self.inner.active.lock().await;
         if let Some(old) = guard.take() {
             old.shutdown();
@@ -213,6 +216,7 @@ impl Core {
                 db.clone(),
                 Arc::clone(&shared),
                 rx,
+                Arc::clone(&kick),
             )
             .run(),
         );

@@ -1,6 +1,8 @@
 //! The outbox sender: delivers queued messages in order per conversation, survives restarts
 //! (the queue is in the cache), retries on network trouble and server failures with backoff,
-//! parks refusals as failed, and stops (keeping everything) when the session ends.
+//! parks refusals as failed, and stops (keeping everything) when the session ends. When the
+//! network is back (the engine says so: a realtime connect, or the backend answering again),
+//! messages waiting out a backoff are sent at once; one that fails again backs off further.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +25,13 @@ pub(crate) async fn run(api: Api, db: Db, shared: Arc<Shared>, kick: Arc<Notify>
         if shared.is_ended() {
             return;
         }
-        let due = match db.run(|s| s.outbox_due(now_ms())).await {
+        // When the network is back, every queued message is due, whatever its backoff said.
+        let horizon = if shared.take_outbox_now() {
+            i64::MAX
+        } else {
+            now_ms()
+        };
+        let due = match db.run(move |s| s.outbox_due(horizon)).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");

@@ -1,5 +1,6 @@
 //! State shared by the core's handle, its engine and its sender: the UI event stream, the
-//! notification queue, focus and mute, connection status, socket id, presence.
+//! notification queue, focus and mute, connection status, socket id, presence, and the news
+//! that the backend answers again after an outage (see [`Shared::rest_outcome`]).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use confab_model::ipc::{ConnectionStatus, FocusState, Notification, UiEvent};
 use pusher_channels::proto::State;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Notify};
 
 /// See the module docs.
 #[derive(Debug)]
@@ -21,6 +22,12 @@ pub(crate) struct Shared {
     socket_id: Mutex<Option<String>>,
     online: Mutex<BTreeMap<i64, Vec<i64>>>,
     ended: AtomicBool,
+    /// Set by a failed REST call or a lost realtime connection: the next REST answer is news.
+    rest_news: AtomicBool,
+    /// Raised (once per piece of news) for the engine: the backend answers again.
+    backend_back: Notify,
+    /// Set when queued messages should be tried now rather than at their backoff's time.
+    outbox_now: AtomicBool,
 }
 
 impl Shared {
@@ -37,6 +44,10 @@ impl Shared {
             socket_id: Mutex::new(None),
             online: Mutex::new(BTreeMap::new()),
             ended: AtomicBool::new(false),
+            // Nothing answered yet: the first answer is news too.
+            rest_news: AtomicBool::new(true),
+            backend_back: Notify::new(),
+            outbox_now: AtomicBool::new(false),
         }
     }
 
@@ -140,6 +151,42 @@ impl Shared {
         self.ended.store(ended, Ordering::Relaxed);
     }
 
+    /// The outcome of a REST call (the [`crate::Api`] observer): `answered` is any HTTP answer
+    /// but a 5xx. The first answer after a failed call, or after the realtime connection was
+    /// lost, wakes [`Shared::backend_back`] once: the network is back, so the realtime
+    /// connection and the outbox need not wait out their backoff. Further answers are no news
+    /// (a realtime server down while the backend is up gets one early attempt, not one per
+    /// REST call).
+    pub fn rest_outcome(&self, answered: bool) {
+        if !answered {
+            self.rest_news.store(true, Ordering::Relaxed);
+        } else if self.rest_news.swap(false, Ordering::Relaxed) {
+            self.backend_back.notify_one();
+        }
+    }
+
+    /// The realtime connection went from connected to not: the next REST answer is news.
+    pub fn realtime_lost(&self) {
+        self.rest_news.store(true, Ordering::Relaxed);
+    }
+
+    /// Resolves when the backend answered again after failures or a realtime loss (a wake-up
+    /// that came while nobody waited is kept for the next wait).
+    pub async fn backend_back(&self) {
+        self.backend_back.notified().await;
+    }
+
+    /// Queued messages should be tried now, whatever their backoff says (the network is back).
+    /// The sender sees it at its next round; kick it to make that now.
+    pub fn send_outbox_now(&self) {
+        self.outbox_now.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Shared::send_outbox_now`] was asked since the last call.
+    pub fn take_outbox_now(&self) -> bool {
+        self.outbox_now.swap(false, Ordering::Relaxed)
+    }
+
     /// The backend refused the token: stop, keep everything, ask the user to sign in again.
     pub fn end_session(&self) {
         if !self.ended.swap(true, Ordering::Relaxed) {
@@ -148,5 +195,63 @@ impl Shared {
                 reason: "Your session has expired. Sign in again; unsent messages are kept.".into(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared() -> Shared {
+        let (events, _) = broadcast::channel(4);
+        let (notifications, _) = mpsc::unbounded_channel();
+        Shared::new(events, notifications)
+    }
+
+    /// Whether [`Shared::backend_back`] has a wake-up waiting (without waiting for one).
+    async fn poked(s: &Shared) -> bool {
+        // `timeout` polls the future before its timer: a stored wake-up resolves it at once.
+        tokio::time::timeout(Duration::ZERO, s.backend_back())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn an_answer_after_failures_is_news_once() {
+        let s = shared();
+        s.rest_outcome(true);
+        assert!(poked(&s).await, "the first answer is news");
+        s.rest_outcome(true);
+        assert!(!poked(&s).await, "answers while all is well are not");
+
+        s.rest_outcome(false);
+        s.rest_outcome(false);
+        assert!(!poked(&s).await, "failures are not");
+        s.rest_outcome(true);
+        s.rest_outcome(true);
+        assert!(poked(&s).await, "the answer after them is");
+        assert!(!poked(&s).await, "once");
+    }
+
+    #[tokio::test]
+    async fn the_first_answer_after_the_realtime_connection_was_lost_is_news() {
+        let s = shared();
+        s.rest_outcome(true);
+        assert!(poked(&s).await);
+        s.realtime_lost();
+        s.rest_outcome(true);
+        assert!(poked(&s).await);
+        s.rest_outcome(true);
+        assert!(!poked(&s).await);
+    }
+
+    #[test]
+    fn sending_the_outbox_now_is_asked_once_per_request() {
+        let s = shared();
+        assert!(!s.take_outbox_now());
+        s.send_outbox_now();
+        s.send_outbox_now();
+        assert!(s.take_outbox_now());
+        assert!(!s.take_outbox_now());
     }
 }
