@@ -57,13 +57,7 @@ async fn the_realtime_connection_returns_with_the_backend_not_at_its_next_backof
     let dirs = tempfile::tempdir()?;
     let mut alice = Client::sign_in(&backend, 0, &dirs).await?;
     alice.connected().await;
-    alice
-        .until("alice has the conversation", |c| async move {
-            c.conversations()
-                .await
-                .is_ok_and(|l| l.iter().any(|x| x.id == conv))
-        })
-        .await;
+    alice.lists(conv).await;
 
     // Everything goes down; the realtime client fails attempt after attempt.
     backend.stop_http();

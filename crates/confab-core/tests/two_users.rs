@@ -22,13 +22,7 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
     let mut bob_notes = bob.core.take_notifications().expect("notifications");
 
     // Both see the conversation (from the catch-up) and each other online.
-    alice
-        .until("alice lists the conversation", |c| async move {
-            c.conversations()
-                .await
-                .is_ok_and(|l| l.iter().any(|x| x.id == conv))
-        })
-        .await;
+    alice.lists(conv).await;
     bob.until("bob sees alice online", |c| async move {
         c.teammates()
             .await

@@ -166,6 +166,19 @@ impl Client {
         })
     }
 
+    /// Waits until the conversation list has `conversation` (its catch-up has arrived).
+    pub async fn lists(&mut self, conversation: i64) {
+        self.until(
+            &format!("conversation {conversation} is listed"),
+            |c| async move {
+                c.conversations()
+                    .await
+                    .is_ok_and(|l| l.iter().any(|x| x.id == conversation))
+            },
+        )
+        .await;
+    }
+
     /// Quits the app: the core stops and lets go of the cache; what a restart needs is returned.
     pub async fn close(self) -> (PathBuf, Arc<MemoryTokens>) {
         self.core.close().await;
