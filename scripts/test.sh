@@ -27,6 +27,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo check -p confab-model --target wasm32-unknown-unknown"
 cargo check -p confab-model --target wasm32-unknown-unknown
 
+step "cargo build -p confab-desktop (the end-to-end tests drive this binary)"
+# `cargo test` builds a package's binary only for that package's own integration tests, so the
+# end-to-end crate (tests/) would find no confab-desktop next to it on a clean target directory.
+cargo build -p confab-desktop
+
 step "cargo test --workspace"
 cargo test --workspace
 

@@ -75,7 +75,8 @@ pub struct AppWindow {
 }
 
 /// The app binary next to the running test or benchmark (`target/<profile>/confab-desktop`),
-/// which `cargo test --workspace` builds with the UI embedded.
+/// built by `cargo build -p confab-desktop` (with the UI embedded) before the tests run: `cargo test`
+/// does not build another package's binary.
 pub fn app_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let bin = exe
@@ -83,7 +84,13 @@ pub fn app_binary() -> Result<PathBuf> {
         .skip(1)
         .map(|d| d.join("confab-desktop"))
         .find(|p| p.is_file())
-        .ok_or_else(|| anyhow!("confab-desktop is not built next to {}", exe.display()))?;
+        .ok_or_else(|| {
+            anyhow!(
+                "confab-desktop is not built next to {}: run `cargo build -p confab-desktop` first \
+                 (scripts/test.sh does)",
+                exe.display()
+            )
+        })?;
     Ok(bin)
 }
 
