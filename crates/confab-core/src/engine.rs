@@ -4,8 +4,8 @@
 //!
 //! Recovery: the first REST answer after failures or a lost realtime connection (see
 //! [`Shared::rest_outcome`]) makes the Pusher client attempt at once instead of waiting out its
-//! backoff, and a (re)connect sends the outbox's backed-off messages at once: whichever path
-//! sees the network return first tells the other.
+//! backoff, and both that and a (re)connect send the outbox's backed-off messages and unsent
+//! read marks at once: whichever path sees the network return first tells the other.
 //!
 //! Ordering: sync pages and realtime events are applied by this one task, one at a time, so a
 //! message arriving by both paths is stored once (the cache applies idempotently) and the
@@ -224,7 +224,8 @@ impl Engine {
     }
 
     /// The backend answers again after failures or a lost realtime connection: the network is
-    /// back, so neither the realtime connection nor the outbox waits out its backoff.
+    /// back, so neither the realtime connection nor the outbox (messages and read marks) waits
+    /// out its backoff.
     fn on_backend_back(&self, pusher: &Client) {
         if pusher.state() != State::Connected {
             tracing::info!("the backend answers again: connecting the realtime channel now");
@@ -233,7 +234,7 @@ impl Engine {
         self.send_outbox_now();
     }
 
-    /// Queued messages go out now, even those waiting out a backoff.
+    /// Queued messages and unsent read marks go out now, even those waiting out a backoff.
     fn send_outbox_now(&self) {
         self.shared.send_outbox_now();
         self.kick.notify_one();
@@ -307,7 +308,7 @@ impl Engine {
             Event::Connected { socket_id, .. } => {
                 self.shared.set_socket_id(Some(socket_id));
                 self.planner.request_now(now);
-                // The network is back: messages waiting out a backoff need not.
+                // The network is back: messages and read marks waiting out a backoff need not.
                 self.send_outbox_now();
             }
             Event::Subscribed {

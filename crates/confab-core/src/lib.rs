@@ -67,11 +67,13 @@ struct Active {
     db: Db,
     commands: mpsc::UnboundedSender<engine::Command>,
     kick: Arc<Notify>,
-    /// The engine and the outbox sender. Both are aborted, not asked to stop: a stopping
-    /// engine that finished its sync pages first would apply (and notify) messages after
-    /// the session was replaced or the app closed, and the next core would see them as old.
-    /// Aborting at an await point is safe: store writes are transactions on a blocking
-    /// thread, and a send cut short is retried with the same client id (the server dedups).
+    /// The engine and the outbox sender (which also posts unsent read marks). Both are
+    /// aborted, not asked to stop: a stopping engine that finished its sync pages first would
+    /// apply (and notify) messages after the session was replaced or the app closed, and the
+    /// next core would see them as old. Aborting at an await point is safe: store writes are
+    /// transactions on a blocking thread, a send cut short is retried with the same client id
+    /// (the server dedups), and a read mark cut short stays unsent (posting it twice is
+    /// harmless: the server only moves a mark forward).
     tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
@@ -591,6 +593,8 @@ impl Core {
     }
 
     /// The conversation is on screen: mark everything in it read (here and on the server).
+    /// The local mark moves at once; the cache keeps it as unsent in the same transaction and
+    /// the sender posts it now, and again after failures and restarts until the server has it.
     ///
     /// # Errors
     /// Not signed in; cache errors.
@@ -608,17 +612,12 @@ impl Core {
                 }
             })
             .await?;
-        if let Some(seq) = seq {
+        if seq.is_some() {
             self.inner.shared.emit(UiEvent::ConversationsChanged);
-            if let Ok(api) = self.api().await {
-                // Best effort: the local mark is what the UI shows; a lost server mark only
-                // means another device shows the messages unread.
-                tokio::spawn(async move {
-                    if let Err(e) = api.mark_read(conversation_id, seq).await {
-                        tracing::info!(error = %e, "read mark not sent");
-                    }
-                });
-            }
+            // The sender posts it (a task the core stops with the session, unlike one spawned
+            // here, which could write the cache after close).
+            self.inner.shared.send_read_marks_now();
+            self.with_active(|a| a.kick.notify_one()).await?;
         }
         Ok(())
     }

@@ -26,8 +26,11 @@ pub(crate) struct Shared {
     rest_news: AtomicBool,
     /// Raised (once per piece of news) for the engine: the backend answers again.
     backend_back: Notify,
-    /// Set when queued messages should be tried now rather than at their backoff's time.
+    /// Set when queued messages and unsent read marks should be tried now rather than at their
+    /// backoff's time.
     outbox_now: AtomicBool,
+    /// Set when a new read mark waits to be sent (it goes now, even during a backoff).
+    read_marks_now: AtomicBool,
 }
 
 impl Shared {
@@ -48,6 +51,7 @@ impl Shared {
             rest_news: AtomicBool::new(true),
             backend_back: Notify::new(),
             outbox_now: AtomicBool::new(false),
+            read_marks_now: AtomicBool::new(false),
         }
     }
 
@@ -176,8 +180,8 @@ impl Shared {
         self.backend_back.notified().await;
     }
 
-    /// Queued messages should be tried now, whatever their backoff says (the network is back).
-    /// The sender sees it at its next round; kick it to make that now.
+    /// Queued messages and unsent read marks should be tried now, whatever their backoff says
+    /// (the network is back). The sender sees it at its next round; kick it to make that now.
     pub fn send_outbox_now(&self) {
         self.outbox_now.store(true, Ordering::Relaxed);
     }
@@ -185,6 +189,18 @@ impl Shared {
     /// Whether [`Shared::send_outbox_now`] was asked since the last call.
     pub fn take_outbox_now(&self) -> bool {
         self.outbox_now.swap(false, Ordering::Relaxed)
+    }
+
+    /// A read mark was just recorded as unsent: the sender tries the unsent marks at its next
+    /// round even while they back off (a new mark is worth one attempt, as a new message is).
+    /// Kick the sender to make that now.
+    pub fn send_read_marks_now(&self) {
+        self.read_marks_now.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Shared::send_read_marks_now`] was asked since the last call.
+    pub fn take_read_marks_now(&self) -> bool {
+        self.read_marks_now.swap(false, Ordering::Relaxed)
     }
 
     /// The backend refused the token: stop, keep everything, ask the user to sign in again.
@@ -253,5 +269,14 @@ mod tests {
         s.send_outbox_now();
         assert!(s.take_outbox_now());
         assert!(!s.take_outbox_now());
+    }
+
+    #[test]
+    fn sending_read_marks_now_is_asked_once_per_request_apart_from_the_outbox() {
+        let s = shared();
+        s.send_read_marks_now();
+        assert!(!s.take_outbox_now());
+        assert!(s.take_read_marks_now());
+        assert!(!s.take_read_marks_now());
     }
 }

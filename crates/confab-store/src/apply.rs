@@ -91,6 +91,20 @@ pub(crate) fn advance_my_read_seq(conn: &Connection, id: ConversationId, seq: Se
     Ok(moved > 0)
 }
 
+/// The server has the account's read mark in a conversation at `seq` or beyond: an unsent mark
+/// at or below it need not be sent any more. A newer unsent mark stays. Returns whether a row
+/// went.
+pub(crate) fn forget_unsent_read_mark(
+    conn: &Connection,
+    conversation_id: ConversationId,
+    seq: Seq,
+) -> Result<bool> {
+    let gone = conn
+        .prepare_cached("DELETE FROM unsent_read_marks WHERE conversation_id = ?1 AND seq <= ?2")?
+        .execute(params![conversation_id, seq])?;
+    Ok(gone > 0)
+}
+
 /// Moves a member's read mark forward (never back).
 pub(crate) fn upsert_read_mark(
     conn: &Connection,
@@ -243,11 +257,12 @@ fn apply_read_mark(cx: &StoreTx<'_>, r: &ReadReceipt) -> Result<Applied> {
     let (conn, me) = (cx.conn(), cx.me);
     ensure_conversation(cx, r.conversation_id)?;
     let mut outcome = upsert_read_mark(conn, r.conversation_id, r.user_id, r.seq)?;
-    if me == Some(r.user_id)
-        && advance_my_read_seq(conn, r.conversation_id, r.seq)?
-        && !outcome.changed()
-    {
-        outcome = Applied::Updated;
+    if me == Some(r.user_id) {
+        // The server's own view of my mark: what it already has needs no sending.
+        forget_unsent_read_mark(conn, r.conversation_id, r.seq)?;
+        if advance_my_read_seq(conn, r.conversation_id, r.seq)? && !outcome.changed() {
+            outcome = Applied::Updated;
+        }
     }
     Ok(outcome)
 }
@@ -372,8 +387,12 @@ fn apply_conversation(
     if advance_my_read_seq(conn, c.id, c.last_read_seq)? {
         outcome = outcome.max_with(Applied::Updated);
     }
-    if let Some(me) = me.filter(|_| c.last_read_seq > 0) {
-        upsert_read_mark(conn, c.id, me, c.last_read_seq)?;
+    if c.last_read_seq > 0 {
+        // The server's view of my mark, as for a read receipt of mine.
+        forget_unsent_read_mark(conn, c.id, c.last_read_seq)?;
+        if let Some(me) = me {
+            upsert_read_mark(conn, c.id, me, c.last_read_seq)?;
+        }
     }
     if let Some(last) = &c.last_message {
         if apply_message(cx, last)?.changed() {
@@ -408,7 +427,8 @@ impl StoreTx<'_> {
     }
 
     /// Moves a member's read mark forward (never back); the account's own mark also sets its
-    /// read position, and so its unread counts.
+    /// read position, and so its unread counts, and settles any unsent mark at or below it (the
+    /// server has it).
     ///
     /// # Errors
     /// SQLite errors; [`crate::StoreError::DiskFull`].
@@ -438,9 +458,9 @@ impl StoreTx<'_> {
     }
 
     /// Stores a conversation: title, members (replaced by the given set), the account's read
-    /// position (forward only) and its last message, if any. `created_seq` is the seq of its
-    /// `conversation-created` change when known: it places a conversation without messages in
-    /// the list.
+    /// position (forward only; an unsent mark at or below the server's is settled) and its last
+    /// message, if any. `created_seq` is the seq of its `conversation-created` change when
+    /// known: it places a conversation without messages in the list.
     ///
     /// # Errors
     /// SQLite errors; [`crate::StoreError::DiskFull`].

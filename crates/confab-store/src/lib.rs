@@ -1,11 +1,12 @@
 //! The Confab desktop client's local cache: one SQLite file per account.
 //!
 //! What it does: keeps users, conversations and their members, messages (sent and unsent), share
-//! requests, read marks, the outbox, drafts, the sync and notification cursors and remembered UI
-//! settings; applies server data idempotently (the same message from the realtime event and from
-//! sync is stored once, an older state never overwrites a newer one); answers the UI's queries
-//! (conversation list with unread counts and previews, message pages, requests, full-text search
-//! with FTS5); migrates its schema with numbered SQL files recorded in `PRAGMA user_version`.
+//! requests, read marks (and which of the account's own the server has yet to hear), the outbox,
+//! drafts, the sync and notification cursors and remembered UI settings; applies server data
+//! idempotently (the same message from the realtime event and from sync is stored once, an older
+//! state never overwrites a newer one); answers the UI's queries (conversation list with unread
+//! counts and previews, message pages, requests, full-text search with FTS5); migrates its schema
+//! with numbered SQL files recorded in `PRAGMA user_version`.
 //!
 //! What it never does: network, clocks, threads or async. Callers pass times in (RFC 3339
 //! strings for display, epoch milliseconds for scheduling). It never decides what to send or
@@ -54,6 +55,7 @@ use confab_model::{ConversationId, Seq, UserId};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use error::{Result, StoreError};
+pub use local::UnsentReadMark;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{OutboxItem, OutboxState};
 pub use query::PREVIEW_CHARS;

@@ -1,5 +1,6 @@
 //! Local facts that never come from sync: the account, the cursors, UI settings, drafts, the
-//! muted flag and the account's own read position.
+//! muted flag, the account's own read position and which of its moves the server has yet to
+//! hear about.
 
 use confab_model::{ConversationId, Seq, User, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -249,27 +250,79 @@ impl Store {
     }
 
     /// The account has seen a conversation up to message `seq`: moves its read mark forward
-    /// (never back). Returns whether it moved, i.e. whether to tell the server.
+    /// (never back). Returns whether it moved, i.e. whether to tell the server. A mark that
+    /// moved is also recorded as unsent, in the same transaction, until
+    /// [`Store::confirm_read_mark`] or the server's own view of it settles it; so a mark is
+    /// never lost to a failed request or a restart.
     ///
     /// # Errors
     /// [`StoreError::UnknownConversation`]; SQLite errors.
     pub fn mark_read(&mut self, conversation_id: ConversationId, seq: Seq) -> Result<bool> {
         let me = self.me;
         self.write(|tx| {
-            require_conversation(tx.conn(), conversation_id)?;
-            let moved = apply::advance_my_read_seq(tx.conn(), conversation_id, seq)?;
+            let conn = tx.conn();
+            require_conversation(conn, conversation_id)?;
+            let moved = apply::advance_my_read_seq(conn, conversation_id, seq)?;
             if let Some(me) = me {
-                apply::upsert_read_mark(tx.conn(), conversation_id, me, seq)?;
+                apply::upsert_read_mark(conn, conversation_id, me, seq)?;
+            }
+            if moved {
+                conn.prepare_cached(
+                    "INSERT INTO unsent_read_marks (conversation_id, seq) VALUES (?1, ?2)
+                     ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq
+                     WHERE excluded.seq > unsent_read_marks.seq",
+                )?
+                .execute(params![conversation_id, seq])?;
             }
             Ok(moved)
         })
     }
+
+    /// The read marks the server has not confirmed, one per conversation (the newest), in
+    /// conversation order. Send each, then [`Store::confirm_read_mark`] it.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn unsent_read_marks(&self) -> Result<Vec<UnsentReadMark>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT conversation_id, seq FROM unsent_read_marks ORDER BY conversation_id",
+            )?
+            .query_map([], |r| {
+                Ok(UnsentReadMark {
+                    conversation_id: r.get(0)?,
+                    seq: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The server has the mark at `seq` (its answer to the request came back, or it refused the
+    /// mark for good): settles the unsent mark if it is still `seq` or lower. A newer mark
+    /// written while the request was in flight stays, to be sent in turn. Returns whether a
+    /// row went.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn confirm_read_mark(&mut self, conversation_id: ConversationId, seq: Seq) -> Result<bool> {
+        self.write(|tx| apply::forget_unsent_read_mark(tx.conn(), conversation_id, seq))
+    }
+}
+
+/// A read mark of the account that the server has not confirmed yet (see [`Store::mark_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsentReadMark {
+    /// The conversation read.
+    pub conversation_id: ConversationId,
+    /// Read up to this message seq.
+    pub seq: Seq,
 }
 
 #[cfg(test)]
 mod tests {
     use crate::testing::*;
-    use crate::StoreError;
+    use crate::{StoreError, UnsentReadMark};
 
     #[test]
     fn cursors_start_at_zero_and_only_move_forward() {
@@ -338,6 +391,72 @@ mod tests {
         assert_eq!(store.conversation_list().unwrap()[0].unread_count, 1);
         let marks = store.read_marks(CONV).unwrap();
         assert!(marks.iter().any(|m| m.user_id == ME && m.seq == 3));
+    }
+
+    fn unsent(seq: i64) -> Vec<UnsentReadMark> {
+        vec![UnsentReadMark {
+            conversation_id: CONV,
+            seq,
+        }]
+    }
+
+    #[test]
+    fn a_mark_that_moves_waits_as_unsent_and_only_the_newest_is_kept() {
+        // Given a conversation with messages up to seq 5,
+        let mut store = store_with_conversation();
+        for seq in 2..=5 {
+            store.apply_message(&message_from_ada(seq)).unwrap();
+        }
+        assert!(store.unsent_read_marks().unwrap().is_empty());
+        // when my mark moves to 3, then to 5,
+        store.mark_read(CONV, 3).unwrap();
+        assert_eq!(store.unsent_read_marks().unwrap(), unsent(3));
+        store.mark_read(CONV, 5).unwrap();
+        // then one mark per conversation waits, the newest,
+        assert_eq!(store.unsent_read_marks().unwrap(), unsent(5));
+        // and a mark that does not move records nothing, nor lowers the waiting one.
+        assert!(!store.mark_read(CONV, 4).unwrap());
+        assert_eq!(store.unsent_read_marks().unwrap(), unsent(5));
+    }
+
+    #[test]
+    fn a_mark_that_does_not_move_is_not_sent_again() {
+        // Given a mark the server has confirmed,
+        let mut store = store_with_conversation();
+        store.mark_read(CONV, 4).unwrap();
+        assert!(store.confirm_read_mark(CONV, 4).unwrap());
+        // when the same conversation is marked read at the same seq again,
+        assert!(!store.mark_read(CONV, 4).unwrap());
+        // then nothing waits to be sent.
+        assert!(store.unsent_read_marks().unwrap().is_empty());
+    }
+
+    #[test]
+    fn confirming_a_sent_mark_keeps_a_newer_one_written_meanwhile() {
+        // Given a mark at 3 being sent,
+        let mut store = store_with_conversation();
+        store.mark_read(CONV, 3).unwrap();
+        let sending = store.unsent_read_marks().unwrap()[0];
+        // when the mark moves to 7 before the server's answer to 3 comes back,
+        store.mark_read(CONV, 7).unwrap();
+        // then confirming 3 leaves 7 waiting,
+        assert!(!store
+            .confirm_read_mark(sending.conversation_id, sending.seq)
+            .unwrap());
+        assert_eq!(store.unsent_read_marks().unwrap(), unsent(7));
+        // and confirming 7 settles it.
+        assert!(store.confirm_read_mark(CONV, 7).unwrap());
+        assert!(store.unsent_read_marks().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_mark_in_an_unknown_conversation_is_refused_and_nothing_waits() {
+        let mut store = store_with_conversation();
+        assert!(matches!(
+            store.mark_read(999, 3),
+            Err(StoreError::UnknownConversation(999))
+        ));
+        assert!(store.unsent_read_marks().unwrap().is_empty());
     }
 
     #[test]

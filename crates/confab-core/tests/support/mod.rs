@@ -16,7 +16,7 @@ use confab_model::User;
 use confab_server::config::PusherSettings;
 use confab_server::{app, auth, store, AppState, Db};
 use confab_testkit::{Sockudo, TcpProxy};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 /// How long any awaited event may take.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -114,18 +114,21 @@ impl Backend {
 
     /// Answers again on the same port.
     pub async fn start_http(&mut self) -> Result<()> {
-        for _ in 0..50 {
-            match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
-                Ok(l) => {
-                    self.serve(l);
-                    return Ok(());
-                }
-                // The old listener is still closing.
-                Err(_) => tokio::task::yield_now().await,
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        bail!("port {} did not free up", self.port)
+        let listener = bind_again(self.port).await?;
+        self.serve(listener);
+        Ok(())
+    }
+
+    /// Stops answering HTTP and puts an [`Outage`] on the port in its place.
+    pub async fn outage(&mut self) -> Result<Outage> {
+        self.stop_http();
+        Ok(Outage::serve(bind_again(self.port).await?))
+    }
+
+    /// Ends an outage: the backend answers again on the same port.
+    pub async fn end_outage(&mut self, outage: Outage) -> Result<()> {
+        outage.stop().await;
+        self.start_http().await
     }
 
     /// A REST client logged in as user `i`.
@@ -135,6 +138,126 @@ impl Backend {
             .login(&self.users[i].user.email, &self.users[i].password)
             .await?;
         Ok(api.with_token(login.token))
+    }
+}
+
+/// Binds `port` on loopback, waiting for the listener that had it to finish closing.
+async fn bind_again(port: u16) -> Result<tokio::net::TcpListener> {
+    for _ in 0..50 {
+        match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => return Ok(l),
+            // The old listener is still closing.
+            Err(_) => tokio::task::yield_now().await,
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bail!("port {port} did not free up")
+}
+
+/// The backend's port while the backend is down: every request is answered 503 (as a reverse
+/// proxy in front of a stopped backend answers) and its request line recorded, so a test can
+/// await the proof that a call was made and failed instead of guessing with a sleep.
+pub struct Outage {
+    seen: watch::Receiver<Vec<String>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Outage {
+    fn serve(listener: tokio::net::TcpListener) -> Self {
+        let (tx, seen) = watch::channel(Vec::new());
+        let task = tokio::spawn(async move {
+            // Dropped with this task when the outage ends, aborting every connection.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                connections.spawn(async move {
+                    if let Some(line) = answer_503(stream).await {
+                        tx.send_modify(|seen| seen.push(line));
+                    }
+                });
+            }
+        });
+        Outage { seen, task }
+    }
+
+    /// Waits until a request whose request line starts with `prefix` (e.g.
+    /// `"POST /api/conversations/1/read"`) has been answered with a 503.
+    pub async fn requested(&mut self, prefix: &str) {
+        let found = tokio::time::timeout(
+            WAIT,
+            self.seen
+                .wait_for(|seen| seen.iter().any(|line| line.starts_with(prefix))),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
+        assert!(
+            found,
+            "no request `{prefix}` during the outage; seen: {:?}",
+            *self.seen.borrow()
+        );
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Reads one request (head and body), answers 503 and closes; returns the request line.
+async fn answer_503(mut stream: tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 64 * 1024 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let body_len: usize = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    // Read the body too: closing with unread bytes would reset the connection before the
+    // client reads the answer.
+    let mut have = buf.len() - head_end;
+    while have < body_len {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        have += n;
+    }
+    let _ = stream
+        .write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )
+        .await;
+    let _ = stream.shutdown().await;
+    head.lines().next().map(str::to_owned)
+}
+
+/// Polls `check` until it holds (for state only another party shows, such as the server's),
+/// failing after [`WAIT`].
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -307,3 +307,61 @@ fn a_message_seen_again_with_other_content_takes_the_servers_version() {
     assert_eq!(store.search("corrected", None, 5).unwrap().len(), 1);
     assert_eq!(store.search("message", None, 5).unwrap().len(), 0);
 }
+
+fn unsent_seqs(store: &crate::Store) -> Vec<i64> {
+    store
+        .unsent_read_marks()
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect()
+}
+
+#[test]
+fn my_read_receipt_from_the_server_settles_an_unsent_mark_at_or_below_it() {
+    // Given my mark at 5, not sent yet,
+    let mut store = store_with_conversation();
+    store.mark_read(CONV, 5).unwrap();
+    // when the server tells of Ada's mark, or of an older mark of mine,
+    store.apply_read_mark(&receipt(ADA, 9)).unwrap();
+    store.apply_read_mark(&receipt(ME, 4)).unwrap();
+    // then mine still waits;
+    assert_eq!(unsent_seqs(&store), [5]);
+    // when the server tells of my mark at 5 (my request got through, or another device's),
+    store.apply_read_mark(&receipt(ME, 5)).unwrap();
+    // then nothing waits.
+    assert!(unsent_seqs(&store).is_empty());
+}
+
+#[test]
+fn my_read_receipt_in_a_sync_page_settles_an_unsent_mark() {
+    // Given my mark at 5, not sent yet,
+    let mut store = store_with_conversation();
+    store.mark_read(CONV, 5).unwrap();
+    // when a catch-up brings my mark at 6 (read on another device),
+    let change = Change::ReadReceipt(ReadChange {
+        seq: 20,
+        receipt: receipt(ME, 6),
+    });
+    store.apply_changes(&[change], 20).unwrap();
+    // then the server has more than mine: nothing waits.
+    assert!(unsent_seqs(&store).is_empty());
+}
+
+#[test]
+fn a_conversation_from_the_server_settles_an_unsent_mark_at_or_below_its_read_position() {
+    // Given my mark at 5, not sent yet,
+    let mut store = store_with_conversation();
+    store.mark_read(CONV, 5).unwrap();
+    let mut c = conversation(CONV, "Ada", &[ME, ADA]);
+    // when the server's copy of the conversation says I read up to 4,
+    c.last_read_seq = 4;
+    store.apply_conversation(&c, Some(1)).unwrap();
+    // then mine still waits;
+    assert_eq!(unsent_seqs(&store), [5]);
+    // when it says 5,
+    c.last_read_seq = 5;
+    store.apply_conversation(&c, Some(1)).unwrap();
+    // then nothing waits.
+    assert!(unsent_seqs(&store).is_empty());
+}
