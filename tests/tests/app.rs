@@ -408,6 +408,11 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
     app.type_into("#composer", ENTER).await?;
     app.wait_deliveries(WAIT, text, |d| d.iter().flatten().any(|s| s == "pending"))
         .await?;
+    // Offline it does not claim to be sending: it says it waits for the connection.
+    app.wait_text("[data-delivery=\"pending\"] .delivery", |t| {
+        t.contains("Waiting for connection")
+    })
+    .await?;
     app.screenshot("offline-pending").await?;
 
     backend.restart().await?;
@@ -424,9 +429,9 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
         "one row, pending then sent: {states:?}"
     );
     println!("delivered {:?} after the backend returned", back.elapsed());
-    // The realtime connection comes back at its next attempt: the Pusher client backs off
-    // (full jitter, capped at 60 s) while the backend is down, and a successful REST call does
-    // not cut that wait short yet.
+    // Backend and Sockudo were both down, so the Pusher client and the outbox each backed off
+    // (full jitter, capped at 60 s); whichever attempt succeeds first cuts the other's wait short
+    // (`retry_now`), so both are back within one capped backoff plus the reconnect.
     app.wait_script_for(
         Duration::from_secs(90),
         "return document.querySelector('#connection-banner') === null;",

@@ -13,6 +13,7 @@ use crate::api;
 use crate::components::app::use_store;
 use crate::components::message_row::MessageRow;
 use crate::effects;
+use crate::logic::text::pending_label;
 use crate::logic::timeline::{rows, seen_by, Row};
 
 /// Properties of [`MessageList`].
@@ -93,6 +94,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
     };
 
     let names = store.names();
+    let pending_label = pending_label(&store.connection);
     let seen = store
         .receipts
         .get(&id)
@@ -126,7 +128,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
                         .map(|(_, who)| who.join(", "));
                     let key = message.client_id.clone();
                     html! {
-                        <MessageRow {key} {message} {mine} {show_sender}
+                        <MessageRow {key} {message} {mine} {show_sender} {pending_label}
                             {time} seen={seen_names} onretry={retry.clone()} ondiscard={discard.clone()} />
                     }
                 }

@@ -20,6 +20,9 @@ pub struct MessageRowProps {
     pub time: String,
     /// Who has read it ("Bob, Cleo"), under my last read message.
     pub seen: Option<String>,
+    /// While pending: what it says ("Sending…" or "Waiting for connection") and its tooltip
+    /// (`logic::text::pending_label`).
+    pub pending_label: (&'static str, &'static str),
     /// Retry a failed message (client id).
     pub onretry: Callback<String>,
     /// Discard a failed message (client id).
@@ -32,10 +35,13 @@ pub fn message_row(props: &MessageRowProps) -> Html {
     let m = &props.message;
     let (state, status) = match &m.delivery {
         DeliveryState::Sent => ("sent", html! {}),
-        DeliveryState::Pending => (
-            "pending",
-            html! { <span class="delivery" title="Sending…"><Icon glyph={Glyph::Clock} />{ "Sending…" }</span> },
-        ),
+        DeliveryState::Pending => {
+            let (label, title) = props.pending_label;
+            (
+                "pending",
+                html! { <span class="delivery" {title}><Icon glyph={Glyph::Clock} />{ label }</span> },
+            )
+        }
         DeliveryState::Failed { reason } => {
             let cid = m.client_id.clone();
             let retry = props.onretry.reform(move |_: MouseEvent| cid.clone());

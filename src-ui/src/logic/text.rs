@@ -71,6 +71,22 @@ pub fn banner(status: &ConnectionStatus, elapsed_secs: u64) -> Option<Banner> {
     }
 }
 
+/// What a message of mine still in the outbox says, and its tooltip. While the connection is
+/// up (or its first attempt is under way) it is on its way; when Confab is waiting out a retry or
+/// offline, "Sending…" would be a promise nothing is keeping, so it says what will happen.
+pub fn pending_label(status: &ConnectionStatus) -> (&'static str, &'static str) {
+    match status {
+        ConnectionStatus::Connected
+        | ConnectionStatus::Connecting {
+            retry_in_secs: None,
+        } => ("Sending…", "Sending…"),
+        _ => (
+            "Waiting for connection",
+            "Saved on this computer; it is sent as soon as Confab is back online.",
+        ),
+    }
+}
+
 /// Under a conversation's title: who is there. Presence is only known while connected, so
 /// offline it claims nothing about others (and not that I am online).
 /// `peer_online`: for a direct chat, whether the other person is online.
@@ -153,6 +169,30 @@ pub fn hue(name: &str) -> u32 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_pending_message_says_it_waits_for_the_connection_only_when_offline_or_backing_off() {
+        assert_eq!(pending_label(&ConnectionStatus::Connected).0, "Sending…");
+        let first_attempt = ConnectionStatus::Connecting {
+            retry_in_secs: None,
+        };
+        assert_eq!(pending_label(&first_attempt).0, "Sending…");
+        for status in [
+            ConnectionStatus::Connecting {
+                retry_in_secs: Some(4),
+            },
+            ConnectionStatus::Unavailable {
+                retry_in_secs: Some(30),
+            },
+            ConnectionStatus::Offline,
+        ] {
+            assert_eq!(
+                pending_label(&status).0,
+                "Waiting for connection",
+                "{status:?}"
+            );
+        }
+    }
     #[test]
     fn offline_the_subtitle_claims_no_presence() {
         use super::room_subtitle;
