@@ -27,10 +27,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo check -p confab-model --target wasm32-unknown-unknown"
 cargo check -p confab-model --target wasm32-unknown-unknown
 
-step "cargo build -p confab-desktop (the end-to-end tests drive this binary)"
+step "cargo build --workspace --all-targets (the end-to-end tests drive the confab-desktop binary)"
 # `cargo test` builds a package's binary only for that package's own integration tests, so the
 # end-to-end crate (tests/) would find no confab-desktop next to it on a clean target directory.
-cargo build -p confab-desktop
+# Built together with every test target, so dependencies get the same feature set `cargo test`
+# uses: `cargo build -p confab-desktop` alone resolved other features and compiled ~150 crates
+# (GTK, WebKit, Tauri) a second time on a cold run.
+cargo build --workspace --all-targets
 
 step "cargo test --workspace"
 cargo test --workspace
