@@ -244,23 +244,6 @@ async fn answer_503(mut stream: tokio::net::TcpStream) -> Option<String> {
     head.lines().next().map(str::to_owned)
 }
 
-/// Polls `check` until it holds (for state only another party shows, such as the server's),
-/// failing after [`WAIT`].
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// A core with its own data dir and token store, plus its event stream.
 pub struct Client {
     pub core: Core,
