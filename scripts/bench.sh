@@ -4,8 +4,8 @@
 #        scripts/bench.sh app [--runs N] [--idle-secs S] [--wrap "PROFILER ARGS"]
 #   pusher: this repo's Pusher client against pusher-js on one local Sockudo channel
 #           (crates/pusher-channels/examples/bench.rs says what it measures and how).
-#   app:    the desktop app (release build) under Xvfb: start to the cached sidebar painted, and
-#           the idle memory and CPU of the app with its WebKit processes
+#   app:    the desktop app (`dist` profile, as packaged) under Xvfb: start to the cached sidebar
+#           painted, and the idle memory and CPU of the app with its WebKit processes
 #           (tests/examples/bench_app.rs says what it measures and how).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,8 +24,10 @@ case "$which" in
   app)
     scripts/bootstrap.sh test
     (cd src-ui && trunk build --quiet)
-    cargo build --release --quiet -p confab-desktop -p confab-e2e --bins --examples
-    exec "${CARGO_TARGET_DIR:-$root/target}/release/examples/bench_app" "$@"
+    # The profile the package is built with (Cargo.toml: size-optimised, fat LTO); the bench
+    # finds the app next to itself.
+    cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
+    exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_app" "$@"
     ;;
   *)
     echo "usage: $0 pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]" >&2

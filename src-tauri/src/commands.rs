@@ -212,11 +212,22 @@ pub fn screen_ready(app: tauri::AppHandle) {
 }
 
 /// The window painted its first screen (`screen`: "main" with the cached sidebar, or
-/// "sign-in"; `page_ms`: since the page began loading): logged with the time since the process
-/// started, which the cold-start benchmark reads; then the start-up work that could wait runs.
+/// "sign-in"; `page_ms`: since the page began loading, split into the wasm running at `wasm_ms`,
+/// the screen in the DOM at `content_ms`, the window shown at `shown_ms`): logged with the time
+/// since the process started, which the cold-start benchmark reads; then the start-up work that
+/// could wait runs.
+#[allow(clippy::too_many_arguments)] // one argument per figure the page measured
 #[tauri::command]
-pub fn first_paint(app: tauri::AppHandle, screen: String, conversations: usize, page_ms: u64) {
+pub fn first_paint(
+    app: tauri::AppHandle,
+    screen: String,
+    conversations: usize,
+    page_ms: u64,
+    wasm_ms: u64,
+    content_ms: u64,
+    shown_ms: u64,
+) {
     let since_start_ms = crate::since_start().as_millis();
-    tracing::info!(target: "confab::startup", %screen, conversations, page_ms, since_start_ms, "first paint");
+    tracing::info!(target: "confab::startup", %screen, conversations, wasm_ms, content_ms, shown_ms, page_ms, since_start_ms, "first paint");
     crate::after_first_paint(&app);
 }

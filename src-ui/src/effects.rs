@@ -141,6 +141,20 @@ pub fn quiet(fut: impl std::future::Future<Output = api::Res<()>> + 'static) {
 
 thread_local! {
     static FIRST_PAINT_SENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// When the wasm module started running (ms since the page began loading): the start-up
+    /// log splits the page's time into loading the module and rendering the first screen.
+    static WASM_STARTED_MS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+fn page_now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Called first thing in `run`: the module is compiled and instantiated.
+pub fn wasm_started() {
+    WASM_STARTED_MS.with(|s| s.set(page_now_ms()));
 }
 
 /// Once per run, when the first screen with content is in the DOM: has the shell show the
@@ -151,18 +165,26 @@ pub fn first_paint(screen: &'static str, conversations: usize) {
     if FIRST_PAINT_SENT.with(|s| s.replace(true)) {
         return;
     }
+    let content_ms = page_now_ms();
     spawn_local(async move {
         // Shown before the frame is requested: the reported paint is one a person could see.
         let _ = api::screen_ready().await;
+        let marks = api::PageMarks {
+            wasm_ms: WASM_STARTED_MS.with(std::cell::Cell::get) as u64,
+            content_ms: content_ms as u64,
+            shown_ms: page_now_ms() as u64,
+            page_ms: 0,
+        };
         let Some(window) = web_sys::window() else {
             return;
         };
         let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
             gloo_timers::callback::Timeout::new(0, move || {
-                let page_ms = web_sys::window()
-                    .and_then(|w| w.performance())
-                    .map_or(0.0, |p| p.now());
-                quiet(api::first_paint(screen, conversations, page_ms as u64));
+                let marks = api::PageMarks {
+                    page_ms: page_now_ms() as u64,
+                    ..marks
+                };
+                quiet(api::first_paint(screen, conversations, marks));
             })
             .forget();
         });

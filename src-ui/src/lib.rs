@@ -18,5 +18,6 @@ pub mod state;
 
 /// Mounts the app on `<body>`.
 pub fn run() {
+    effects::wasm_started();
     yew::Renderer::<components::app::App>::new().render();
 }

@@ -11,8 +11,8 @@
 //!    (counts shared libraries once per process, so it overstates) and PSS (shares them out,
 //!    the honest total), plus the CPU they used while idle.
 //!
-//! Run: `scripts/bench.sh app` (release build). Targets (issue 5): cold start to the cached
-//! sidebar ≤ 1 s under Xvfb; idle memory of app + WebKit ≤ 150 MB.
+//! Run: `scripts/bench.sh app` (the `dist` profile the package is built with). Targets (issue
+//! 5): cold start to the cached sidebar ≤ 1 s under Xvfb; idle memory of app + WebKit ≤ 150 MB.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
