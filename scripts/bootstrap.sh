@@ -34,7 +34,9 @@ for pkg in libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librs
 done
 if [ "$what" = test ] || [ "$what" = app ]; then
   # The core's keyring tests run a real Secret Service (gnome-keyring) on a private D-Bus
-  # session; the backend's interoperability test runs pusher-js under Node.
+  # session; the backend's interoperability test runs pusher-js under Node; `app` gets the
+  # Tauri CLI from npm. Node and npm are checked as commands, not Debian packages: a Node.js
+  # from elsewhere (NodeSource's nodejs bundles npm) is fine, and Debian's npm conflicts with it.
   for pkg in dbus gnome-keyring; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
@@ -46,12 +48,6 @@ if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
   # Secret Service and a notification daemon, ImageMagick for the tests' screenshots.
   for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin \
     imagemagick; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
-  done
-fi
-if [ "$what" = app ]; then
-  # npm for the Tauri CLI.
-  for pkg in nodejs npm; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi
