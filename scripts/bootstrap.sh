@@ -22,9 +22,10 @@ for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { log "missing $tool: install the Rust toolchain (rustup) first"; exit 1; }
 done
 
-# Build dependencies of Sockudo and of Confab's crates.
+# Build dependencies of Sockudo and of Confab's crates (libdbus-1-dev: the core's keyring client;
+# GTK's -dev packages pull it in too).
 need_apt=()
-for pkg in pkg-config libssl-dev protobuf-compiler libprotobuf-dev build-essential; do
+for pkg in pkg-config libssl-dev protobuf-compiler libprotobuf-dev build-essential libdbus-1-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
 done
 # The desktop crate (src-tauri) links GTK and WebKitGTK: every mode that builds the workspace.
