@@ -48,12 +48,7 @@ async fn alice_has_an_unread_message_from_bob() -> anyhow::Result<(Scene, Client
                 .is_ok_and(|l| l.iter().any(|x| x.id == conv && x.unread_count == 1))
         })
         .await;
-    bob.until("bob sees alice online", |c| async move {
-        c.teammates()
-            .await
-            .is_ok_and(|t| t.iter().any(|m| m.id == alice_id && m.online))
-    })
-    .await;
+    bob.sees_online(alice_id).await;
     let scene = Scene {
         backend,
         _dirs: dirs,

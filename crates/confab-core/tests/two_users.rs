@@ -23,12 +23,7 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
 
     // Both see the conversation (from the catch-up) and each other online.
     alice.lists(conv).await;
-    bob.until("bob sees alice online", |c| async move {
-        c.teammates()
-            .await
-            .is_ok_and(|t| t.iter().any(|m| m.id == alice_id && m.online))
-    })
-    .await;
+    bob.sees_online(alice_id).await;
 
     // Bob writes: pending at once, then sent; Alice gets it exactly once.
     let sent = bob.core.send_message(conv, "Hi Alice 👋".into()).await?;

@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use confab_core::session::{MemoryTokens, TokenStore};
 use confab_core::{Api, Core, CoreConfig};
 use confab_model::ipc::{ConnectionStatus, SignInRequest, UiEvent};
-use confab_model::User;
+use confab_model::{User, UserId};
 use confab_server::config::PusherSettings;
 use confab_server::{app, auth, store, AppState, Db};
 use confab_testkit::{Sockudo, TcpProxy};
@@ -282,6 +282,16 @@ impl Client {
                     .is_ok_and(|l| l.iter().any(|x| x.id == conversation))
             },
         )
+        .await;
+    }
+
+    /// Waits until the directory shows `who` online (presence in a shared room has arrived).
+    pub async fn sees_online(&mut self, who: UserId) {
+        self.until(&format!("user {who} is seen online"), |c| async move {
+            c.teammates()
+                .await
+                .is_ok_and(|t| t.iter().any(|m| m.id == who && m.online))
+        })
         .await;
     }
 
