@@ -3,8 +3,8 @@
 
 use confab_core::Core;
 use confab_model::ipc::{
-    ChatMessage, ConnectionStatus, ConversationSummary, IpcError, RequestLists, SearchHit,
-    SessionInfo, ShareRequestView, SignInRequest, Teammate,
+    ChatMessage, ConnectionStatus, ConversationSummary, IpcError, PageMarks, RequestLists,
+    SearchHit, SessionInfo, ShareRequestView, SignInRequest, Teammate,
 };
 use confab_model::{ConversationId, RequestId, Seq, UserId};
 use tauri::State;
@@ -212,22 +212,18 @@ pub fn screen_ready(app: tauri::AppHandle) {
 }
 
 /// The window painted its first screen (`screen`: "main" with the cached sidebar, or
-/// "sign-in"; `page_ms`: since the page began loading, split into the wasm running at `wasm_ms`,
-/// the screen in the DOM at `content_ms`, the window shown at `shown_ms`): logged with the time
-/// since the process started, which the cold-start benchmark reads; then the start-up work that
-/// could wait runs.
-#[allow(clippy::too_many_arguments)] // one argument per figure the page measured
+/// "sign-in"; `marks`: when the page got there, step by step): logged with the time since the
+/// process started, which the cold-start benchmark reads; then the start-up work that could
+/// wait runs.
 #[tauri::command]
-pub fn first_paint(
-    app: tauri::AppHandle,
-    screen: String,
-    conversations: usize,
-    page_ms: u64,
-    wasm_ms: u64,
-    content_ms: u64,
-    shown_ms: u64,
-) {
+pub fn first_paint(app: tauri::AppHandle, screen: String, conversations: usize, marks: PageMarks) {
     let since_start_ms = crate::since_start().as_millis();
+    let PageMarks {
+        wasm_ms,
+        content_ms,
+        shown_ms,
+        page_ms,
+    } = marks;
     tracing::info!(target: "confab::startup", %screen, conversations, wasm_ms, content_ms, shown_ms, page_ms, since_start_ms, "first paint");
     crate::after_first_paint(&app);
 }

@@ -3,8 +3,8 @@
 //! Argument names are the commands' parameter names in camelCase (Tauri's convention).
 
 use confab_model::ipc::{
-    ChatMessage, ConnectionStatus, ConversationSummary, IpcError, RequestLists, SearchHit,
-    SessionInfo, ShareRequestView, SignInRequest, Teammate,
+    ChatMessage, ConnectionStatus, ConversationSummary, IpcError, PageMarks, RequestLists,
+    SearchHit, SessionInfo, ShareRequestView, SignInRequest, Teammate,
 };
 use confab_model::{ConversationId, RequestId, Seq, UserId};
 use serde_json::json;
@@ -150,27 +150,11 @@ pub async fn screen_ready() -> Res<()> {
     invoke("screen_ready", json!({})).await
 }
 
-/// Times in the page's first start-up, in ms since the page began loading.
-#[derive(Clone, Copy)]
-pub struct PageMarks {
-    /// The wasm module started running (loaded, compiled, instantiated).
-    pub wasm_ms: u64,
-    /// The first screen with content was in the DOM.
-    pub content_ms: u64,
-    /// The shell had shown the window.
-    pub shown_ms: u64,
-    /// The first frame of the shown window was painted.
-    pub page_ms: u64,
-}
-
 /// Reports the first painted screen (startup timing in the app's log).
 pub async fn first_paint(screen: &str, conversations: usize, marks: PageMarks) -> Res<()> {
     invoke(
         "first_paint",
-        json!({
-            "screen": screen, "conversations": conversations, "pageMs": marks.page_ms,
-            "wasmMs": marks.wasm_ms, "contentMs": marks.content_ms, "shownMs": marks.shown_ms,
-        }),
+        json!({ "screen": screen, "conversations": conversations, "marks": marks }),
     )
     .await
 }

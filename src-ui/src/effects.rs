@@ -3,7 +3,7 @@
 //! Every function spawns its work and returns at once; failures become a toast with a human
 //! sentence ([`crate::logic::text::error_sentence`]).
 
-use confab_model::ipc::{IpcError, UiEvent};
+use confab_model::ipc::{IpcError, PageMarks, UiEvent};
 use confab_model::{ConversationId, Seq};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
@@ -169,7 +169,7 @@ pub fn first_paint(screen: &'static str, conversations: usize) {
     spawn_local(async move {
         // Shown before the frame is requested: the reported paint is one a person could see.
         let _ = api::screen_ready().await;
-        let marks = api::PageMarks {
+        let marks = PageMarks {
             wasm_ms: WASM_STARTED_MS.with(std::cell::Cell::get) as u64,
             content_ms: content_ms as u64,
             shown_ms: page_now_ms() as u64,
@@ -180,7 +180,7 @@ pub fn first_paint(screen: &'static str, conversations: usize) {
         };
         let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
             gloo_timers::callback::Timeout::new(0, move || {
-                let marks = api::PageMarks {
+                let marks = PageMarks {
                     page_ms: page_now_ms() as u64,
                     ..marks
                 };

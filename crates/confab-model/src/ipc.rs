@@ -199,6 +199,21 @@ pub struct FocusState {
     pub conversation_id: Option<ConversationId>,
 }
 
+/// When the page reached each step of its first start-up, in ms since it began loading
+/// (reported once, for the start-up log the cold-start benchmark reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageMarks {
+    /// The wasm module started running (loaded, compiled, instantiated).
+    pub wasm_ms: u64,
+    /// The first screen with content was in the DOM.
+    pub content_ms: u64,
+    /// The shell had shown the window.
+    pub shown_ms: u64,
+    /// The first frame of the shown window was painted.
+    pub page_ms: u64,
+}
+
 /// Everything that changes what the UI shows, in one ordered stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
