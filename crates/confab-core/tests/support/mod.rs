@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 use confab_core::session::{MemoryTokens, TokenStore};
 use confab_core::{Api, Core, CoreConfig};
 use confab_model::ipc::{ConnectionStatus, SignInRequest, UiEvent};
@@ -37,6 +37,8 @@ pub struct Backend {
     pub users: Vec<Account>,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
+    /// The server task: it returns once its listener is closed and its requests answered.
+    serving: Option<tokio::task::JoinHandle<()>>,
     pub dir: tempfile::TempDir,
 }
 
@@ -83,6 +85,7 @@ impl Backend {
             users,
             state,
             stop: None,
+            serving: None,
             dir,
         };
         b.serve(listener);
@@ -92,7 +95,7 @@ impl Backend {
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let (tx, rx) = oneshot::channel::<()>();
         let router = app(self.state.clone());
-        tokio::spawn(async move {
+        let serving = tokio::spawn(async move {
             let _ = axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -103,6 +106,7 @@ impl Backend {
             .await;
         });
         self.stop = Some(tx);
+        self.serving = Some(serving);
     }
 
     /// Stops answering HTTP (the database stays).
@@ -114,7 +118,7 @@ impl Backend {
 
     /// Answers again on the same port.
     pub async fn start_http(&mut self) -> Result<()> {
-        let listener = bind_again(self.port).await?;
+        let listener = self.bind_again().await?;
         self.serve(listener);
         Ok(())
     }
@@ -122,13 +126,26 @@ impl Backend {
     /// Stops answering HTTP and puts an [`Outage`] on the port in its place.
     pub async fn outage(&mut self) -> Result<Outage> {
         self.stop_http();
-        Ok(Outage::serve(bind_again(self.port).await?))
+        Ok(Outage::serve(self.bind_again().await?))
     }
 
     /// Ends an outage: the backend answers again on the same port.
     pub async fn end_outage(&mut self, outage: Outage) -> Result<()> {
         outage.stop().await;
         self.start_http().await
+    }
+
+    /// Binds the backend's port again once the server that had it is gone: its task ends
+    /// after the listener is closed, so the bind cannot race it.
+    async fn bind_again(&mut self) -> Result<tokio::net::TcpListener> {
+        if let Some(serving) = self.serving.take() {
+            tokio::time::timeout(WAIT, serving)
+                .await
+                .context("the stopped backend did not finish its requests")??;
+        }
+        tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .with_context(|| format!("binding port {} again", self.port))
     }
 
     /// A REST client logged in as user `i`.
@@ -139,19 +156,6 @@ impl Backend {
             .await?;
         Ok(api.with_token(login.token))
     }
-}
-
-/// Binds `port` on loopback, waiting for the listener that had it to finish closing.
-async fn bind_again(port: u16) -> Result<tokio::net::TcpListener> {
-    for _ in 0..50 {
-        match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(l) => return Ok(l),
-            // The old listener is still closing.
-            Err(_) => tokio::task::yield_now().await,
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    bail!("port {port} did not free up")
 }
 
 /// The backend's port while the backend is down: every request is answered 503 (as a reverse
