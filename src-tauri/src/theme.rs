@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
 use tauri::{AppHandle, Manager, Theme};
-use zbus::Variant;
+use zbus::zvariant::{OwnedValue, Value};
 
 const FILE: &str = "theme";
 const NAMESPACE: &str = "org.freedesktop.appearance";
@@ -75,7 +75,7 @@ async fn watch(app: &AppHandle, data_dir: &Path) -> zbus::Result<()> {
     .await?;
     // Subscribed before reading, so a change in between is not missed.
     let mut changes = proxy.receive_signal("SettingChanged").await?;
-    let value: zbus::OwnedVariant = match proxy.call("ReadOne", &(NAMESPACE, KEY)).await {
+    let value: OwnedValue = match proxy.call("ReadOne", &(NAMESPACE, KEY)).await {
         Ok(v) => v,
         // Portals before version 2 only have the deprecated `Read` (a variant in a variant).
         Err(_) => proxy.call("Read", &(NAMESPACE, KEY)).await?,
@@ -86,7 +86,7 @@ async fn watch(app: &AppHandle, data_dir: &Path) -> zbus::Result<()> {
     }
     while let Some(msg) = changes.next().await {
         let body = msg.body();
-        let Ok((ns, key, value)) = body.deserialize::<(String, String, Variant<'_>)>() else {
+        let Ok((ns, key, value)) = body.deserialize::<(String, String, Value<'_>)>() else {
             continue;
         };
         if ns == NAMESPACE && key == KEY {
@@ -110,10 +110,10 @@ fn set(app: &AppHandle, data_dir: &Path, current: &mut Option<Theme>, theme: Opt
 }
 
 /// The number inside however many variants the portal wrapped it in.
-fn color_scheme(v: &Variant<'_>) -> Option<u32> {
+fn color_scheme(v: &Value<'_>) -> Option<u32> {
     match v {
-        Variant::U32(n) => Some(*n),
-        Variant::Variant(inner) => color_scheme(inner),
+        Value::U32(n) => Some(*n),
+        Value::Value(inner) => color_scheme(inner),
         _ => None,
     }
 }
@@ -132,10 +132,10 @@ mod tests {
 
     #[test]
     fn the_number_is_found_inside_nested_variants() {
-        let nested = Variant::Variant(Box::new(Variant::Variant(Box::new(Variant::U32(1)))));
+        let nested = Value::Value(Box::new(Value::Value(Box::new(Value::U32(1)))));
         assert_eq!(color_scheme(&nested), Some(1));
-        assert_eq!(color_scheme(&Variant::U32(2)), Some(2));
-        assert_eq!(color_scheme(&Variant::Str("dark".into())), None);
+        assert_eq!(color_scheme(&Value::U32(2)), Some(2));
+        assert_eq!(color_scheme(&Value::Str("dark".into())), None);
     }
 
     #[test]

@@ -118,6 +118,33 @@ impl Desktop {
     }
 }
 
+impl Desktop {
+    /// Sets the desktop's light/dark preference the way GNOME's settings do
+    /// (`org.gnome.desktop.interface color-scheme`: `default`, `prefer-dark`, `prefer-light`),
+    /// and has the session's real settings portal (xdg-desktop-portal with its GTK backend, which
+    /// reads that key through dconf) announce it to apps as `org.freedesktop.appearance`.
+    /// Call it before the app starts for the portal to be started as a GNOME one.
+    ///
+    /// # Errors
+    /// `gsettings` failed (scripts/bootstrap.sh test installs it, the schemas and the portal).
+    pub fn prefer_color_scheme(&self, scheme: &str) -> Result<()> {
+        let bus = zbus::blocking::Connection::session().context("the session bus")?;
+        // The portal picks its backends by the desktop it runs in; GTK's serves the settings.
+        zbus::blocking::fdo::DBusProxy::new(&bus)?
+            .update_activation_environment(HashMap::from([("XDG_CURRENT_DESKTOP", "GNOME")]))
+            .context("setting XDG_CURRENT_DESKTOP for D-Bus activation")?;
+        let out = Command::new("gsettings")
+            .args(["set", "org.gnome.desktop.interface", "color-scheme", scheme])
+            .env("DISPLAY", &self.display)
+            .output()
+            .context("running gsettings (scripts/bootstrap.sh test installs it)")?;
+        if !out.status.success() {
+            bail!("gsettings: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Desktop {
     fn drop(&mut self) {
         let _ = self.xvfb.kill();

@@ -450,3 +450,37 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
     );
     app.quit().await
 }
+
+#[test]
+fn the_window_follows_the_desktops_dark_and_light_preference_while_it_runs() {
+    in_desktop(
+        "the_window_follows_the_desktops_dark_and_light_preference_while_it_runs",
+        follows_the_desktop_theme,
+    );
+}
+
+async fn follows_the_desktop_theme(desktop: Desktop) -> Result<()> {
+    const DARK: &str = "return matchMedia('(prefers-color-scheme: dark)').matches;";
+    let backend = Backend::start().await?;
+    fresh_artifacts("theme")?;
+    desktop.prefer_color_scheme("prefer-dark")?;
+    let data = desktop.home().join("confab-data");
+    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "theme").await?;
+    app.wait_for("#sign-in-form").await?;
+    app.wait_script(DARK, |v| v == &serde_json::json!(true))
+        .await
+        .context("the page is dark when the desktop prefers dark")?;
+    app.screenshot("dark").await?;
+
+    // Changed while the app runs: the portal announces it and the page follows.
+    desktop.prefer_color_scheme("prefer-light")?;
+    app.wait_script(DARK, |v| v == &serde_json::json!(false))
+        .await
+        .context("the page turns light when the desktop changes to light")?;
+    app.screenshot("light").await?;
+    desktop.prefer_color_scheme("prefer-dark")?;
+    app.wait_script(DARK, |v| v == &serde_json::json!(true))
+        .await
+        .context("and dark again")?;
+    app.quit().await
+}
