@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs one of Confab's benchmarks after installing what it needs (scripts/bootstrap.sh bench).
 # Usage: scripts/bench.sh pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]
-#        scripts/bench.sh app [--runs N] [--idle-secs S] [--wrap "PROFILER ARGS"]
+#        scripts/bench.sh app [--runs N] [--idle-secs S] [--wrap "PROFILER ARGS"] [--smaps-dir DIR]
 #   pusher: this repo's Pusher client against pusher-js on one local Sockudo channel
 #           (crates/pusher-channels/examples/bench.rs says what it measures and how).
 #   app:    the desktop app (`dist` profile, as packaged) under Xvfb: start to the cached sidebar
 #           painted, and the idle memory and CPU of the app with its WebKit processes
+#           against an empty WebKitGTK window, the floor under it
 #           (tests/examples/bench_app.rs says what it measures and how).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -10,6 +10,9 @@
 //!    composer focused) and sums the memory of the app and all its WebKit processes: RSS
 //!    (counts shared libraries once per process, so it overstates) and PSS (shares them out,
 //!    the honest total), plus the CPU they used while idle.
+//! 4. Does the same for the `bare_webview` example, an empty WebKitGTK window on the same
+//!    tao + wry as Tauri, and prints Confab's figures against that floor: what WebKit costs
+//!    any app on this machine, and what Confab adds to it.
 //!
 //! Run: `scripts/bench.sh app` (the `dist` profile the package is built with). Targets (issue
 //! 5): cold start to the cached sidebar ≤ 1 s under Xvfb; idle memory of app + WebKit ≤ 150 MB.
@@ -31,6 +34,9 @@ struct Args {
     /// A profiler to start the app under, e.g. `strace -f -tt -o /tmp/app.strace` (split on
     /// spaces): to see where a start spends its time.
     wrap: Vec<String>,
+    /// Where to copy `/proc/PID/smaps` of every measured process (Confab's as `confab-*`,
+    /// the empty web view's as `bare-*`): to see which mappings the memory is in.
+    smaps_dir: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -38,6 +44,7 @@ fn args() -> Args {
         runs: 5,
         idle_secs: 10,
         wrap: Vec::new(),
+        smaps_dir: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,8 +56,12 @@ fn args() -> Args {
             ("--wrap", _) if !raw.is_empty() => {
                 a.wrap = raw.split_whitespace().map(str::to_owned).collect();
             }
+            ("--smaps-dir", _) if !raw.is_empty() => a.smaps_dir = Some(raw.into()),
             _ => {
-                eprintln!("usage: bench_app [--runs N] [--idle-secs S] [--wrap 'PROFILER ARGS']");
+                eprintln!(
+                    "usage: bench_app [--runs N] [--idle-secs S] [--wrap 'PROFILER ARGS'] \
+                     [--smaps-dir DIR]"
+                );
                 std::process::exit(2);
             }
         }
@@ -119,12 +130,9 @@ async fn bench(desktop: Desktop) -> Result<()> {
     }
     let mut child = last.context("at least one run")?;
 
-    // 3. Idle footprint.
-    std::thread::sleep(Duration::from_secs(2)); // let the start settle before measuring
-    let before = footprint(child.id())?;
-    std::thread::sleep(Duration::from_secs(a.idle_secs)); // the measurement window
-    let after = footprint(child.id())?;
-    stop(&mut child)?;
+    // 3. Idle footprint, then the same for an empty web view: the floor under it.
+    let confab = idle(&mut child, &a, "confab")?;
+    let bare = bare_webview(&desktop, &a)?;
 
     starts.sort();
     let ms = |d: &Duration| d.as_millis();
@@ -137,37 +145,123 @@ async fn bench(desktop: Desktop) -> Result<()> {
         ms(&starts[starts.len() - 1])
     );
     println!();
-    println!(
-        "{:<22} {:>8} {:>8} {:>8} {:>10}",
-        "idle process", "RSS MB", "PSS MB", "USS MB", "CPU % idle"
-    );
     let secs = a.idle_secs.max(1) as f64;
-    let (mut rss, mut pss, mut uss, mut cpu) = (0.0, 0.0, 0.0, 0.0);
-    for p in &after {
-        let ticks = before
+    let ours = table("Confab idle", &confab, secs);
+    println!();
+    let floor = table("empty web view idle", &bare, secs);
+    println!();
+    println!(
+        "idle memory, app + WebKit processes: PSS {:.0} MB (RSS sum {:.0} MB)   (target ≤ 150 MB)",
+        ours.pss, ours.rss
+    );
+    println!(
+        "an empty WebKitGTK window (tao + wry, what Tauri runs on), measured the same way: PSS {:.0} MB",
+        floor.pss
+    );
+    println!(
+        "Confab above that floor: PSS +{:.0} MB, USS +{:.0} MB (PSS ratio {:.2})",
+        ours.pss - floor.pss,
+        ours.uss - floor.uss,
+        ours.pss / floor.pss.max(1.0)
+    );
+    Ok(())
+}
+
+/// Memory of a process tree before and after an idle window: a settling pause after the
+/// start, then `idle_secs` untouched.
+struct Idle {
+    before: Vec<Footprint>,
+    after: Vec<Footprint>,
+}
+
+/// Measures `child` (already started and painted) over its idle window, then stops it.
+fn idle(child: &mut std::process::Child, a: &Args, label: &str) -> Result<Idle> {
+    std::thread::sleep(Duration::from_secs(2)); // let the start settle before measuring
+    let before = footprint(child.id())?;
+    std::thread::sleep(Duration::from_secs(a.idle_secs)); // the measurement window
+    let after = footprint(child.id())?;
+    if let Some(dir) = &a.smaps_dir {
+        std::fs::create_dir_all(dir)?;
+        for p in &after {
+            let smaps = Path::new("/proc").join(p.pid.to_string()).join("smaps");
+            let to = dir.join(format!("{label}-{}", p.name));
+            std::fs::copy(&smaps, &to).with_context(|| format!("copying {}", smaps.display()))?;
+        }
+    }
+    stop(child)?;
+    Ok(Idle { before, after })
+}
+
+/// Starts the `bare_webview` example (built next to this bench), waits for its page to be
+/// painted and measures it as the app was measured.
+fn bare_webview(desktop: &Desktop, a: &Args) -> Result<Idle> {
+    let exe = std::env::current_exe()?
+        .parent()
+        .context("the bench's directory")?
+        .join("bare_webview");
+    let mut child = Command::new(&exe)
+        .env("DISPLAY", desktop.display())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {} (built with the bench)", exe.display()))?;
+    let lines = drain_lines(child.stdout.take().context("stdout")?);
+    match lines.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) if line == "painted" => idle(&mut child, a, "bare"),
+        other => {
+            stop(&mut child)?;
+            bail!("the empty web view did not report its page painted: {other:?}")
+        }
+    }
+}
+
+/// Totals of one measured tree.
+struct Totals {
+    rss: f64,
+    pss: f64,
+    uss: f64,
+}
+
+/// Prints one row per process of `m` and a total row; returns the totals.
+fn table(title: &str, m: &Idle, secs: f64) -> Totals {
+    println!(
+        "{:<26} {:>8} {:>8} {:>8} {:>10}",
+        title, "RSS MB", "PSS MB", "USS MB", "CPU % idle"
+    );
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let (mut t, mut cpu) = (
+        Totals {
+            rss: 0.0,
+            pss: 0.0,
+            uss: 0.0,
+        },
+        0.0,
+    );
+    for p in &m.after {
+        let ticks = m
+            .before
             .iter()
             .find(|b| b.pid == p.pid)
             .map_or(0, |b| p.cpu_ticks.saturating_sub(b.cpu_ticks));
         let pct = ticks as f64 / secs; // 100 ticks per second: ticks/s = percent
         println!(
-            "{:<22} {:>8.1} {:>8.1} {:>8.1} {:>10.1}",
-            format!("{} ({})", p.name, p.pid),
-            p.rss_kb as f64 / 1024.0,
-            p.pss_kb as f64 / 1024.0,
-            p.uss_kb as f64 / 1024.0,
+            "{:<26} {:>8.1} {:>8.1} {:>8.1} {:>10.1}",
+            format!("  {} ({})", p.name, p.pid),
+            mb(p.rss_kb),
+            mb(p.pss_kb),
+            mb(p.uss_kb),
             pct
         );
-        rss += p.rss_kb as f64 / 1024.0;
-        pss += p.pss_kb as f64 / 1024.0;
-        uss += p.uss_kb as f64 / 1024.0;
+        t.rss += mb(p.rss_kb);
+        t.pss += mb(p.pss_kb);
+        t.uss += mb(p.uss_kb);
         cpu += pct;
     }
     println!(
-        "{:<22} {:>8.1} {:>8.1} {:>8.1} {:>10.1}",
-        "total", rss, pss, uss, cpu
+        "{:<26} {:>8.1} {:>8.1} {:>8.1} {:>10.1}",
+        "  total", t.rss, t.pss, t.uss, cpu
     );
-    println!("idle memory, app + WebKit processes: PSS {pss:.0} MB (RSS sum {rss:.0} MB)   (target ≤ 150 MB)");
-    Ok(())
+    t
 }
 
 /// Forwards the lines of `out` to a channel on a thread that keeps draining it, so the app
