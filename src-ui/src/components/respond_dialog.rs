@@ -11,7 +11,7 @@ use crate::components::app::use_store;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
 use crate::effects;
-use crate::logic::format::age;
+use crate::logic::format::age_words;
 use crate::logic::text::error_sentence;
 use crate::state::Action;
 
@@ -104,7 +104,7 @@ pub fn respond_dialog(props: &RespondDialogProps) -> Html {
                 <Avatar name={req.requester_name.clone()} />
                 <div>
                     <div class="asker-name">{ req.requester_name.clone() }</div>
-                    <div class="muted small">{ format!("asked {} ago", age(&req.created_at, store.now_ms)) }</div>
+                    <div class="muted small">{ format!("asked {}", age_words(&req.created_at, store.now_ms)) }</div>
                 </div>
             </div>
             <blockquote class="question" id="respond-question">{ req.question.clone() }</blockquote>

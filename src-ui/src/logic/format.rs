@@ -75,6 +75,28 @@ pub fn age(rfc3339: &str, now_ms: i64) -> String {
     }
 }
 
+/// The same age in words, for a sentence ("asked 5 minutes ago"): "just now", "1 minute ago",
+/// "3 hours ago", "2 days ago", "4 weeks ago".
+pub fn age_words(rfc3339: &str, now_ms: i64) -> String {
+    let Some(then) = local(rfc3339, 0) else {
+        return String::new();
+    };
+    let elapsed = now_local(now_ms, 0) - then;
+    let (n, unit) = if elapsed < Duration::minutes(1) {
+        return "just now".into();
+    } else if elapsed < Duration::hours(1) {
+        (elapsed.whole_minutes(), "minute")
+    } else if elapsed < Duration::days(1) {
+        (elapsed.whole_hours(), "hour")
+    } else if elapsed < Duration::weeks(1) {
+        (elapsed.whole_days(), "day")
+    } else {
+        (elapsed.whole_weeks(), "week")
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{n} {unit}{plural} ago")
+}
+
 /// The time shown in the conversation list: the clock today, "Yesterday", the weekday within a
 /// week, else "3 Mar".
 pub fn list_time(rfc3339: &str, now_ms: i64, offset_min: i32) -> String {
@@ -131,6 +153,17 @@ mod tests {
         assert_eq!(age("2025-03-05T09:00:00Z", NOON), "3h");
         assert_eq!(age("2025-03-03T12:00:00Z", NOON), "2d");
         assert_eq!(age("2025-02-01T12:00:00Z", NOON), "4w");
+    }
+
+    #[test]
+    fn ages_in_words_read_as_a_sentence() {
+        assert_eq!(age_words("2025-03-05T11:59:30Z", NOON), "just now");
+        assert_eq!(age_words("2025-03-05T11:59:00Z", NOON), "1 minute ago");
+        assert_eq!(age_words("2025-03-05T11:55:00Z", NOON), "5 minutes ago");
+        assert_eq!(age_words("2025-03-05T11:00:00Z", NOON), "1 hour ago");
+        assert_eq!(age_words("2025-03-03T12:00:00Z", NOON), "2 days ago");
+        assert_eq!(age_words("2025-02-01T12:00:00Z", NOON), "4 weeks ago");
+        assert_eq!(age_words("garbage", NOON), "");
     }
 
     #[test]
