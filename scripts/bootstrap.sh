@@ -64,8 +64,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 
-# Sockudo, the Pusher-protocol server the demo and the tests run (confab-testkit finds it in
-# ~/.cargo/bin, or wherever SOCKUDO_BIN points).
+# Sockudo, the Pusher-protocol server the demo and the tests run (sockudo-process finds it on
+# PATH, in ~/.cargo/bin, or wherever SOCKUDO_BIN points).
 if ! "$HOME/.cargo/bin/sockudo" --version 2>/dev/null | grep -qF "$SOCKUDO_VERSION"; then
   log "installing sockudo $SOCKUDO_VERSION from crates.io (about 10 minutes the first time)"
   cargo install sockudo --version "$SOCKUDO_VERSION" --locked --no-default-features --features local

@@ -38,15 +38,7 @@ impl Backend {
     /// Sockudo or the database did not start.
     pub async fn start() -> Result<Self> {
         let sockudo = Sockudo::start().await?;
-        let settings = PusherSettings {
-            app_id: sockudo.app_id().to_owned(),
-            key: sockudo.key().to_owned(),
-            secret: sockudo.secret().to_owned(),
-            cluster: None,
-            host: Some("127.0.0.1".into()),
-            port: Some(sockudo.port()),
-            use_tls: false,
-        };
+        let settings = PusherSettings::of_local(&sockudo);
         let dir = tempfile::tempdir()?;
         let db = Db::open(dir.path().join("server.db"))?;
         let demo = demo::seed(&db)?;

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use confab_server::sockudo::SockudoChild;
+use confab_server::config::PusherSettings;
 use confab_server::{app, auth, store, AppState, Db};
 use serde_json::json;
+use sockudo_process::Sockudo;
 
 /// Load parameters.
 #[derive(Parser)]
@@ -33,7 +34,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let sockudo = SockudoChild::start().await?;
+    let mut sockudo = Sockudo::start().await?;
     let dir = tempfile::tempdir()?;
     let db = Db::open(dir.path().join("bench.db"))?;
     // One user per client plus a partner for each; hashing is done once here.
@@ -50,7 +51,7 @@ async fn main() -> Result<()> {
         })?;
         rooms.push(room);
     }
-    let state = AppState::new(db, sockudo.settings())?;
+    let state = AppState::new(db, &PusherSettings::of_local(&sockudo))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let base = format!("http://{}", listener.local_addr()?);
     let router = app(state.clone());
@@ -155,7 +156,7 @@ async fn main() -> Result<()> {
         stats.delivered(),
         stats.dropped()
     );
-    sockudo.stop().await;
+    sockudo.kill();
     Ok(())
 }
 

@@ -42,6 +42,20 @@ pub struct PusherSettings {
 }
 
 impl PusherSettings {
+    /// The settings of a Sockudo run on loopback (demo mode, benchmarks, tests): plain
+    /// WebSocket and HTTP on its port, its app's credentials.
+    pub fn of_local(sockudo: &sockudo_process::Sockudo) -> Self {
+        Self {
+            app_id: sockudo.app_id().to_owned(),
+            key: sockudo.key().to_owned(),
+            secret: sockudo.secret().to_owned(),
+            cluster: None,
+            host: Some(sockudo.host().to_owned()),
+            port: Some(sockudo.port()),
+            use_tls: false,
+        }
+    }
+
     /// The base URL of the HTTP API, e.g. `https://api-eu.pusher.com` or `http://127.0.0.1:6001`.
     pub fn api_base(&self) -> String {
         let scheme = if self.use_tls { "https" } else { "http" };

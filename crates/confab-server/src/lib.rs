@@ -22,7 +22,6 @@ pub mod demo;
 pub mod error;
 pub mod realtime;
 pub mod routes;
-pub mod sockudo;
 pub mod state;
 pub mod store;
 pub mod time;

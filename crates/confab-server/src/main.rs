@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use confab_server::config::ServeConfig;
-use confab_server::sockudo::SockudoChild;
+use confab_server::config::{PusherSettings, ServeConfig};
 use confab_server::{app, auth, demo, store, AppState, Db};
+use sockudo_process::Sockudo;
 
 /// Confab's companion backend.
 #[derive(Parser)]
@@ -178,8 +178,12 @@ async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: boo
     let local = listener.local_addr()?;
     let db = Db::open(&db_path)?;
     let data = demo::seed(&db)?;
-    let sockudo = SockudoChild::start().await?;
-    let settings = sockudo.settings().clone();
+    // As hosted Pusher: at most 10 client events per connection per second.
+    let mut sockudo = Sockudo::builder()
+        .max_client_events_per_second(10)
+        .start()
+        .await?;
+    let settings = PusherSettings::of_local(&sockudo);
     let state = AppState::new(db, &settings)?;
     println!("Confab demo server on http://{local}");
     println!("  database: {}", db_path.display());
@@ -208,7 +212,7 @@ async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: boo
     }
     println!("Press Ctrl-C to stop (Sockudo stops too).");
     let result = listen(listener, state.clone()).await;
-    sockudo.stop().await;
+    sockudo.kill();
     state.db().close();
     drop(state);
     drop(scratch);

@@ -57,13 +57,8 @@ impl Backend {
             None
         };
         let settings = PusherSettings {
-            app_id: sockudo.app_id().to_owned(),
-            key: sockudo.key().to_owned(),
-            secret: sockudo.secret().to_owned(),
-            cluster: None,
-            host: Some("127.0.0.1".into()),
             port: Some(proxy.as_ref().map_or(sockudo.port(), TcpProxy::port)),
-            use_tls: false,
+            ..PusherSettings::of_local(&sockudo)
         };
         let dir = tempfile::tempdir()?;
         let db = Db::open(dir.path().join("server.db"))?;

@@ -52,15 +52,7 @@ impl TestServer {
     /// Like [`start`](Self::start), with a substitute publisher when given.
     pub async fn start_with(publisher: Option<Arc<dyn Publisher>>) -> Result<Self> {
         let sockudo = Sockudo::start().await?;
-        let settings = PusherSettings {
-            app_id: sockudo.app_id().to_owned(),
-            key: sockudo.key().to_owned(),
-            secret: sockudo.secret().to_owned(),
-            cluster: None,
-            host: Some("127.0.0.1".into()),
-            port: Some(sockudo.port()),
-            use_tls: false,
-        };
+        let settings = PusherSettings::of_local(&sockudo);
         let dir = tempfile::tempdir()?;
         let db = Db::open(dir.path().join("confab.db"))?;
         let mut users = Vec::new();
