@@ -61,8 +61,9 @@ pub struct PusherClientConfig {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateConversation {
-    /// Title; defaults to the members' names.
+    /// Title, up to 200 characters; defaults to the members' names.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 200))]
     pub title: Option<String>,
     /// The other members (the creator is always added).
     pub member_ids: Vec<UserId>,
@@ -88,8 +89,12 @@ pub struct MessagesQuery {
 #[serde(rename_all = "camelCase")]
 pub struct SendMessage {
     /// The text, 1 to [`crate::MAX_MESSAGE_CHARS`] characters (not only whitespace).
+    // The schema's limits are literals (utoipa takes no paths); the server's tests hold them
+    // equal to the constants the server enforces.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 4000))]
     pub content: String,
     /// The sender's idempotency key (1–100 characters), e.g. a UUID made before the first try.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 100))]
     pub client_id: String,
 }
 
@@ -110,6 +115,7 @@ pub struct CreateKnowledgeRequest {
     /// Who is asked (not the caller).
     pub owner_id: UserId,
     /// What is asked, 1 to [`crate::MAX_MESSAGE_CHARS`] characters.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 4000))]
     pub question: String,
 }
 
@@ -135,6 +141,7 @@ pub struct RespondKnowledgeRequest {
     pub status: KnowledgeDecision,
     /// Optional answer text, up to [`crate::MAX_MESSAGE_CHARS`] characters.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 4000))]
     pub response_content: Option<String>,
 }
 

@@ -529,6 +529,71 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
     Ok(())
 }
 
+/// A client that reads the OpenAPI document learns the limits the server enforces (the
+/// schema's numbers are literals in confab-model; these are the server's constants).
+#[tokio::test]
+async fn the_openapi_document_states_the_text_limits_the_server_enforces() -> Result<()> {
+    use confab_model::MAX_MESSAGE_CHARS;
+    use confab_server::store::chat::{MAX_CLIENT_ID_CHARS, MAX_TITLE_CHARS};
+    let server = TestServer::start().await?;
+    let (_, doc) = Api::anonymous(&server.base)?
+        .get("/api/openapi.json")
+        .await?;
+    let field =
+        |schema: &str, name: &str| doc["components"]["schemas"][schema]["properties"][name].clone();
+    let limits = |schema: &str, name: &str| {
+        let f = field(schema, name);
+        (f["minLength"].as_u64(), f["maxLength"].as_u64())
+    };
+    let most = |n: usize| Some(n as u64);
+    assert_eq!(
+        limits("SendMessage", "content"),
+        (Some(1), most(MAX_MESSAGE_CHARS))
+    );
+    assert_eq!(
+        limits("SendMessage", "clientId"),
+        (Some(1), most(MAX_CLIENT_ID_CHARS))
+    );
+    assert_eq!(
+        limits("CreateKnowledgeRequest", "question"),
+        (Some(1), most(MAX_MESSAGE_CHARS))
+    );
+    assert_eq!(
+        limits("RespondKnowledgeRequest", "responseContent").1,
+        most(MAX_MESSAGE_CHARS)
+    );
+    assert_eq!(
+        limits("CreateConversation", "title").1,
+        most(MAX_TITLE_CHARS)
+    );
+
+    // And the server holds to them: one character over is refused, naming the field.
+    let ada = server.login(0).await?;
+    let room = server.conversation(&ada, &[1]).await?;
+    let path = format!("/api/conversations/{room}/messages");
+    let (status, body) = ada
+        .post(
+            &path,
+            &json!({"content": "x".repeat(MAX_MESSAGE_CHARS + 1), "clientId": "c-1"}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(code(&body), "validation_failed");
+    assert!(body.to_string().contains("content"), "{body}");
+    let (status, _) = ada
+        .post(
+            &path,
+            &json!({"content": "é".repeat(MAX_MESSAGE_CHARS), "clientId": "c-2"}),
+        )
+        .await?;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "exactly the limit, counted in characters"
+    );
+    Ok(())
+}
+
 /// Found by schemathesis (`unsupported_method`): a method a route does not have was answered
 /// 400; HTTP says 405 with an `Allow` header.
 #[tokio::test]
