@@ -40,7 +40,9 @@ use tokio::sync::{broadcast, mpsc, Mutex, Notify};
 pub use api::{Api, ApiError};
 use db::Db;
 pub use error::CoreError;
-use session::{account, cache_path, MemoryTokens, OsKeyring, SessionFile, TokenStore};
+use session::{
+    account, cache_path, KeyringError, MemoryTokens, OsKeyring, SessionFile, TokenStore,
+};
 use shared::Shared;
 
 /// Where the core keeps its files and secrets.
@@ -63,7 +65,9 @@ pub struct BadgeCounts {
 
 struct Active {
     info: SessionInfo,
-    api: Api,
+    /// `None` while the token is still being read from the keyring (a restored session opens
+    /// its cache first; an unlock prompt may be waiting on the user).
+    api: Option<Api>,
     db: Db,
     commands: mpsc::UnboundedSender<engine::Command>,
     kick: Arc<Notify>,
@@ -74,7 +78,8 @@ struct Active {
     /// transactions on a blocking thread, a send cut short is retried with the same client id
     /// (the server dedups), and a read mark cut short stays unsent (posting it twice is
     /// harmless: the server only moves a mark forward).
-    tasks: [tokio::task::JoinHandle<()>; 2],
+    /// None while the token is awaited.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Active {
@@ -106,6 +111,10 @@ struct Inner {
     shared: Arc<Shared>,
     notifications: StdMutex<Option<mpsc::UnboundedReceiver<Notification>>>,
     active: Mutex<Option<Active>>,
+    /// A keyring read for the restored session is under way (one prompt at a time).
+    unlocking: std::sync::atomic::AtomicBool,
+    /// The runtime the core started on, for work started from synchronous calls.
+    runtime: tokio::runtime::Handle,
 }
 
 /// The handle the shell holds. Cheap to clone.
@@ -153,33 +162,93 @@ impl Core {
                 shared: Arc::new(Shared::new(events, ntx)),
                 notifications: StdMutex::new(Some(nrx)),
                 active: Mutex::new(None),
+                unlocking: std::sync::atomic::AtomicBool::new(false),
+                runtime: tokio::runtime::Handle::current(),
             }),
         };
         core.restore().await;
         Ok(core)
     }
 
+    /// Opens the last session's cache at once, then reads its token from the keyring in the
+    /// background: the read may wait on an unlock prompt for as long as the user takes, and
+    /// the window shows the saved conversations meanwhile (writing is queued in the outbox).
     async fn restore(&self) {
         let Some(info) = SessionFile::new(&self.inner.config.data_dir).load() else {
             return;
         };
+        if let Err(e) = self.activate(info, None).await {
+            tracing::warn!(error = %e, "could not open the saved session");
+            return;
+        }
+        self.unlock();
+    }
+
+    /// Starts reading the waiting session's token (no-op when none waits or a read is under
+    /// way). With the token the core connects; without one the user is asked to sign in
+    /// again; a locked or missing keyring leaves the cache readable with the banner saying so
+    /// ("Retry now" calls this again).
+    fn unlock(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner.unlocking.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let core = self.clone();
+        self.inner.runtime.spawn(async move {
+            core.read_token().await;
+            core.inner.unlocking.store(false, Ordering::SeqCst);
+        });
+    }
+
+    async fn read_token(&self) {
+        let Ok(Some(info)) = self
+            .with_active(|a| a.api.is_none().then(|| a.info.clone()))
+            .await
+        else {
+            return;
+        };
         let keyring = Arc::clone(&self.inner.keyring);
         let acct = account(&info);
-        let token = tokio::task::spawn_blocking(move || keyring.load(&acct)).await;
-        match token {
+        let shared = &self.inner.shared;
+        shared.set_status(ConnectionStatus::Connecting {
+            retry_in_secs: None,
+        });
+        match tokio::task::spawn_blocking(move || keyring.load(&acct)).await {
             Ok(Ok(Some(token))) => {
-                if let Err(e) = self.activate(info, token).await {
-                    tracing::warn!(error = %e, "could not restore the session");
+                if let Err(e) = self.connect_waiting(&info, token).await {
+                    tracing::warn!(error = %e, "could not connect the restored session");
                 }
             }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "keyring unavailable at start"),
+            Ok(Ok(None)) => shared.end_session_because(
+                "Your sign-in is no longer in the keyring. Sign in again; unsent messages are \
+                 kept.",
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "keyring unavailable at start");
+                shared.set_status(ConnectionStatus::Locked);
+            }
             Err(e) => tracing::warn!(error = %e, "keyring task failed"),
         }
     }
 
-    /// Opens the account's cache and starts the engine and the sender.
-    async fn activate(&self, info: SessionInfo, token: String) -> Result<(), CoreError> {
+    /// Gives the token to the session that waited for it and starts connecting, unless that
+    /// session was replaced meanwhile (signed out, or someone else signed in).
+    async fn connect_waiting(&self, info: &SessionInfo, token: String) -> Result<(), CoreError> {
+        let mut guard = self.inner.active.lock().await;
+        let Some(waiting) = guard.take_if(|a| a.api.is_none() && a.info == *info) else {
+            return Ok(());
+        };
+        let db = waiting.db.clone();
+        drop(waiting);
+        self.install(&mut guard, info.clone(), db, token);
+        drop(guard);
+        self.inner.shared.emit(UiEvent::ConversationsChanged);
+        Ok(())
+    }
+
+    /// Opens the account's cache and, with a token, starts the engine and the sender; without
+    /// one the cache is readable and writes queue until [`Core::unlock`] brings the token.
+    async fn activate(&self, info: SessionInfo, token: Option<String>) -> Result<(), CoreError> {
         let path = cache_path(&self.inner.config.data_dir, &info);
         let me = confab_model::User {
             id: info.user_id,
@@ -195,10 +264,6 @@ impl Core {
         .map_err(|e| CoreError::Internal(e.to_string()))??;
         let db = Db::new(store);
         let shared = Arc::clone(&self.inner.shared);
-        let observer = Arc::clone(&shared);
-        let api = Api::new(&info.server_url)
-            .with_token(token)
-            .observed(move |answered| observer.rest_outcome(answered));
         let mut guard = self.inner.active.lock().await;
         if let Some(old) = guard.take() {
             old.shutdown();
@@ -208,6 +273,34 @@ impl Core {
         shared.set_status(ConnectionStatus::Connecting {
             retry_in_secs: None,
         });
+        match token {
+            Some(token) => self.install(&mut guard, info, db, token),
+            None => {
+                let (commands, _) = mpsc::unbounded_channel();
+                *guard = Some(Active {
+                    info,
+                    api: None,
+                    db,
+                    commands,
+                    kick: Arc::new(Notify::new()),
+                    tasks: Vec::new(),
+                });
+            }
+        }
+        drop(guard);
+        shared.emit(UiEvent::ConversationsChanged);
+        shared.emit(UiEvent::RequestsChanged);
+        Ok(())
+    }
+
+    /// Starts the engine and the sender for `info` with `token` and makes them the active
+    /// session (the caller holds the lock and has stopped the one before).
+    fn install(&self, active: &mut Option<Active>, info: SessionInfo, db: Db, token: String) {
+        let shared = Arc::clone(&self.inner.shared);
+        let observer = Arc::clone(&shared);
+        let api = Api::new(&info.server_url)
+            .with_token(token)
+            .observed(move |answered| observer.rest_outcome(answered));
         let (tx, rx) = mpsc::unbounded_channel();
         let kick = Arc::new(Notify::new());
         let engine = tokio::spawn(
@@ -228,18 +321,14 @@ impl Core {
             Arc::clone(&shared),
             Arc::clone(&kick),
         ));
-        *guard = Some(Active {
+        *active = Some(Active {
             info,
-            api,
+            api: Some(api),
             db,
             commands: tx,
             kick,
-            tasks: [engine, sender],
+            tasks: vec![engine, sender],
         });
-        drop(guard);
-        shared.emit(UiEvent::ConversationsChanged);
-        shared.emit(UiEvent::RequestsChanged);
-        Ok(())
     }
 
     async fn with_active<T>(&self, f: impl FnOnce(&Active) -> T) -> Result<T, CoreError> {
@@ -258,7 +347,9 @@ impl Core {
         if self.inner.shared.is_ended() {
             return Err(CoreError::NotSignedIn);
         }
-        self.with_active(|a| a.api.clone()).await
+        self.with_active(|a| a.api.clone()).await?.ok_or_else(|| {
+            KeyringError::Unavailable("the keyring has not given the sign-in yet".into()).into()
+        })
     }
 
     fn command(&self, active: &Active, cmd: engine::Command) {
@@ -328,7 +419,7 @@ impl Core {
                 .save(&info)
                 .map_err(|e| CoreError::Internal(format!("cannot save the session: {e}")))?;
         }
-        self.activate(info.clone(), login.token).await?;
+        self.activate(info.clone(), Some(login.token)).await?;
         // Fill the directory so names and the ask dialog work at once.
         if let (Ok(users), Ok(db)) = (self.api().await?.users().await, self.db().await) {
             let users: Vec<confab_model::User> = users
@@ -365,7 +456,9 @@ impl Core {
         let (api, info) = (active.api.clone(), active.info.clone());
         // Stopped before the cache is deleted, so nothing writes into a removed database.
         active.stopped().await;
-        let _ = api.logout().await;
+        if let Some(api) = api {
+            let _ = api.logout().await;
+        }
         let keyring = Arc::clone(&self.inner.keyring);
         let memory = Arc::clone(&self.inner.memory);
         let acct = account(&info);
@@ -720,8 +813,11 @@ impl Core {
     /// After a wake from sleep or a network change: check the connection and catch up now.
     pub fn check_now(&self) {
         if let Ok(guard) = self.inner.active.try_lock() {
-            if let Some(a) = guard.as_ref() {
-                self.command(a, engine::Command::CheckNow);
+            match guard.as_ref() {
+                // Still without its token: ask the keyring again (an unlock prompt).
+                Some(a) if a.api.is_none() => self.unlock(),
+                Some(a) => self.command(a, engine::Command::CheckNow),
+                None => {}
             }
         }
     }

@@ -205,10 +205,18 @@ impl Shared {
 
     /// The backend refused the token: stop, keep everything, ask the user to sign in again.
     pub fn end_session(&self) {
+        self.end_session_because(
+            "Your session has expired. Sign in again; unsent messages are kept.",
+        );
+    }
+
+    /// The session cannot go on (`reason` says why, to the user): stop, keep everything, ask
+    /// the user to sign in again.
+    pub fn end_session_because(&self, reason: &str) {
         if !self.ended.swap(true, Ordering::Relaxed) {
             self.set_status(ConnectionStatus::Offline);
             self.emit(UiEvent::SessionEnded {
-                reason: "Your session has expired. Sign in again; unsent messages are kept.".into(),
+                reason: reason.into(),
             });
         }
     }

@@ -1,15 +1,24 @@
 //! The token in a real OS keyring: a Secret Service (gnome-keyring, unlocked with a test
-//! password) on a private D-Bus session stores, restores and deletes it; with no Secret Service
+//! password) on a private D-Bus session stores, restores and deletes it; a locked keyring
+//! leaves the saved conversations readable and connects once unlocked; with no Secret Service
 //! the error is clear. Each case re-runs this test binary inside the environment it needs.
+
+mod support;
 
 use std::process::Command;
 use std::sync::Arc;
 
 use confab_core::session::{account, KeyringError, OsKeyring, SessionFile, TokenStore};
 use confab_core::{Core, CoreConfig};
-use confab_model::ipc::SessionInfo;
+use confab_model::ipc::{ConnectionStatus, DeliveryState, SessionInfo, SignInRequest, UiEvent};
+use support::{conversation, Backend, Client};
+use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
 
 const INNER: &str = "CONFAB_KEYRING_INNER";
+/// The password `run_inside` unlocks gnome-keyring's login collection with.
+const KEYRING_PASSWORD: &str = "test-password";
+/// The collection `--unlock` creates and the keyring crate writes to.
+const LOGIN: &str = "/org/freedesktop/secrets/collection/login";
 
 /// Re-runs `test` of this binary with `INNER=mode`, inside a D-Bus session with an unlocked
 /// gnome-keyring (`with_keyring`) or with no session bus at all.
@@ -23,10 +32,10 @@ fn run_inside(test: &str, mode: &str, with_keyring: bool) {
             "sh",
             "-c",
             // The daemon prints its environment; we only need it running and unlocked.
-            "echo -n test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+            "echo -n \"$2\" | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
              && exec \"$0\" --exact \"$1\" --nocapture --test-threads=1",
         ]);
-        c.arg(&exe).arg(test);
+        c.arg(&exe).arg(test).arg(KEYRING_PASSWORD);
         c
     } else {
         let mut c = Command::new(&exe);
@@ -39,6 +48,10 @@ fn run_inside(test: &str, mode: &str, with_keyring: bool) {
         .env("HOME", home.path())
         .env("XDG_RUNTIME_DIR", home.path())
         .env_remove("GNOME_KEYRING_CONTROL")
+        // No display: an unlock prompt cannot be shown, so gnome-keyring dismisses it at once,
+        // as a user who cancels it does.
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .expect("dbus-run-session and gnome-keyring are installed by scripts/bootstrap.sh");
     let text = format!(
@@ -133,4 +146,159 @@ fn without_a_secret_service_the_error_is_clear_and_nothing_falls_back_to_a_file(
         }
         Ok(_) => {}
     }
+}
+
+/// The Secret Service itself, as a screen locker and the unlock dialog talk to it.
+async fn secret_service(
+    bus: &zbus::Connection,
+    interface: &'static str,
+) -> zbus::Result<zbus::Proxy<'static>> {
+    zbus::Proxy::new(
+        bus,
+        "org.freedesktop.secrets",
+        "/org/freedesktop/secrets",
+        interface,
+    )
+    .await
+}
+
+/// Locks the login collection (what a screen lock or a session without auto-unlock leaves).
+async fn lock_keyring(bus: &zbus::Connection) -> anyhow::Result<()> {
+    let service = secret_service(bus, "org.freedesktop.Secret.Service").await?;
+    let (locked, _prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) = service
+        .call("Lock", &(vec![ObjectPath::try_from(LOGIN)?],))
+        .await?;
+    anyhow::ensure!(
+        locked.len() == 1,
+        "the login collection was locked: {locked:?}"
+    );
+    Ok(())
+}
+
+/// Unlocks the login collection with its password, as typing it into the unlock dialog does
+/// (gnome-keyring's own interface for that; the secret travels in a plain session).
+async fn unlock_keyring(bus: &zbus::Connection) -> anyhow::Result<()> {
+    let service = secret_service(bus, "org.freedesktop.Secret.Service").await?;
+    let (_, session): (OwnedValue, OwnedObjectPath) = service
+        .call("OpenSession", &("plain", Value::from("")))
+        .await?;
+    let secret = (
+        session,
+        Vec::<u8>::new(),
+        KEYRING_PASSWORD.as_bytes().to_vec(),
+        "text/plain",
+    );
+    secret_service(
+        bus,
+        "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
+    )
+    .await?
+    .call::<_, _, ()>(
+        "UnlockWithMasterPassword",
+        &(ObjectPath::try_from(LOGIN)?, secret),
+    )
+    .await?;
+    Ok(())
+}
+
+#[test]
+fn a_locked_keyring_leaves_saved_messages_readable_and_confab_connects_once_it_is_unlocked() {
+    match std::env::var(INNER).as_deref() {
+        Err(_) => run_inside(
+            "a_locked_keyring_leaves_saved_messages_readable_and_confab_connects_once_it_is_unlocked",
+            "locked",
+            true,
+        ),
+        Ok("locked") => {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(locked_keyring()).expect("the locked-keyring run");
+        }
+        Ok(_) => {}
+    }
+}
+
+async fn locked_keyring() -> anyhow::Result<()> {
+    let backend = Backend::start().await?;
+    let conv = conversation(&backend, 0, 1).await?;
+    let dir = tempfile::tempdir()?;
+    let config = || CoreConfig {
+        data_dir: dir.path().to_owned(),
+        keyring_service: "confab-test".into(),
+    };
+    let open = |core: Core| Client {
+        events: core.subscribe_events(),
+        core,
+        data_dir: dir.path().to_owned(),
+        tokens: Arc::default(),
+    };
+    // Alice signs in; her token goes to the (unlocked) keyring.
+    let keyring = || Arc::new(OsKeyring::new("confab-test")) as Arc<dyn TokenStore>;
+    let mut alice = open(Core::start_with(config(), keyring()).await?);
+    alice
+        .core
+        .sign_in(SignInRequest {
+            server_url: backend.base.clone(),
+            email: backend.users[0].user.email.clone(),
+            password: backend.users[0].password.clone(),
+            session_only: false,
+        })
+        .await?;
+    alice.lists(conv).await;
+    alice.core.close().await;
+
+    // The keyring is locked when she starts Confab again, and she cancels its unlock prompt.
+    let bus = zbus::Connection::session().await?;
+    lock_keyring(&bus).await?;
+    let mut alice = open(Core::start_with(config(), keyring()).await?);
+    assert!(
+        alice.core.session().await.is_some(),
+        "she is not sent to the sign-in screen"
+    );
+    let listed = alice.core.conversations().await?;
+    assert!(
+        listed.iter().any(|c| c.id == conv),
+        "her conversations come from the cache"
+    );
+    alice
+        .until("the banner says the keyring is locked", |c| async move {
+            c.connection_status() == ConnectionStatus::Locked
+        })
+        .await;
+    let written = alice
+        .core
+        .send_message(conv, "written while locked".into())
+        .await?;
+    assert_eq!(
+        written.delivery,
+        DeliveryState::Pending,
+        "kept to send later"
+    );
+
+    // She unlocks the keyring and presses "Retry now": Confab connects and sends it once.
+    unlock_keyring(&bus).await?;
+    alice.core.check_now();
+    alice
+        .expect("connected", |e| {
+            matches!(e, UiEvent::Connection(ConnectionStatus::Connected))
+        })
+        .await;
+    alice
+        .until("the message is sent", |c| async move {
+            c.messages(conv, None, 50).await.is_ok_and(|m| {
+                m.iter().any(|x| {
+                    x.content == "written while locked" && x.delivery == DeliveryState::Sent
+                })
+            })
+        })
+        .await;
+    let on_server = backend.api(1).await?.messages(conv, None, 50).await?;
+    assert_eq!(
+        on_server
+            .iter()
+            .filter(|m| m.content == "written while locked")
+            .count(),
+        1
+    );
+    alice.core.close().await;
+    Ok(())
 }

@@ -185,6 +185,9 @@ pub enum ConnectionStatus {
     },
     /// Not connecting (signed out, or refused by the server).
     Offline,
+    /// Not connecting: the keyring that holds the sign-in is locked (its unlock prompt was
+    /// dismissed) or unavailable. Saved messages are readable; "retry" asks the keyring again.
+    Locked,
 }
 
 /// What the window looks like to the notification policy.

@@ -68,6 +68,11 @@ pub fn banner(status: &ConnectionStatus, elapsed_secs: u64) -> Option<Banner> {
             text: "Offline — showing saved messages.".into(),
             can_retry: true,
         }),
+        ConnectionStatus::Locked => Some(Banner {
+            kind: "offline",
+            text: "Your keyring is locked — showing saved messages. Unlock it to connect.".into(),
+            can_retry: true,
+        }),
     }
 }
 
@@ -230,6 +235,14 @@ mod tests {
         assert_eq!(b.text, "Offline — showing saved messages. Retrying in 7s.");
         assert!(b.can_retry);
         assert!(banner(&s, 12).unwrap().text.ends_with("Retrying now…"));
+    }
+
+    #[test]
+    fn a_locked_keyring_is_named_with_what_to_do_and_a_retry() {
+        let b = banner(&ConnectionStatus::Locked, 0).unwrap();
+        assert!(b.text.contains("keyring is locked"), "{}", b.text);
+        assert!(b.text.contains("Unlock it"), "{}", b.text);
+        assert!(b.can_retry, "Retry asks the keyring again");
     }
 
     #[test]
