@@ -17,5 +17,5 @@ pub mod tray;
 pub mod window;
 
 pub use backend::{Backend, ADA, GRACE, LINUS};
-pub use session::{in_desktop, Desktop};
+pub use session::{in_desktop, Desktop, KEYRING_PASSWORD};
 pub use window::{AppWindow, ENTER, WAIT};

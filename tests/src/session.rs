@@ -22,6 +22,10 @@ const INNER: &str = "CONFAB_E2E_INNER";
 /// The `tauri-driver` found by the outer run (the inner one has another `HOME`).
 pub(crate) const TAURI_DRIVER: &str = "CONFAB_E2E_TAURI_DRIVER";
 
+/// The password of the session's keyring (gnome-keyring's login collection), for tests that
+/// lock and unlock it.
+pub const KEYRING_PASSWORD: &str = "e2e-password";
+
 /// How long one end-to-end test may run in all.
 const TEST_LIMIT: Duration = Duration::from_secs(300);
 
@@ -233,10 +237,11 @@ fn session_command(args: &[OsString]) -> (Command, tempfile::TempDir) {
         "sh",
         "-c",
         // gnome-keyring prints its environment; it only has to run, unlocked.
-        "echo -n e2e-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
-         && exec \"$@\"",
+        "echo -n \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets \
+         >/dev/null && exec \"$@\"",
         "sh",
     ])
+    .env("KEYRING_PASSWORD", KEYRING_PASSWORD)
     .arg(&exe)
     .args(args)
     .env(INNER, "1")

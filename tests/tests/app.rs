@@ -11,10 +11,13 @@ use anyhow::{bail, ensure, Context, Result};
 use confab_core::session::{MemoryTokens, TokenStore};
 use confab_core::{Core, CoreConfig};
 use confab_e2e::window::fresh_artifacts;
-use confab_e2e::{in_desktop, tray, AppWindow, Backend, Desktop, ADA, ENTER, GRACE, LINUS, WAIT};
+use confab_e2e::{
+    in_desktop, tray, AppWindow, Backend, Desktop, ADA, ENTER, GRACE, KEYRING_PASSWORD, LINUS, WAIT,
+};
 use confab_model::events::KNOWLEDGE_RESPONSE;
 use confab_model::ipc::{SignInRequest, UiEvent};
 use confab_model::ChannelName;
+use confab_testkit::keyring;
 use pusher_channels::auth::HttpAuthorizer;
 use pusher_channels::proto::{Config, Endpoint, Event};
 use tokio::sync::broadcast;
@@ -482,5 +485,52 @@ async fn follows_the_desktop_theme(desktop: Desktop) -> Result<()> {
     app.wait_script(DARK, |v| v == &serde_json::json!(true))
         .await
         .context("and dark again")?;
+    app.quit().await
+}
+
+#[test]
+fn with_the_keyring_locked_the_window_opens_on_saved_conversations_and_connects_once_unlocked() {
+    in_desktop(
+        "with_the_keyring_locked_the_window_opens_on_saved_conversations_and_connects_once_unlocked",
+        locked_keyring,
+    );
+}
+
+async fn locked_keyring(desktop: Desktop) -> Result<()> {
+    let backend = Backend::start().await?;
+    fresh_artifacts("locked-keyring")?;
+    let data = desktop.home().join("confab-data");
+    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "locked-keyring").await?;
+    sign_in_as_ada(&mut app, &backend).await?;
+    app.wait_for(".conversation-title").await?;
+    app.quit().await?;
+
+    // The keyring is locked at the next start: its unlock dialog (gcr-prompter, on the same
+    // display) waits for the password, and the window opens on the saved conversations anyway.
+    let bus = zbus::Connection::session().await?;
+    keyring::lock(&bus).await?;
+    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "locked-keyring").await?;
+    app.wait_for(".conversation-title").await?;
+    app.wait_text("#connection-banner", |t| t.contains("Connecting"))
+        .await
+        .context("the banner says it is not connected yet")?;
+    app.screenshot("prompt-waiting").await?;
+
+    // She cancels the dialog: the banner says why Confab is offline.
+    keyring::cancel_unlock_dialog(&bus, WAIT).await?;
+    app.wait_text("#connection-banner", |t| t.contains("keyring is locked"))
+        .await?;
+    app.screenshot("keyring-locked").await?;
+
+    // She unlocks the keyring and presses "Retry now": connected, the banner leaves.
+    keyring::unlock(&bus, KEYRING_PASSWORD).await?;
+    app.click("#connection-banner button").await?;
+    app.wait_script(
+        "return document.querySelector('#connection-banner') === null;",
+        |v| v == &serde_json::json!(true),
+    )
+    .await
+    .context("connected once the keyring is unlocked")?;
+    app.screenshot("connected").await?;
     app.quit().await
 }

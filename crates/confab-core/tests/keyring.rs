@@ -11,14 +11,12 @@ use std::sync::Arc;
 use confab_core::session::{account, KeyringError, OsKeyring, SessionFile, TokenStore};
 use confab_core::{Core, CoreConfig};
 use confab_model::ipc::{ConnectionStatus, DeliveryState, SessionInfo, SignInRequest, UiEvent};
+use confab_testkit::keyring;
 use support::{conversation, Backend, Client};
-use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
 
 const INNER: &str = "CONFAB_KEYRING_INNER";
 /// The password `run_inside` unlocks gnome-keyring's login collection with.
 const KEYRING_PASSWORD: &str = "test-password";
-/// The collection `--unlock` creates and the keyring crate writes to.
-const LOGIN: &str = "/org/freedesktop/secrets/collection/login";
 
 /// Re-runs `test` of this binary with `INNER=mode`, inside a D-Bus session with an unlocked
 /// gnome-keyring (`with_keyring`) or with no session bus at all.
@@ -148,59 +146,6 @@ fn without_a_secret_service_the_error_is_clear_and_nothing_falls_back_to_a_file(
     }
 }
 
-/// The Secret Service itself, as a screen locker and the unlock dialog talk to it.
-async fn secret_service(
-    bus: &zbus::Connection,
-    interface: &'static str,
-) -> zbus::Result<zbus::Proxy<'static>> {
-    zbus::Proxy::new(
-        bus,
-        "org.freedesktop.secrets",
-        "/org/freedesktop/secrets",
-        interface,
-    )
-    .await
-}
-
-/// Locks the login collection (what a screen lock or a session without auto-unlock leaves).
-async fn lock_keyring(bus: &zbus::Connection) -> anyhow::Result<()> {
-    let service = secret_service(bus, "org.freedesktop.Secret.Service").await?;
-    let (locked, _prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) = service
-        .call("Lock", &(vec![ObjectPath::try_from(LOGIN)?],))
-        .await?;
-    anyhow::ensure!(
-        locked.len() == 1,
-        "the login collection was locked: {locked:?}"
-    );
-    Ok(())
-}
-
-/// Unlocks the login collection with its password, as typing it into the unlock dialog does
-/// (gnome-keyring's own interface for that; the secret travels in a plain session).
-async fn unlock_keyring(bus: &zbus::Connection) -> anyhow::Result<()> {
-    let service = secret_service(bus, "org.freedesktop.Secret.Service").await?;
-    let (_, session): (OwnedValue, OwnedObjectPath) = service
-        .call("OpenSession", &("plain", Value::from("")))
-        .await?;
-    let secret = (
-        session,
-        Vec::<u8>::new(),
-        KEYRING_PASSWORD.as_bytes().to_vec(),
-        "text/plain",
-    );
-    secret_service(
-        bus,
-        "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
-    )
-    .await?
-    .call::<_, _, ()>(
-        "UnlockWithMasterPassword",
-        &(ObjectPath::try_from(LOGIN)?, secret),
-    )
-    .await?;
-    Ok(())
-}
-
 #[test]
 fn a_locked_keyring_leaves_saved_messages_readable_and_confab_connects_once_it_is_unlocked() {
     match std::env::var(INNER).as_deref() {
@@ -232,8 +177,8 @@ async fn locked_keyring() -> anyhow::Result<()> {
         tokens: Arc::default(),
     };
     // Alice signs in; her token goes to the (unlocked) keyring.
-    let keyring = || Arc::new(OsKeyring::new("confab-test")) as Arc<dyn TokenStore>;
-    let mut alice = open(Core::start_with(config(), keyring()).await?);
+    let os_keyring = || Arc::new(OsKeyring::new("confab-test")) as Arc<dyn TokenStore>;
+    let mut alice = open(Core::start_with(config(), os_keyring()).await?);
     alice
         .core
         .sign_in(SignInRequest {
@@ -248,8 +193,8 @@ async fn locked_keyring() -> anyhow::Result<()> {
 
     // The keyring is locked when she starts Confab again, and she cancels its unlock prompt.
     let bus = zbus::Connection::session().await?;
-    lock_keyring(&bus).await?;
-    let mut alice = open(Core::start_with(config(), keyring()).await?);
+    keyring::lock(&bus).await?;
+    let mut alice = open(Core::start_with(config(), os_keyring()).await?);
     assert!(
         alice.core.session().await.is_some(),
         "she is not sent to the sign-in screen"
@@ -275,7 +220,7 @@ async fn locked_keyring() -> anyhow::Result<()> {
     );
 
     // She unlocks the keyring and presses "Retry now": Confab connects and sends it once.
-    unlock_keyring(&bus).await?;
+    keyring::unlock(&bus, KEYRING_PASSWORD).await?;
     alice.core.check_now();
     alice
         .expect("connected", |e| {

@@ -9,12 +9,15 @@
 //! - [`TcpProxy`]: a small loopback TCP proxy for fault injection. It can pause (a dead network
 //!   path: connections stay open, no byte moves), resume, and cut every connection abruptly.
 //! - [`free_port`]: a currently unused loopback port.
+//! - [`keyring`]: gnome-keyring's login collection locked, unlocked and its prompt cancelled
+//!   over D-Bus, as a screen lock, the unlock dialog and the user do.
 //!
 //! What it never does: listen on anything but 127.0.0.1, reach the network, download anything,
 //! or skip a test. A missing `sockudo` binary is an error that says to run
 //! `scripts/bootstrap.sh`. It never uses sleeps as synchronization: it polls a real condition
 //! (a health endpoint, a process exit, a connection count) until a deadline.
 
+pub mod keyring;
 mod proxy;
 
 pub use proxy::TcpProxy;
