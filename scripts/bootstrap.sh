@@ -46,9 +46,9 @@ if [ "$what" = test ] || [ "$what" = app ]; then
 fi
 if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
   # Running the window headless and driving it: Xvfb, WebKitWebDriver, a session bus with a
-  # Secret Service and a notification daemon, ImageMagick for the tests' screenshots, and the
-  # settings portal with GNOME's color-scheme key behind it (the theme test).
-  for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring dunst libnotify-bin \
+  # Secret Service (and its unlock dialog, gcr) and a notification daemon, ImageMagick for the
+  # tests' screenshots, and the settings portal with GNOME's color-scheme key behind it.
+  for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring gcr dunst libnotify-bin \
     imagemagick xdg-desktop-portal-gtk gsettings-desktop-schemas dconf-gsettings-backend \
     libglib2.0-bin; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
