@@ -213,37 +213,39 @@ impl Core {
         shared.set_status(ConnectionStatus::Connecting {
             retry_in_secs: None,
         });
-        match tokio::task::spawn_blocking(move || keyring.load(&acct)).await {
+        let answer = tokio::task::spawn_blocking(move || keyring.load(&acct)).await;
+        // The session may have been signed out, or replaced by a sign-in, while the keyring
+        // was asked (an unlock prompt can take minutes): then the answer is for nobody.
+        let mut guard = self.inner.active.lock().await;
+        let Some(waiting) = guard.take_if(|a| a.api.is_none() && a.info == info) else {
+            return;
+        };
+        match answer {
             Ok(Ok(Some(token))) => {
-                if let Err(e) = self.connect_waiting(&info, token).await {
-                    tracing::warn!(error = %e, "could not connect the restored session");
-                }
+                let db = waiting.db.clone();
+                drop(waiting);
+                self.install(&mut guard, info, db, token);
+                drop(guard);
+                shared.emit(UiEvent::ConversationsChanged);
             }
-            Ok(Ok(None)) => shared.end_session_because(
-                "Your sign-in is no longer in the keyring. Sign in again; unsent messages are \
-                 kept.",
-            ),
+            Ok(Ok(None)) => {
+                *guard = Some(waiting);
+                shared.end_session_because(
+                    "Your sign-in is no longer in the keyring. Sign in again; unsent messages \
+                     are kept.",
+                );
+            }
             Ok(Err(e)) => {
+                *guard = Some(waiting);
                 tracing::warn!(error = %e, "keyring unavailable at start");
                 shared.set_status(ConnectionStatus::Locked);
             }
-            Err(e) => tracing::warn!(error = %e, "keyring task failed"),
+            Err(e) => {
+                *guard = Some(waiting);
+                tracing::warn!(error = %e, "keyring task failed");
+                shared.set_status(ConnectionStatus::Locked);
+            }
         }
-    }
-
-    /// Gives the token to the session that waited for it and starts connecting, unless that
-    /// session was replaced meanwhile (signed out, or someone else signed in).
-    async fn connect_waiting(&self, info: &SessionInfo, token: String) -> Result<(), CoreError> {
-        let mut guard = self.inner.active.lock().await;
-        let Some(waiting) = guard.take_if(|a| a.api.is_none() && a.info == *info) else {
-            return Ok(());
-        };
-        let db = waiting.db.clone();
-        drop(waiting);
-        self.install(&mut guard, info.clone(), db, token);
-        drop(guard);
-        self.inner.shared.emit(UiEvent::ConversationsChanged);
-        Ok(())
     }
 
     /// Opens the account's cache and, with a token, starts the engine and the sender; without
