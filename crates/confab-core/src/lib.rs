@@ -5,8 +5,9 @@
 //! tests drive it headless against a real backend and a real Sockudo.
 //!
 //! What it never does: store the token anywhere but the keyring (or, by explicit choice, in
-//! memory for one run), log a secret, block the async runtime on SQLite, lose a message the
-//! user wrote, or show one twice.
+//! memory for one run), log a secret, block the async runtime on SQLite, keep a restored
+//! session's cache waiting on the keyring (its unlock prompt may wait on the user), lose a
+//! message the user wrote, or show one twice.
 //!
 //! The rule of the data: the backend's database is the truth, Pusher is a fast poke. Realtime
 //! events are applied at once (idempotently); every connect, resubscription and wake triggers a
@@ -132,7 +133,8 @@ impl std::fmt::Debug for Core {
 }
 
 impl Core {
-    /// Starts with the OS keyring; restores the last session without a network round trip.
+    /// Starts with the OS keyring; restores the last session without a network round trip and
+    /// without waiting for the keyring (the token follows; see [`Core::check_now`]).
     ///
     /// # Errors
     /// The data directory cannot be created.
