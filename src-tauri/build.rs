@@ -36,6 +36,7 @@ const COMMANDS: &[&str] = &[
     "muted",
     "check_now",
     "connection_status",
+    "session_notice",
     "screen_ready",
     "first_paint",
 ];

@@ -198,6 +198,12 @@ pub fn check_now(core: State<'_, Core>) -> Res<()> {
     Ok(())
 }
 
+/// Why the last session ended, if it did before the window listened (shown on sign-in).
+#[tauri::command]
+pub fn session_notice(core: State<'_, Core>) -> Res<Option<String>> {
+    Ok(core.session_notice())
+}
+
 /// The realtime connection's state.
 #[tauri::command]
 pub fn connection_status(core: State<'_, Core>) -> Res<ConnectionStatus> {

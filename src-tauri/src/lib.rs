@@ -93,6 +93,7 @@ pub fn run() {
             commands::muted,
             commands::check_now,
             commands::connection_status,
+            commands::session_notice,
             commands::screen_ready,
             commands::first_paint,
         ])
@@ -272,5 +273,53 @@ mod tests {
         std::fs::write(dir.join("renderD128"), b"").expect("file");
         assert!(has_render_node(&dir));
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    /// The names of the string literals that follow each `marker` in `text`.
+    fn names_after(text: &str, marker: &str) -> Vec<String> {
+        text.split(marker)
+            .skip(1)
+            .filter_map(|rest| rest.split('"').nth(1))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// A command the UI calls but the window is not granted fails at run time, and the UI
+    /// turns that into silence (a missing notice, an empty list); so the three lists are held
+    /// together here: what the UI invokes, what the shell registers and builds permissions
+    /// for, and what the main window's capability grants.
+    #[test]
+    fn every_command_the_ui_invokes_is_registered_and_granted_to_the_window() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
+        let build = read("build.rs");
+        let listed = &build[build.find("const COMMANDS").expect("COMMANDS")..];
+        let listed: Vec<&str> = listed.split('"').skip(1).step_by(2).collect();
+        let lib = read("src/lib.rs");
+        let handler = &lib[lib.find("generate_handler![").expect("handler")..];
+        let handler = &handler[..handler.find(']').expect("end of handler")];
+        let registered: Vec<&str> = handler
+            .split("commands::")
+            .skip(1)
+            .map(|n| n.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_'))
+            .collect();
+        let granted = read("capabilities/main-window.json");
+        let invoked = names_after(&read("../src-ui/src/api.rs"), "invoke(");
+        assert!(invoked.len() > 20, "the UI's calls were found: {invoked:?}");
+        for name in &invoked {
+            assert!(
+                listed.contains(&name.as_str()),
+                "{name} is in build.rs COMMANDS"
+            );
+            assert!(
+                registered.contains(&name.as_str()),
+                "{name} is in generate_handler!"
+            );
+            let grant = format!("\"allow-{}\"", name.replace('_', "-"));
+            assert!(
+                granted.contains(&grant),
+                "{grant} is in the main window's capability"
+            );
+        }
     }
 }

@@ -135,6 +135,11 @@ pub async fn set_open_conversation(conversation_id: Option<ConversationId>) -> R
     .await
 }
 
+/// Why the last session ended, when that happened before the window listened.
+pub async fn session_notice() -> Res<Option<String>> {
+    invoke("session_notice", json!({})).await
+}
+
 /// The realtime connection's state right now (events report later changes).
 pub async fn connection_status() -> Res<ConnectionStatus> {
     invoke("connection_status", json!({})).await

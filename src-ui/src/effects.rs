@@ -34,9 +34,15 @@ pub fn start(d: Dispatch) {
         }
         let session = api::session().await.unwrap_or(None);
         let server_url = api::last_server_url().await.unwrap_or(None);
+        // Likewise a session that ended (e.g. an expired token found at start) before then.
+        let notice = match session {
+            None => api::session_notice().await.unwrap_or(None),
+            Some(_) => None,
+        };
         d.dispatch(Action::Started {
             session,
             server_url,
+            notice,
         });
     });
 }

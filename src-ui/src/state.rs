@@ -135,6 +135,8 @@ pub enum Action {
         session: Option<SessionInfo>,
         /// The server URL to pre-fill.
         server_url: Option<String>,
+        /// Why the last session ended, when it did before the window listened.
+        notice: Option<String>,
     },
     /// Signed in.
     SignedIn(SessionInfo),
@@ -352,6 +354,7 @@ impl Reducible for AppState {
             Action::Started {
                 session,
                 server_url,
+                notice,
             } => {
                 s.server_url = server_url.unwrap_or_default();
                 match session {
@@ -360,7 +363,12 @@ impl Reducible for AppState {
                         s.session = Some(session);
                         s.screen = Screen::Main;
                     }
-                    None => s.screen = Screen::SignIn,
+                    None => {
+                        s.screen = Screen::SignIn;
+                        if notice.is_some() {
+                            s.sign_in_notice = notice;
+                        }
+                    }
                 }
             }
             Action::SignedIn(session) => {
@@ -541,6 +549,7 @@ mod tests {
         let s = run([Action::Started {
             session: Some(session()),
             server_url: None,
+            notice: None,
         }]);
         assert_eq!(s.screen, Screen::Main);
         assert_eq!(s.server_url, "http://127.0.0.1:8080");
@@ -551,9 +560,24 @@ mod tests {
         let s = run([Action::Started {
             session: None,
             server_url: Some("https://chat.example.com".into()),
+            notice: None,
         }]);
         assert_eq!(s.screen, Screen::SignIn);
         assert_eq!(s.server_url, "https://chat.example.com");
+    }
+
+    #[test]
+    fn a_session_that_ended_before_the_window_listened_still_says_why_on_the_sign_in_form() {
+        let s = run([Action::Started {
+            session: None,
+            server_url: None,
+            notice: Some("Your session has expired.".into()),
+        }]);
+        assert_eq!(s.screen, Screen::SignIn);
+        assert_eq!(
+            s.sign_in_notice.as_deref(),
+            Some("Your session has expired.")
+        );
     }
 
     #[test]
@@ -776,6 +800,7 @@ mod tests {
             Action::Started {
                 session: None,
                 server_url: None,
+                notice: None,
             },
             Action::Shortcut(Shortcut::Switcher),
         ]);

@@ -378,6 +378,12 @@ impl Core {
         self.with_active(|a| a.info.clone()).await.ok()
     }
 
+    /// Why the last session ended (expired token, sign-in gone from the keyring), while no new
+    /// one has started: for a window that opens after it happened and missed the event.
+    pub fn session_notice(&self) -> Option<String> {
+        self.inner.shared.ended_reason()
+    }
+
     /// The server of the last session (to pre-fill the sign-in form).
     pub async fn last_server_url(&self) -> Option<String> {
         SessionFile::new(&self.inner.config.data_dir)

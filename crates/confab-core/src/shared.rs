@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     socket_id: Mutex<Option<String>>,
     online: Mutex<BTreeMap<i64, Vec<i64>>>,
     ended: AtomicBool,
+    /// Why the session ended, for a window that was not listening yet when it did.
+    ended_reason: Mutex<Option<String>>,
     /// Set by a failed REST call or a lost realtime connection: the next REST answer is news.
     rest_news: AtomicBool,
     /// Raised (once per piece of news) for the engine: the backend answers again.
@@ -47,6 +49,7 @@ impl Shared {
             socket_id: Mutex::new(None),
             online: Mutex::new(BTreeMap::new()),
             ended: AtomicBool::new(false),
+            ended_reason: Mutex::new(None),
             // Nothing answered yet: the first answer is news too.
             rest_news: AtomicBool::new(true),
             backend_back: Notify::new(),
@@ -153,6 +156,16 @@ impl Shared {
 
     pub fn set_ended(&self, ended: bool) {
         self.ended.store(ended, Ordering::Relaxed);
+        if !ended {
+            if let Ok(mut reason) = self.ended_reason.lock() {
+                *reason = None;
+            }
+        }
+    }
+
+    /// The sentence the session ended with (until a new session starts).
+    pub fn ended_reason(&self) -> Option<String> {
+        self.ended_reason.lock().ok()?.clone()
     }
 
     /// The outcome of a REST call (the [`crate::Api`] observer): `answered` is any HTTP answer
@@ -214,6 +227,9 @@ impl Shared {
     /// the user to sign in again.
     pub fn end_session_because(&self, reason: &str) {
         if !self.ended.swap(true, Ordering::Relaxed) {
+            if let Ok(mut r) = self.ended_reason.lock() {
+                *r = Some(reason.to_owned());
+            }
             self.set_status(ConnectionStatus::Offline);
             self.emit(UiEvent::SessionEnded {
                 reason: reason.into(),

@@ -90,6 +90,11 @@ async fn an_expired_token_ends_the_session_and_keeps_unsent_messages() -> anyhow
         alice.core.session().await.is_none(),
         "the UI asks to sign in again"
     );
+    let notice = alice.core.session_notice().unwrap_or_default();
+    assert!(
+        notice.contains("expired"),
+        "a window opened now still learns why: {notice:?}"
+    );
 
     // Signing in again delivers what was kept.
     alice
@@ -101,6 +106,11 @@ async fn an_expired_token_ends_the_session_and_keeps_unsent_messages() -> anyhow
             session_only: false,
         })
         .await?;
+    assert_eq!(
+        alice.core.session_notice(),
+        None,
+        "a new session, no notice"
+    );
     alice
         .until("the kept message is delivered", |c| async move {
             c.messages(conv, None, 50).await.is_ok_and(|m| {
