@@ -215,36 +215,31 @@ impl Core {
         shared.set_status(ConnectionStatus::Connecting {
             retry_in_secs: None,
         });
-        let answer = tokio::task::spawn_blocking(move || keyring.load(&acct)).await;
+        let answer = tokio::task::spawn_blocking(move || keyring.load(&acct))
+            .await
+            .unwrap_or_else(|e| Err(KeyringError::Unavailable(e.to_string())));
         // The session may have been signed out, or replaced by a sign-in, while the keyring
         // was asked (an unlock prompt can take minutes): then the answer is for nobody.
         let mut guard = self.inner.active.lock().await;
-        let Some(waiting) = guard.take_if(|a| a.api.is_none() && a.info == info) else {
+        let Some(db) = guard
+            .as_ref()
+            .filter(|a| a.api.is_none() && a.info == info)
+            .map(|a| a.db.clone())
+        else {
             return;
         };
         match answer {
-            Ok(Ok(Some(token))) => {
-                let db = waiting.db.clone();
-                drop(waiting);
+            Ok(Some(token)) => {
                 self.install(&mut guard, info, db, token);
                 drop(guard);
                 shared.emit(UiEvent::ConversationsChanged);
             }
-            Ok(Ok(None)) => {
-                *guard = Some(waiting);
-                shared.end_session_because(
-                    "Your sign-in is no longer in the keyring. Sign in again; unsent messages \
-                     are kept.",
-                );
-            }
-            Ok(Err(e)) => {
-                *guard = Some(waiting);
-                tracing::warn!(error = %e, "keyring unavailable at start");
-                shared.set_status(ConnectionStatus::Locked);
-            }
+            Ok(None) => shared.end_session_because(
+                "Your sign-in is no longer in the keyring. Sign in again; unsent messages are \
+                 kept.",
+            ),
             Err(e) => {
-                *guard = Some(waiting);
-                tracing::warn!(error = %e, "keyring task failed");
+                tracing::warn!(error = %e, "keyring unavailable at start");
                 shared.set_status(ConnectionStatus::Locked);
             }
         }
@@ -272,7 +267,7 @@ impl Core {
         if let Some(old) = guard.take() {
             old.shutdown();
         }
-        shared.set_ended(false);
+        shared.clear_ended();
         shared.clear_online();
         shared.set_status(ConnectionStatus::Connecting {
             retry_in_secs: None,
@@ -298,7 +293,8 @@ impl Core {
     }
 
     /// Starts the engine and the sender for `info` with `token` and makes them the active
-    /// session (the caller holds the lock and has stopped the one before).
+    /// session, in place of the one before (the caller holds the lock and has stopped it, or
+    /// it has no tasks: a session waiting for its token).
     fn install(&self, active: &mut Option<Active>, info: SessionInfo, db: Db, token: String) {
         let shared = Arc::clone(&self.inner.shared);
         let observer = Arc::clone(&shared);

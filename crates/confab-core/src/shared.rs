@@ -21,9 +21,9 @@ pub(crate) struct Shared {
     status: Mutex<ConnectionStatus>,
     socket_id: Mutex<Option<String>>,
     online: Mutex<BTreeMap<i64, Vec<i64>>>,
-    ended: AtomicBool,
-    /// Why the session ended, for a window that was not listening yet when it did.
-    ended_reason: Mutex<Option<String>>,
+    /// Why the session ended (`None` while it goes on): kept for a window that was not
+    /// listening yet when it did.
+    ended: Mutex<Option<String>>,
     /// Set by a failed REST call or a lost realtime connection: the next REST answer is news.
     rest_news: AtomicBool,
     /// Raised (once per piece of news) for the engine: the backend answers again.
@@ -48,8 +48,7 @@ impl Shared {
             status: Mutex::new(ConnectionStatus::Offline),
             socket_id: Mutex::new(None),
             online: Mutex::new(BTreeMap::new()),
-            ended: AtomicBool::new(false),
-            ended_reason: Mutex::new(None),
+            ended: Mutex::new(None),
             // Nothing answered yet: the first answer is news too.
             rest_news: AtomicBool::new(true),
             backend_back: Notify::new(),
@@ -151,21 +150,19 @@ impl Shared {
     }
 
     pub fn is_ended(&self) -> bool {
-        self.ended.load(Ordering::Relaxed)
+        self.ended.lock().is_ok_and(|e| e.is_some())
     }
 
-    pub fn set_ended(&self, ended: bool) {
-        self.ended.store(ended, Ordering::Relaxed);
-        if !ended {
-            if let Ok(mut reason) = self.ended_reason.lock() {
-                *reason = None;
-            }
+    /// A new session starts.
+    pub fn clear_ended(&self) {
+        if let Ok(mut ended) = self.ended.lock() {
+            *ended = None;
         }
     }
 
     /// The sentence the session ended with (until a new session starts).
     pub fn ended_reason(&self) -> Option<String> {
-        self.ended_reason.lock().ok()?.clone()
+        self.ended.lock().ok()?.clone()
     }
 
     /// The outcome of a REST call (the [`crate::Api`] observer): `answered` is any HTTP answer
@@ -226,10 +223,14 @@ impl Shared {
     /// The session cannot go on (`reason` says why, to the user): stop, keep everything, ask
     /// the user to sign in again.
     pub fn end_session_because(&self, reason: &str) {
-        if !self.ended.swap(true, Ordering::Relaxed) {
-            if let Ok(mut r) = self.ended_reason.lock() {
-                *r = Some(reason.to_owned());
+        let first = match self.ended.lock() {
+            Ok(mut ended) if ended.is_none() => {
+                *ended = Some(reason.to_owned());
+                true
             }
+            _ => false,
+        };
+        if first {
             self.set_status(ConnectionStatus::Offline);
             self.emit(UiEvent::SessionEnded {
                 reason: reason.into(),
