@@ -55,46 +55,45 @@ pub fn day_label(day: Date, today: Date) -> String {
     format!("{}, {} {}", day.weekday(), day.day(), month)
 }
 
+/// How long ago `rfc3339` was, in its largest whole unit: `None` under a minute, else the
+/// count and the unit's name ("minute", "hour", "day", "week"). `Err` for a time that does not
+/// parse.
+fn elapsed_in_units(rfc3339: &str, now_ms: i64) -> Result<Option<(i64, &'static str)>, ()> {
+    let then = local(rfc3339, 0).ok_or(())?;
+    let elapsed = now_local(now_ms, 0) - then;
+    Ok(if elapsed < Duration::minutes(1) {
+        None
+    } else if elapsed < Duration::hours(1) {
+        Some((elapsed.whole_minutes(), "minute"))
+    } else if elapsed < Duration::days(1) {
+        Some((elapsed.whole_hours(), "hour"))
+    } else if elapsed < Duration::weeks(1) {
+        Some((elapsed.whole_days(), "day"))
+    } else {
+        Some((elapsed.whole_weeks(), "week"))
+    })
+}
+
 /// A compact age for the request list: "now", "5m", "3h", "2d", "4w".
 pub fn age(rfc3339: &str, now_ms: i64) -> String {
-    let Some(then) = local(rfc3339, 0) else {
-        return String::new();
-    };
-    let now = now_local(now_ms, 0);
-    let elapsed = now - then;
-    if elapsed < Duration::minutes(1) {
-        "now".into()
-    } else if elapsed < Duration::hours(1) {
-        format!("{}m", elapsed.whole_minutes())
-    } else if elapsed < Duration::days(1) {
-        format!("{}h", elapsed.whole_hours())
-    } else if elapsed < Duration::weeks(1) {
-        format!("{}d", elapsed.whole_days())
-    } else {
-        format!("{}w", elapsed.whole_weeks())
+    match elapsed_in_units(rfc3339, now_ms) {
+        Err(()) => String::new(),
+        Ok(None) => "now".into(),
+        Ok(Some((n, unit))) => format!("{n}{}", &unit[..1]),
     }
 }
 
 /// The same age in words, for a sentence ("asked 5 minutes ago"): "just now", "1 minute ago",
 /// "3 hours ago", "2 days ago", "4 weeks ago".
 pub fn age_words(rfc3339: &str, now_ms: i64) -> String {
-    let Some(then) = local(rfc3339, 0) else {
-        return String::new();
-    };
-    let elapsed = now_local(now_ms, 0) - then;
-    let (n, unit) = if elapsed < Duration::minutes(1) {
-        return "just now".into();
-    } else if elapsed < Duration::hours(1) {
-        (elapsed.whole_minutes(), "minute")
-    } else if elapsed < Duration::days(1) {
-        (elapsed.whole_hours(), "hour")
-    } else if elapsed < Duration::weeks(1) {
-        (elapsed.whole_days(), "day")
-    } else {
-        (elapsed.whole_weeks(), "week")
-    };
-    let plural = if n == 1 { "" } else { "s" };
-    format!("{n} {unit}{plural} ago")
+    match elapsed_in_units(rfc3339, now_ms) {
+        Err(()) => String::new(),
+        Ok(None) => "just now".into(),
+        Ok(Some((n, unit))) => {
+            let plural = if n == 1 { "" } else { "s" };
+            format!("{n} {unit}{plural} ago")
+        }
+    }
 }
 
 /// The time shown in the conversation list: the clock today, "Yesterday", the weekday within a
