@@ -79,10 +79,7 @@ impl Desktop {
             .parse()
             .with_context(|| format!("Xvfb did not report a display: {line:?}"))?;
         let display = format!(":{number}");
-        let bus = zbus::blocking::Connection::session().context("the session bus")?;
-        zbus::blocking::fdo::DBusProxy::new(&bus)?
-            .update_activation_environment(HashMap::from([("DISPLAY", display.as_str())]))
-            .context("setting DISPLAY for D-Bus activation")?;
+        activation_environment("DISPLAY", &display)?;
         Ok(Desktop {
             display,
             home,
@@ -120,9 +117,7 @@ impl Desktop {
             })
             .unwrap_or_default())
     }
-}
 
-impl Desktop {
     /// Sets the desktop's light/dark preference the way GNOME's settings do
     /// (`org.gnome.desktop.interface color-scheme`: `default`, `prefer-dark`, `prefer-light`),
     /// and has the session's real settings portal (xdg-desktop-portal with its GTK backend, which
@@ -132,11 +127,8 @@ impl Desktop {
     /// # Errors
     /// `gsettings` failed (scripts/bootstrap.sh test installs it, the schemas and the portal).
     pub fn prefer_color_scheme(&self, scheme: &str) -> Result<()> {
-        let bus = zbus::blocking::Connection::session().context("the session bus")?;
         // The portal picks its backends by the desktop it runs in; GTK's serves the settings.
-        zbus::blocking::fdo::DBusProxy::new(&bus)?
-            .update_activation_environment(HashMap::from([("XDG_CURRENT_DESKTOP", "GNOME")]))
-            .context("setting XDG_CURRENT_DESKTOP for D-Bus activation")?;
+        activation_environment("XDG_CURRENT_DESKTOP", "GNOME")?;
         let out = Command::new("gsettings")
             .args(["set", "org.gnome.desktop.interface", "color-scheme", scheme])
             .env("DISPLAY", &self.display)
@@ -147,6 +139,16 @@ impl Desktop {
         }
         Ok(())
     }
+}
+
+/// Sets `name=value` in the environment the session bus starts services with (the
+/// notification daemon, the settings portal).
+fn activation_environment(name: &str, value: &str) -> Result<()> {
+    let bus = zbus::blocking::Connection::session().context("the session bus")?;
+    zbus::blocking::fdo::DBusProxy::new(&bus)?
+        .update_activation_environment(HashMap::from([(name, value)]))
+        .with_context(|| format!("setting {name} for D-Bus activation"))?;
+    Ok(())
 }
 
 impl Drop for Desktop {

@@ -11,12 +11,18 @@ use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue, Value};
 /// The collection `gnome-keyring-daemon --unlock` creates (the keyring crate's default).
 const LOGIN: &str = "/org/freedesktop/secrets/collection/login";
 
+/// The Secret Service's root object with `interface`.
 async fn secret_service(
     bus: &zbus::Connection,
-    path: &'static str,
     interface: &'static str,
 ) -> zbus::Result<zbus::Proxy<'static>> {
-    zbus::Proxy::new(bus, "org.freedesktop.secrets", path, interface).await
+    zbus::Proxy::new(
+        bus,
+        "org.freedesktop.secrets",
+        "/org/freedesktop/secrets",
+        interface,
+    )
+    .await
 }
 
 /// Locks the login collection, as a screen lock (or a session without auto-unlock) leaves it.
@@ -24,12 +30,7 @@ async fn secret_service(
 /// # Errors
 /// No Secret Service on the bus, or it did not lock the collection.
 pub async fn lock(bus: &zbus::Connection) -> Result<()> {
-    let service = secret_service(
-        bus,
-        "/org/freedesktop/secrets",
-        "org.freedesktop.Secret.Service",
-    )
-    .await?;
+    let service = secret_service(bus, "org.freedesktop.Secret.Service").await?;
     let (locked, _prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) = service
         .call("Lock", &(vec![ObjectPath::try_from(LOGIN)?],))
         .await?;
@@ -47,12 +48,7 @@ pub async fn lock(bus: &zbus::Connection) -> Result<()> {
 /// # Errors
 /// No Secret Service on the bus, or it refused the password.
 pub async fn unlock(bus: &zbus::Connection, password: &str) -> Result<()> {
-    let service = secret_service(
-        bus,
-        "/org/freedesktop/secrets",
-        "org.freedesktop.Secret.Service",
-    )
-    .await?;
+    let service = secret_service(bus, "org.freedesktop.Secret.Service").await?;
     let (_, session): (OwnedValue, OwnedObjectPath) = service
         .call("OpenSession", &("plain", Value::from("")))
         .await?;
@@ -64,7 +60,6 @@ pub async fn unlock(bus: &zbus::Connection, password: &str) -> Result<()> {
     );
     secret_service(
         bus,
-        "/org/freedesktop/secrets",
         "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
     )
     .await?
