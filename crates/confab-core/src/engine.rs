@@ -1,6 +1,7 @@
 //! The realtime engine of one session: one task that owns the Pusher connection, applies
 //! realtime events to the cache, runs catch-up syncs (planned by [`SyncPlanner`]), tracks
-//! presence and typing, and asks the notification policy what to raise.
+//! presence and typing, announces what it changed on the UI feed, and asks the notification
+//! policy (`notify`) what to raise.
 //!
 //! Recovery: the first REST answer after failures or a lost realtime connection (see
 //! [`Shared::rest_outcome`]) makes the Pusher client attempt at once instead of waiting out its
@@ -11,7 +12,7 @@
 //! message arriving by both paths is stored once (the cache applies idempotently) and the
 //! cursor only moves forward.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +21,8 @@ use confab_model::events::{
     ConversationCreated, ReadReceipt, Typing, CLIENT_TYPING, CONVERSATION_CREATED,
     KNOWLEDGE_REQUEST, KNOWLEDGE_RESPONSE, NEW_MESSAGE, READ_RECEIPT,
 };
-use confab_model::ipc::{ChatMessage, UiEvent};
-use confab_model::{Change, ChannelName, KnowledgeStatus, Message};
+use confab_model::ipc::UiEvent;
+use confab_model::{Change, ChannelName, KnowledgeRequest, Message, SYNC_PAGE_MAX};
 use confab_store::Applied;
 use pusher_channels::auth::HttpAuthorizer;
 use pusher_channels::client::Client;
@@ -29,17 +30,16 @@ use pusher_channels::proto::{AuthError, Config, Endpoint, Event, State, Subscrip
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
-use crate::api::{Api, ApiError};
+use crate::rest::{Api, ApiError};
 use crate::db::Db;
-use crate::notify::{self, Candidate};
+use crate::feed::{Changes, Feed};
+use crate::notify;
 use crate::sync_plan::SyncPlanner;
 use crate::typing::{TypingIn, TypingOut};
 use crate::views::chat_message;
 use crate::wake::WakeDetector;
-use crate::Shared;
+use crate::shared::Shared;
 
-/// Sync page size: big pages make a catch-up of thousands fast, one transaction each.
-const SYNC_PAGE: u32 = 1000;
 /// The cached realtime settings, so the connection can start offline.
 const REALTIME_SETTING: &str = "core.realtime_config";
 
@@ -54,11 +54,30 @@ pub(crate) enum Command {
     CheckNow,
 }
 
+/// What an engine works with.
+pub(crate) struct Parts {
+    /// My user id.
+    pub me: i64,
+    /// My name (in the typing event).
+    pub my_name: String,
+    /// The backend.
+    pub api: Api,
+    /// The cache.
+    pub db: Db,
+    /// Where changes to what the window shows are announced.
+    pub feed: Feed,
+    /// State shared with the core's handle and the sender.
+    pub shared: Arc<Shared>,
+    /// Wakes the outbox sender.
+    pub kick: Arc<Notify>,
+}
+
 pub(crate) struct Engine {
     me: i64,
     my_name: String,
     api: Api,
     db: Db,
+    feed: Feed,
     shared: Arc<Shared>,
     commands: mpsc::UnboundedReceiver<Command>,
     /// Wakes the outbox sender.
@@ -75,20 +94,22 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    pub fn new(
-        me: i64,
-        my_name: String,
-        api: Api,
-        db: Db,
-        shared: Arc<Shared>,
-        commands: mpsc::UnboundedReceiver<Command>,
-        kick: Arc<Notify>,
-    ) -> Self {
+    pub fn new(parts: Parts, commands: mpsc::UnboundedReceiver<Command>) -> Self {
+        let Parts {
+            me,
+            my_name,
+            api,
+            db,
+            feed,
+            shared,
+            kick,
+        } = parts;
         Engine {
             me,
             my_name,
             api,
             db,
+            feed,
             shared,
             commands,
             kick,
@@ -115,9 +136,9 @@ impl Engine {
             }));
         let (pusher, mut events) = Client::start(config, authorizer);
         let _ = pusher.subscribe(&ChannelName::private_user(self.me));
-        if let Ok(list) = self.db.run(|s| s.conversation_list()).await {
-            for c in list {
-                self.join_room(&pusher, c.id);
+        if let Ok(ids) = self.db.run(|s| s.conversation_ids()).await {
+            for id in ids {
+                self.join_room(&pusher, id);
             }
         }
         self.planner.request_now(Instant::now().into_std());
@@ -363,7 +384,7 @@ impl Engine {
                                     .await
                                     .is_ok()
                                 {
-                                    self.shared.emit(UiEvent::ConversationsChanged);
+                                    self.feed.send(Changes::conversation(cc.conversation.id));
                                 }
                                 self.join_room(pusher, cc.conversation.id);
                             }
@@ -426,6 +447,8 @@ impl Engine {
         }
     }
 
+    /// Someone's read mark moved: the others' are "seen" marks; mine (read on another device)
+    /// changes my unread count.
     fn emit_receipt(&self, r: &ReadReceipt) {
         if r.user_id != self.me {
             self.shared.emit(UiEvent::ReadReceipt {
@@ -434,7 +457,7 @@ impl Engine {
                 seq: r.seq,
             });
         } else {
-            self.shared.emit(UiEvent::ConversationsChanged);
+            self.feed.send(Changes::conversation(r.conversation_id));
         }
     }
 
@@ -449,11 +472,10 @@ impl Engine {
         if self.typing_in.on_message(m.conversation_id, m.sender_id) {
             self.emit_typing(m.conversation_id);
         }
-        self.shared.emit(UiEvent::MessagesChanged {
-            conversation_id: m.conversation_id,
-            messages: vec![chat_message(&m)],
-        });
-        self.shared.emit(UiEvent::ConversationsChanged);
+        self.feed.send(
+            Changes::rows(m.conversation_id, vec![chat_message(&m)])
+                .and_conversation(m.conversation_id),
+        );
         if applied == Applied::Inserted {
             self.notify(vec![m], vec![]).await;
         }
@@ -469,7 +491,7 @@ impl Engine {
                 return;
             }
         };
-        let page = match self.api.sync(cursor, SYNC_PAGE).await {
+        let page = match self.api.sync(cursor, SYNC_PAGE_MAX).await {
             Ok(p) => p,
             Err(ApiError::Unauthorized) => {
                 self.planner.page_failed(now, false);
@@ -506,126 +528,53 @@ impl Engine {
 
     /// Tell the UI what a page changed, join new rooms, and decide notifications.
     async fn after_page(&mut self, pusher: &Client, changes: &[Change], applied: &[Applied]) {
-        let mut by_conversation: HashMap<i64, Vec<ChatMessage>> = HashMap::new();
+        let mut announce = Changes::default();
         let mut new_messages = vec![];
         let mut new_requests = vec![];
-        let mut conversations_changed = false;
-        let mut requests_changed = false;
         for (change, a) in changes.iter().zip(applied) {
             if !a.changed() {
                 continue;
             }
             match change {
                 Change::Message(mc) => {
-                    by_conversation
-                        .entry(mc.message.conversation_id)
-                        .or_default()
-                        .push(chat_message(&mc.message));
-                    conversations_changed = true;
+                    let c = mc.message.conversation_id;
+                    announce.merge(
+                        Changes::rows(c, vec![chat_message(&mc.message)]).and_conversation(c),
+                    );
                     if *a == Applied::Inserted {
                         new_messages.push(mc.message.clone());
                     }
                 }
                 Change::ReadReceipt(rc) => self.emit_receipt(&rc.receipt),
                 Change::KnowledgeRequest(kc) | Change::KnowledgeResponse(kc) => {
-                    requests_changed = true;
+                    announce.requests = true;
                     new_requests.push(kc.request.clone());
                 }
                 Change::ConversationCreated(cc) => {
-                    conversations_changed = true;
+                    announce.conversations.insert(cc.conversation.id);
                     self.join_room(pusher, cc.conversation.id);
                 }
             }
         }
-        for (conversation_id, messages) in by_conversation {
-            self.shared.emit(UiEvent::MessagesChanged {
-                conversation_id,
-                messages,
-            });
-        }
-        if conversations_changed {
-            self.shared.emit(UiEvent::ConversationsChanged);
-        }
-        if requests_changed {
-            self.shared.emit(UiEvent::RequestsChanged);
-        }
+        self.feed.send(announce);
         let history = self.first_sync;
         if !history && (!new_messages.is_empty() || !new_requests.is_empty()) {
             self.notify(new_messages, new_requests).await;
         }
     }
 
-    /// Ask the policy about new items; persist the notified cursor before raising anything,
-    /// so a crash can drop a notification but never repeat one.
-    async fn notify(&self, messages: Vec<Message>, requests: Vec<confab_model::KnowledgeRequest>) {
-        let me = self.me;
+    /// Asks the policy about new items and raises what it decides (the cursor is persisted
+    /// first, so a crash can drop a notification but never repeat one).
+    async fn notify(&self, messages: Vec<Message>, requests: Vec<KnowledgeRequest>) {
         let ctx = notify::Context {
-            me,
+            me: self.me,
             focus: self.shared.focus(),
             muted: self.shared.is_muted(),
             notified_cursor: 0,
         };
         let decided = self
             .db
-            .run(move |s| {
-                let list = s.conversation_list()?;
-                let users = s.users()?;
-                let mut candidates = vec![];
-                // One lookup per conversation, not per message: a catch-up brings thousands.
-                let mut read_seqs: HashMap<i64, i64> = HashMap::new();
-                for m in &messages {
-                    let summary = list.iter().find(|c| c.id == m.conversation_id);
-                    let read_seq = match read_seqs.get(&m.conversation_id) {
-                        Some(r) => *r,
-                        None => {
-                            let r = s
-                                .conversation(m.conversation_id)?
-                                .map_or(0, |c| c.last_read_seq);
-                            read_seqs.insert(m.conversation_id, r);
-                            r
-                        }
-                    };
-                    candidates.push(Candidate::Message {
-                        seq: m.seq,
-                        conversation_id: m.conversation_id,
-                        conversation_title: summary.map(|c| c.title.clone()).unwrap_or_default(),
-                        sender_id: m.sender_id,
-                        sender_name: m.sender.name.clone(),
-                        content: m.content.clone(),
-                        read_seq,
-                        muted: summary.is_some_and(|c| c.muted),
-                    });
-                }
-                for r in &requests {
-                    if r.owner_id == me && r.status == KnowledgeStatus::Pending {
-                        candidates.push(Candidate::Request {
-                            seq: r.seq,
-                            request_id: r.id,
-                            requester_name: r.requester_name.clone(),
-                            question: r.question.clone(),
-                            pending: true,
-                        });
-                    } else if r.requester_id == me && r.status != KnowledgeStatus::Pending {
-                        candidates.push(Candidate::Answer {
-                            seq: r.seq,
-                            request_id: r.id,
-                            owner_name: users
-                                .iter()
-                                .find(|u| u.id == r.owner_id)
-                                .map_or_else(|| "A teammate".to_owned(), |u| u.name.clone()),
-                            status: r.status,
-                            content: r.response_content.clone(),
-                        });
-                    }
-                }
-                let ctx = notify::Context {
-                    notified_cursor: s.notified_cursor()?,
-                    ..ctx
-                };
-                let (out, cursor) = notify::decide(&ctx, &candidates);
-                s.advance_notified_cursor(cursor)?;
-                Ok(out)
-            })
+            .run(move |s| notify::decide_and_record(s, ctx, &messages, &requests))
             .await;
         match decided {
             Ok(list) => {

@@ -2,7 +2,7 @@
 
 use confab_model::ipc::{IpcError, IpcErrorCode};
 
-use crate::api::ApiError;
+use crate::rest::ApiError;
 use crate::session::KeyringError;
 
 /// Everything a core call can fail with.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::api::ApiError;
+use crate::rest::ApiError;
 
 /// First retry delay; doubles per attempt up to [`RETRY_MAX`], with jitter.
 pub const RETRY_MIN: Duration = Duration::from_secs(1);

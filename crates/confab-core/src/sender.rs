@@ -14,21 +14,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_model::ipc::UiEvent;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::api::Api;
+use crate::rest::Api;
 use crate::db::Db;
+use crate::feed::{Changes, Feed};
 use crate::outbox::{verdict, Verdict};
+use crate::shared::Shared;
 use crate::views::{chat_message, now_ms};
-use crate::Shared;
 
 /// How long the sender sleeps when nothing is due and nobody kicks it: a safety net only.
 const IDLE: Duration = Duration::from_secs(300);
 
 /// Runs until the session ends (or the core aborts it).
-pub(crate) async fn run(api: Api, db: Db, shared: Arc<Shared>, kick: Arc<Notify>) {
+pub(crate) async fn run(api: Api, db: Db, feed: Feed, shared: Arc<Shared>, kick: Arc<Notify>) {
     let mut marks = MarksBackoff::default();
     loop {
         if shared.is_ended() {
@@ -62,11 +62,10 @@ pub(crate) async fn run(api: Api, db: Db, shared: Arc<Shared>, kick: Arc<Notify>
                     if let Ok(m) = result {
                         let msg = m.clone();
                         if db.run(move |s| s.apply_message(&msg)).await.is_ok() {
-                            shared.emit(UiEvent::MessagesChanged {
-                                conversation_id: m.conversation_id,
-                                messages: vec![chat_message(&m)],
-                            });
-                            shared.emit(UiEvent::ConversationsChanged);
+                            feed.send(
+                                Changes::rows(m.conversation_id, vec![chat_message(&m)])
+                                    .and_conversation(m.conversation_id),
+                            );
                         }
                     }
                 }
@@ -79,10 +78,7 @@ pub(crate) async fn run(api: Api, db: Db, shared: Arc<Shared>, kick: Arc<Notify>
                 Verdict::Failed(reason) => {
                     let id = item.client_id.clone();
                     if let Ok(m) = db.run(move |s| s.outbox_fail(&id, &reason)).await {
-                        shared.emit(UiEvent::MessagesChanged {
-                            conversation_id: m.conversation_id,
-                            messages: vec![m],
-                        });
+                        feed.send(Changes::rows(m.conversation_id, vec![m]));
                     }
                 }
                 Verdict::SessionEnded => {

@@ -1,7 +1,11 @@
-//! Conversions from the backend's objects to what the UI shows, and small clock helpers.
+//! Conversions from the backend's objects and the cache to what the UI shows, and small clock
+//! helpers.
 
-use confab_model::ipc::{ChatMessage, DeliveryState, ShareRequestView};
-use confab_model::{KnowledgeRequest, Message, UserSummary};
+use std::collections::BTreeMap;
+
+use confab_model::ipc::{ChatMessage, DeliveryState, RequestLists, ShareRequestView, Teammate};
+use confab_model::{ConversationId, KnowledgeRequest, Message, UserId, UserSummary};
+use confab_store::{Store, StoreError};
 
 /// A stored message as the UI shows it.
 pub(crate) fn chat_message(m: &Message) -> ChatMessage {
@@ -34,6 +38,41 @@ pub(crate) fn request_view(r: &KnowledgeRequest, users: &[UserSummary]) -> Share
         response_content: r.response_content.clone(),
         created_at: r.created_at.clone(),
     }
+}
+
+/// Incoming pending requests and the account's own, with names looked up in the directory.
+pub(crate) fn request_lists(s: &Store) -> Result<RequestLists, StoreError> {
+    let users = s.users()?;
+    Ok(RequestLists {
+        // The store returns only pending incoming requests.
+        incoming: s
+            .incoming_requests()?
+            .iter()
+            .map(|r| request_view(r, &users))
+            .collect(),
+        outgoing: s
+            .outgoing_requests()?
+            .iter()
+            .map(|r| request_view(r, &users))
+            .collect(),
+    })
+}
+
+/// The directory without me, with who is online in any room right now (`online`: per room).
+pub(crate) fn teammates(
+    users: Vec<UserSummary>,
+    me: UserId,
+    online: &BTreeMap<ConversationId, Vec<UserId>>,
+) -> Vec<Teammate> {
+    users
+        .into_iter()
+        .filter(|u| u.id != me)
+        .map(|u| Teammate {
+            online: online.values().any(|v| v.contains(&u.id)),
+            id: u.id,
+            name: u.name,
+        })
+        .collect()
 }
 
 /// Milliseconds since the Unix epoch (for outbox scheduling, stored in the cache).

@@ -45,3 +45,14 @@ pub type Seq = i64;
 
 /// The longest message content the server accepts, in Unicode scalar values (`char`s).
 pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// The most changes one `GET /api/sync` page holds: the server caps `limit` here, and the
+/// client asks for exactly this many (bigger pages make a long catch-up fast).
+pub const SYNC_PAGE_MAX: u32 = 500;
+/// The changes a sync page holds when the request names no `limit`.
+pub const SYNC_PAGE_DEFAULT: u32 = 100;
+/// The most messages one page of a conversation holds, on the server
+/// (`GET /api/conversations/{id}/messages`) and in the client's cache alike.
+pub const MESSAGES_PAGE_MAX: u32 = 200;
+/// The messages a page holds when the request names no `limit`.
+pub const MESSAGES_PAGE_DEFAULT: u32 = 50;

@@ -41,7 +41,7 @@ async fn main() -> Result<()> {
     let hash = auth::hash_password("bench-password")?;
     let mut rooms = Vec::new();
     for i in 0..args.clients {
-        let room = db.write_blocking(|c| {
+        let room = db.write_blocking(|c| -> Result<_, store::StoreError> {
             let me =
                 store::users::create_user(c, &format!("u{i}@bench.test"), &format!("U{i}"), &hash)?;
             let partner =

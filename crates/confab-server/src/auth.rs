@@ -1,10 +1,9 @@
-//! Who is calling: password hashing, bearer tokens, the authenticated-user extractor and the
-//! failed-login limiter.
+//! Who is calling: password hashing, bearer tokens and the authenticated-user extractor. The
+//! failed-login limiter lives in [`crate::login_limit`].
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -21,12 +20,6 @@ use crate::store;
 
 /// How long a login token stays valid.
 pub const TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Failed logins allowed per email within [`LIMIT_WINDOW`].
-const FAILURES_PER_EMAIL: u32 = 5;
-/// Failed logins allowed per client IP within [`LIMIT_WINDOW`].
-const FAILURES_PER_IP: u32 = 30;
-/// The window failed logins are counted in.
-const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
 ///
@@ -143,60 +136,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Counts failed logins per email and per IP in a fixed window.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginLimiter {
-    fn keys(email: &str, ip: Option<IpAddr>) -> Vec<(String, u32)> {
-        let mut keys = vec![(
-            format!("email:{}", email.trim().to_lowercase()),
-            FAILURES_PER_EMAIL,
-        )];
-        if let Some(ip) = ip {
-            keys.push((format!("ip:{ip}"), FAILURES_PER_IP));
-        }
-        keys
-    }
-
-    /// Whether another attempt for this email from this IP is refused right now.
-    pub fn is_limited(&self, email: &str, ip: Option<IpAddr>) -> bool {
-        let Ok(map) = self.failures.lock() else {
-            return false;
-        };
-        Self::keys(email, ip).iter().any(|(key, limit)| {
-            map.get(key)
-                .is_some_and(|(count, since)| since.elapsed() < LIMIT_WINDOW && count >= limit)
-        })
-    }
-
-    /// Records a failed attempt.
-    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        if map.len() > 100_000 {
-            map.retain(|_, (_, since)| since.elapsed() < LIMIT_WINDOW);
-        }
-        for (key, _) in Self::keys(email, ip) {
-            let entry = map.entry(key).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= LIMIT_WINDOW {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
-        }
-    }
-
-    /// Forgets the failures for this email after a successful login.
-    pub fn record_success(&self, email: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&format!("email:{}", email.trim().to_lowercase()));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,17 +147,6 @@ mod tests {
         assert!(!verify_password("battery staple", &hash));
         assert!(!verify_password("anything", "not a hash"));
         Ok(())
-    }
-
-    #[test]
-    fn the_limiter_refuses_after_five_failures_for_one_email_only() {
-        let limiter = LoginLimiter::default();
-        for _ in 0..FAILURES_PER_EMAIL {
-            assert!(!limiter.is_limited("a@x", None));
-            limiter.record_failure("A@x ", None);
-        }
-        assert!(limiter.is_limited("a@x", None));
-        assert!(!limiter.is_limited("b@x", Some(IpAddr::from([10, 0, 0, 1]))));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //!
 //! Readers run on tokio's blocking pool with pooled connections; WAL lets them read while the
 //! writer writes.
+//!
+//! What it never does: know about HTTP or about the domain. Jobs return their own error type
+//! (the store's `StoreError`); this module only adds its own [`DbError`]s to it.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
@@ -15,8 +18,6 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
-
-use crate::error::AppError;
 
 /// The schema migrations, in order; `PRAGMA user_version` records how many were applied.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
@@ -34,9 +35,13 @@ pub enum DbError {
     /// The writer thread is gone (the server is shutting down); retry against a new server.
     #[error("the database writer has stopped")]
     WriterGone,
-    /// A blocking read task panicked or was cancelled.
+    /// A blocking read task panicked or was cancelled; the request fails with 500.
     #[error("database read task failed: {0}")]
     Join(String),
+    /// The group commit a job was part of failed, so the job's changes are gone; the request
+    /// fails with 500 and the client may retry it.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The database file is newer than this server understands.
     #[error("database schema version {found} is newer than this server's {known}")]
     TooNew {
@@ -96,19 +101,21 @@ impl Db {
     /// the surrounding `COMMIT` succeeded.
     ///
     /// # Errors
-    /// Whatever `f` returns, or [`AppError::Internal`] if the commit or the writer failed.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Whatever `f` returns, or a [`DbError`] (converted to `E`) if the savepoint, the commit or
+    /// the writer failed.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T, AppError>>();
+        let (tx, rx) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn: &Connection| {
             let result = run_in_savepoint(conn, f);
             Box::new(move |commit: Result<(), String>| {
                 let outcome = match (commit, result) {
                     (Ok(()), r) => r,
-                    (Err(e), Ok(_)) => Err(AppError::Internal(format!("commit failed: {e}"))),
+                    (Err(e), Ok(_)) => Err(E::from(DbError::Commit(e))),
                     (Err(_), Err(e)) => Err(e),
                 };
                 let _ = tx.send(outcome);
@@ -119,21 +126,23 @@ impl Db {
                 .inner
                 .writer
                 .lock()
-                .map_err(|_| AppError::from(DbError::WriterGone))?;
+                .map_err(|_| E::from(DbError::WriterGone))?;
             let sender = guard.as_ref().ok_or(DbError::WriterGone)?;
             sender.send(job).map_err(|_| DbError::WriterGone)?;
         }
-        rx.await.map_err(|_| AppError::from(DbError::WriterGone))?
+        rx.await.map_err(|_| E::from(DbError::WriterGone))?
     }
 
     /// Runs `f` on a pooled read-only connection on tokio's blocking pool.
     ///
     /// # Errors
-    /// Whatever `f` returns, or [`AppError::Internal`] if no connection could be opened.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Whatever `f` returns, or a [`DbError`] (converted to `E`) if no connection could be
+    /// opened or the blocking task failed.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
@@ -151,23 +160,24 @@ impl Db {
             result
         })
         .await
-        .map_err(|e| AppError::from(DbError::Join(e.to_string())))?
+        .map_err(|e| E::from(DbError::Join(e.to_string())))?
     }
 
     /// Runs `f` synchronously on a fresh connection in a transaction: for the command line
     /// (`users add`, `demo` seeding), never from async request handlers.
     ///
     /// # Errors
-    /// Whatever `f` returns, or a SQLite error.
-    pub fn write_blocking<T>(
+    /// Whatever `f` returns, or a [`DbError`] (converted to `E`) for a SQLite error.
+    pub fn write_blocking<T, E: From<DbError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let conn = open_connection(&self.inner.path)?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(DbError::from)?;
         match f(&conn) {
             Ok(v) => {
-                conn.execute_batch("COMMIT")?;
+                conn.execute_batch("COMMIT").map_err(DbError::from)?;
                 Ok(v)
             }
             Err(e) => {
@@ -217,15 +227,17 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
-fn run_in_savepoint<T>(
+fn run_in_savepoint<T, E: From<DbError>>(
     conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    conn.execute_batch("SAVEPOINT job")?;
+    f: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("SAVEPOINT job").map_err(DbError::from)?;
     let result = f(conn);
     match &result {
-        Ok(_) => conn.execute_batch("RELEASE job")?,
-        Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
+        Ok(_) => conn.execute_batch("RELEASE job").map_err(DbError::from)?,
+        Err(_) => conn
+            .execute_batch("ROLLBACK TO job; RELEASE job")
+            .map_err(DbError::from)?,
     }
     result
 }
@@ -274,22 +286,39 @@ pub fn next_seq(conn: &Connection) -> Result<i64, rusqlite::Error> {
 mod tests {
     use super::*;
 
+    /// A job's own failure, next to the database's.
+    #[derive(Debug, thiserror::Error)]
+    enum JobError {
+        #[error("the job refused")]
+        Refused,
+        #[error(transparent)]
+        Db(#[from] DbError),
+    }
+
+    impl From<rusqlite::Error> for JobError {
+        fn from(e: rusqlite::Error) -> Self {
+            Self::Db(DbError::Sqlite(e))
+        }
+    }
+
     #[tokio::test]
     async fn a_failing_job_rolls_back_alone_while_its_neighbours_commit() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let db = Db::open(dir.path().join("t.db"))?;
-        let ok = db.write(|c| Ok(next_seq(c)?));
-        let bad = db.write(|c| -> Result<i64, AppError> {
+        let ok = db.write(|c| -> Result<i64, JobError> { Ok(next_seq(c)?) });
+        let bad = db.write(|c| -> Result<i64, JobError> {
             next_seq(c)?;
-            Err(AppError::Validation("no".into()))
+            Err(JobError::Refused)
         });
-        let ok2 = db.write(|c| Ok(next_seq(c)?));
+        let ok2 = db.write(|c| -> Result<i64, JobError> { Ok(next_seq(c)?) });
         let (a, b, c) = tokio::join!(ok, bad, ok2);
         assert!(b.is_err());
         let (a, c) = (a?, c?);
         assert_ne!(a, c);
         let value: i64 = db
-            .read(|c| Ok(c.query_row("SELECT value FROM counter", [], |r| r.get(0))?))
+            .read(|c| -> Result<i64, JobError> {
+                Ok(c.query_row("SELECT value FROM counter", [], |r| r.get(0))?)
+            })
             .await?;
         assert_eq!(value, 2, "the failed job's increment was rolled back");
         Ok(())

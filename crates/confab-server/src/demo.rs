@@ -9,9 +9,9 @@ use rand::Rng;
 use crate::auth::{generate_password, hash_password};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::routes::trigger;
+use crate::routes::triggers::trigger;
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, StoreError};
 
 /// A seeded user and the password printed for them.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub fn seed(db: &Db) -> Result<DemoData, AppError> {
         users.push(DemoUser { user, password });
     }
     let [ada, grace, linus] = [&users[0].user, &users[1].user, &users[2].user];
-    let rooms = db.write_blocking(|c| {
+    let rooms = db.write_blocking(|c| -> Result<_, StoreError> {
         let (pair, _) = store::chat::create_conversation(c, ada, None, &[grace.id])?;
         let (team, _) =
             store::chat::create_conversation(c, ada, Some("Team"), &[grace.id, linus.id])?;

@@ -1,4 +1,8 @@
 //! The one error type every handler returns, and its JSON response.
+//!
+//! What it does: maps each failure to one status and one [`ErrorCode`], including the storage
+//! layer's [`StoreError`]s. What it never does: put internal details (SQLite, JSON, join errors)
+//! in a response; they are logged.
 
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -7,6 +11,7 @@ use axum::Json;
 use confab_model::{ErrorBody, ErrorCode};
 
 use crate::db::DbError;
+use crate::store::StoreError;
 
 /// Everything a request can fail with. Each variant maps to one status and one [`ErrorCode`];
 /// the body is always `{"error":{"code","message"}}`.
@@ -89,9 +94,16 @@ impl From<DbError> for AppError {
     }
 }
 
-impl From<rusqlite::Error> for AppError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Internal(format!("sqlite: {e}"))
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::NotAllowed(why) => Self::Forbidden(why),
+            StoreError::Conflict(why) => Self::Conflict(why),
+            StoreError::Invalid(why) => Self::Validation(why),
+            StoreError::Encoding(e) => Self::from(e),
+            StoreError::Db(e) => Self::from(e),
+        }
     }
 }
 

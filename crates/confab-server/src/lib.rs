@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod login_limit;
 pub mod realtime;
 pub mod routes;
 pub mod state;

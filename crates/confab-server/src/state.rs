@@ -5,9 +5,9 @@ use std::sync::Arc;
 use confab_model::api::ClientConfig;
 use pusher_channels::sign::AppCredentials;
 
-use crate::auth::LoginLimiter;
 use crate::config::PusherSettings;
 use crate::db::Db;
+use crate::login_limit::LoginLimiter;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
 
 /// The application state: database, realtime queue, Pusher credentials, login limiter.

@@ -58,7 +58,7 @@ pub use error::{Result, StoreError};
 pub use local::UnsentReadMark;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{OutboxItem, OutboxState};
-pub use query::PREVIEW_CHARS;
+pub use query::{ConversationLabel, QueryCounts, PREVIEW_CHARS};
 pub use search::fts_query;
 
 /// How long a statement waits for another connection's lock before failing with
@@ -92,6 +92,8 @@ pub struct Store {
     conn: Connection,
     /// The account's user id, once known ([`Store::set_account`]).
     me: Option<UserId>,
+    /// How often the list queries ran ([`Store::query_counts`]).
+    counts: std::cell::Cell<QueryCounts>,
 }
 
 /// One write transaction: apply any number of server items, then [`StoreTx::commit`]. Dropping it
@@ -156,7 +158,11 @@ impl Store {
     pub(crate) fn from_migrated_connection(conn: Connection) -> Result<Self> {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let me = local::account_id(&conn)?;
-        Ok(Self { conn, me })
+        Ok(Self {
+            conn,
+            me,
+            counts: std::cell::Cell::default(),
+        })
     }
 
     /// The schema version of the file (equal to [`SCHEMA_VERSION`] once opened).

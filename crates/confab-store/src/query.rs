@@ -14,6 +14,27 @@ use crate::Store;
 /// The longest conversation-list preview, in characters, before it is cut with an ellipsis.
 pub const PREVIEW_CHARS: usize = 100;
 
+/// A conversation as a notification names it ([`Store::conversation_label`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationLabel {
+    /// The title the list shows (for a direct chat, the other person's name).
+    pub title: String,
+    /// Notifications muted for it.
+    pub muted: bool,
+    /// The account's read position.
+    pub last_read_seq: Seq,
+}
+
+/// How often the list queries ran on one [`Store`] (what one change costs, for tests and
+/// benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueryCounts {
+    /// Whole conversation lists ([`Store::conversation_list`]).
+    pub conversation_lists: u64,
+    /// Summaries of some conversations ([`Store::conversation_summaries`]).
+    pub conversation_summaries: u64,
+}
+
 /// Columns read by [`chat_message_from_row`], in order.
 pub(crate) const CHAT_COLUMNS: &str =
     "client_id, id, conversation_id, seq, sender_id, sender_name, \
@@ -133,6 +154,17 @@ impl Store {
         self.me.ok_or(StoreError::NoAccount)
     }
 
+    fn count(&self, f: impl FnOnce(&mut QueryCounts)) {
+        let mut c = self.counts.get();
+        f(&mut c);
+        self.counts.set(c);
+    }
+
+    /// How often the list queries ran on this store since it was opened.
+    pub fn query_counts(&self) -> QueryCounts {
+        self.counts.get()
+    }
+
     /// The conversation list, most recent activity first (a conversation with a message still in
     /// the outbox sorts above everything received so far). Unread counts are messages from
     /// others above the account's read position; without a recorded account every message counts.
@@ -140,30 +172,63 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn conversation_list(&self) -> Result<Vec<ConversationSummary>> {
+        self.count(|c| c.conversation_lists += 1);
+        self.summaries_where("", rusqlite::types::Null)
+    }
+
+    /// Every conversation's id (the rooms to join).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn conversation_ids(&self) -> Result<Vec<ConversationId>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM conversations ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The summaries of some conversations (those of `ids` that exist), in the list's order:
+    /// what changed, for the UI to fold into the list it holds.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn conversation_summaries(&self, ids: &[ConversationId]) -> Result<Vec<ConversationSummary>> {
+        self.count(|c| c.conversation_summaries += 1);
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let ids = format!("[{}]", ids.join(","));
+        self.summaries_where("WHERE c.id IN (SELECT value FROM json_each(?2))", ids)
+    }
+
+    /// Summaries of the conversations `filter` selects (`?2` is `arg`), in the list's order.
+    fn summaries_where(
+        &self,
+        filter: &str,
+        arg: impl rusqlite::ToSql,
+    ) -> Result<Vec<ConversationSummary>> {
         let rows = self
             .conn
             .prepare_cached(&format!(
-                "SELECT c.id, c.title, c.activity_at, c.muted, {UNREAD} FROM conversations c
+                "SELECT c.id, c.title, c.activity_at, c.muted, {UNREAD},
+                     CAST(round(c.activity_seq * 2) AS INTEGER), c.activity_bump
+                 FROM conversations c {filter}
                  ORDER BY c.activity_seq DESC, c.activity_bump DESC, c.id DESC"
             ))?
-            .query_map([self.me], |r| {
+            .query_map(params![self.me, arg], |r| {
                 Ok((
                     r.get::<_, ConversationId>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, bool>(3)?,
                     r.get::<_, i64>(4)?,
+                    (r.get::<_, i64>(5)?, r.get::<_, i64>(6)?),
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut list = Vec::with_capacity(rows.len());
-        for (id, title, last_activity_at, muted, unread_count) in rows {
+        for (id, title, last_activity_at, muted, unread_count, sort_key) in rows {
             let member_ids = members(&self.conn, id)?;
-            let direct_peer_id = match (self.me, member_ids.as_slice()) {
-                (Some(me), &[a, b]) if a == me => Some(b),
-                (Some(me), &[a, b]) if b == me => Some(a),
-                _ => None,
-            };
+            let direct_peer_id = self.direct_peer(&member_ids);
             let title = match (self.me, direct_peer_id) {
                 (Some(me), Some(peer)) => direct_title(&self.conn, title, me, peer)?,
                 _ => title,
@@ -178,9 +243,48 @@ impl Store {
                 unread_count,
                 muted,
                 direct_peer_id,
+                sort_key,
             });
         }
         Ok(list)
+    }
+
+    /// The other member of a direct conversation (two members, one of them the account).
+    fn direct_peer(&self, member_ids: &[UserId]) -> Option<UserId> {
+        match (self.me, member_ids) {
+            (Some(me), &[a, b]) if a == me => Some(b),
+            (Some(me), &[a, b]) if b == me => Some(a),
+            _ => None,
+        }
+    }
+
+    /// What a notification about a conversation needs: its title as the list shows it, whether
+    /// it is muted, and the account's read position. A keyed lookup, not a summary.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn conversation_label(&self, id: ConversationId) -> Result<Option<ConversationLabel>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT title, muted, last_read_seq FROM conversations WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, Seq>(2)?))
+            })
+            .optional()?;
+        let Some((title, muted, last_read_seq)) = row else {
+            return Ok(None);
+        };
+        let title = match (self.me, self.direct_peer(&members(&self.conn, id)?)) {
+            (Some(me), Some(peer)) => direct_title(&self.conn, title, me, peer)?,
+            _ => title,
+        };
+        Ok(Some(ConversationLabel {
+            title,
+            muted,
+            last_read_seq,
+        }))
     }
 
     /// One conversation in the server's shape (its last message is the newest sent one).

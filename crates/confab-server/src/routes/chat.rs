@@ -9,7 +9,7 @@ use confab_model::{ChannelName, Conversation, ConversationId, ErrorBody, Message
 
 use crate::auth::AuthUser;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
-use crate::routes::{socket_id_header, trigger};
+use crate::routes::triggers::{socket_id_header, trigger};
 use crate::state::AppState;
 use crate::store;
 

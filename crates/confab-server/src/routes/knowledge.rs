@@ -9,7 +9,7 @@ use confab_model::{ChannelName, ErrorBody, KnowledgeRequest};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiJson, AppError};
-use crate::routes::trigger;
+use crate::routes::triggers::trigger;
 use crate::state::AppState;
 use crate::store;
 

@@ -6,15 +6,13 @@ pub mod knowledge;
 pub mod openapi;
 pub mod pusher;
 pub mod sync;
+pub mod triggers;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
-use pusher_channels::sign::is_valid_socket_id;
 
 use crate::error::AppError;
-use crate::realtime::OutEvent;
 use crate::state::AppState;
 
 /// The largest request body accepted, in bytes (a 4,000-character message is at most 16 KB).
@@ -57,42 +55,4 @@ async fn not_found() -> AppError {
 
 async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
-}
-
-/// The optional `X-Socket-Id` header: the sender's Pusher connection, excluded from the event.
-///
-/// # Errors
-/// [`AppError::BadRequest`] if present but not a valid socket id.
-pub fn socket_id_header(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    match headers.get("x-socket-id") {
-        None => Ok(None),
-        Some(v) => {
-            let s = v
-                .to_str()
-                .ok()
-                .filter(|s| is_valid_socket_id(s))
-                .ok_or_else(|| AppError::BadRequest("malformed X-Socket-Id".into()))?;
-            Ok(Some(s.to_owned()))
-        }
-    }
-}
-
-/// Serializes `payload` and queues it for `channels` after the commit.
-///
-/// # Errors
-/// [`AppError::Internal`] if the payload cannot be serialized (it always can).
-pub fn trigger<T: serde::Serialize>(
-    state: &AppState,
-    channels: Vec<String>,
-    name: &'static str,
-    payload: &T,
-    exclude_socket_id: Option<String>,
-) -> Result<(), AppError> {
-    state.realtime().send(OutEvent {
-        channels,
-        name,
-        data: serde_json::to_string(payload)?,
-        exclude_socket_id,
-    });
-    Ok(())
 }

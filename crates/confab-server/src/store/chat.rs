@@ -8,9 +8,8 @@ use confab_model::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::next_seq;
-use crate::error::AppError;
 use crate::store::sync::{record_change, Visibility};
-use crate::store::{users, validate_text};
+use crate::store::{users, validate_text, StoreError};
 
 /// The most members a conversation may have.
 pub const MAX_MEMBERS: usize = 100;
@@ -39,11 +38,15 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
-/// Fails with 404 if the conversation does not exist, 403 if `user` is not a member.
+/// Fails unless the conversation exists and `user` is a member of it.
 ///
 /// # Errors
-/// [`AppError::NotFound`], [`AppError::Forbidden`], SQLite errors.
-pub fn require_member(c: &Connection, conv: ConversationId, user: UserId) -> Result<(), AppError> {
+/// [`StoreError::NotFound`], [`StoreError::NotAllowed`], SQLite errors.
+pub fn require_member(
+    c: &Connection,
+    conv: ConversationId,
+    user: UserId,
+) -> Result<(), StoreError> {
     let row: Option<Option<i64>> = c
         .prepare_cached(
             "SELECT (SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2)
@@ -52,8 +55,8 @@ pub fn require_member(c: &Connection, conv: ConversationId, user: UserId) -> Res
         .query_row(params![conv, user], |r| r.get(0))
         .optional()?;
     match row {
-        None => Err(AppError::NotFound("no such conversation")),
-        Some(None) => Err(AppError::Forbidden("not a member of this conversation")),
+        None => Err(StoreError::NotFound("no such conversation")),
+        Some(None) => Err(StoreError::NotAllowed("not a member of this conversation")),
         Some(Some(_)) => Ok(()),
     }
 }
@@ -62,7 +65,7 @@ pub fn require_member(c: &Connection, conv: ConversationId, user: UserId) -> Res
 ///
 /// # Errors
 /// SQLite errors.
-pub fn is_member(c: &Connection, conv: ConversationId, user: UserId) -> Result<bool, AppError> {
+pub fn is_member(c: &Connection, conv: ConversationId, user: UserId) -> Result<bool, StoreError> {
     Ok(
         c.prepare_cached("SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
             .query_row(params![conv, user], |_| Ok(()))
@@ -75,7 +78,7 @@ pub fn is_member(c: &Connection, conv: ConversationId, user: UserId) -> Result<b
 ///
 /// # Errors
 /// SQLite errors.
-pub fn member_ids(c: &Connection, conv: ConversationId) -> Result<Vec<UserId>, AppError> {
+pub fn member_ids(c: &Connection, conv: ConversationId) -> Result<Vec<UserId>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY user_id",
     )?;
@@ -87,37 +90,37 @@ pub fn member_ids(c: &Connection, conv: ConversationId) -> Result<Vec<UserId>, A
 /// Returns it as the creator sees it, with the seq of its recorded `ConversationCreated` change.
 ///
 /// # Errors
-/// [`AppError::Validation`] for no other member, too many, an unknown or disabled member, or a
+/// [`StoreError::Invalid`] for no other member, too many, an unknown or disabled member, or a
 /// too-long title; SQLite errors.
 pub fn create_conversation(
     c: &Connection,
     creator: &User,
     title: Option<&str>,
     member_ids: &[UserId],
-) -> Result<(Conversation, Seq), AppError> {
+) -> Result<(Conversation, Seq), StoreError> {
     let mut members: Vec<UserId> = member_ids.to_vec();
     members.push(creator.id);
     members.sort_unstable();
     members.dedup();
     if members.len() < 2 {
-        return Err(AppError::Validation(
+        return Err(StoreError::Invalid(
             "memberIds must name at least one other user".into(),
         ));
     }
     if members.len() > MAX_MEMBERS {
-        return Err(AppError::Validation(format!(
+        return Err(StoreError::Invalid(format!(
             "a conversation has at most {MAX_MEMBERS} members"
         )));
     }
     let mut names = Vec::new();
     for &id in &members {
         let summary = users::summary(c, id)?
-            .ok_or_else(|| AppError::Validation(format!("unknown user id {id}")))?;
+            .ok_or_else(|| StoreError::Invalid(format!("unknown user id {id}")))?;
         names.push(summary.name);
     }
     let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
-            return Err(AppError::Validation(format!(
+            return Err(StoreError::Invalid(format!(
                 "title must be at most {MAX_TITLE_CHARS} characters"
             )))
         }
@@ -163,7 +166,7 @@ pub fn create_conversation(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn list_conversations(c: &Connection, user: UserId) -> Result<Vec<Conversation>, AppError> {
+pub fn list_conversations(c: &Connection, user: UserId) -> Result<Vec<Conversation>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT cv.id, cv.title, m.last_read_seq, cv.last_message_seq,
             (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = cv.id
@@ -196,7 +199,7 @@ pub fn list_conversations(c: &Connection, user: UserId) -> Result<Vec<Conversati
     Ok(out)
 }
 
-fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>, AppError> {
+fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>, StoreError> {
     Ok(
         c.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} WHERE m.seq = ?1"))?
             .query_row([seq], message_from_row)
@@ -207,14 +210,14 @@ fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>, AppError>
 /// A page of messages, ascending by seq: the newest `limit` below `before` (or overall).
 ///
 /// # Errors
-/// 404/403 as [`require_member`]; SQLite errors.
+/// [`StoreError::NotFound`] / [`StoreError::NotAllowed`] as [`require_member`]; SQLite errors.
 pub fn messages(
     c: &Connection,
     conv: ConversationId,
     user: UserId,
     before: Option<Seq>,
     limit: u32,
-) -> Result<Vec<Message>, AppError> {
+) -> Result<Vec<Message>, StoreError> {
     require_member(c, conv, user)?;
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ?1 AND m.seq < ?2
@@ -234,18 +237,19 @@ pub fn messages(
 /// The flag is `true` when it was stored now (201 and a trigger), `false` for a retry (200).
 ///
 /// # Errors
-/// 404/403 as [`require_member`]; [`AppError::Validation`] for bad content or client id;
-/// [`AppError::Conflict`] if the client id was used in another conversation; SQLite errors.
+/// [`StoreError::NotFound`] / [`StoreError::NotAllowed`] as [`require_member`];
+/// [`StoreError::Invalid`] for bad content or client id; [`StoreError::Conflict`] if the client
+/// id was used in another conversation; SQLite errors.
 pub fn post_message(
     c: &Connection,
     conv: ConversationId,
     sender: &User,
     content: &str,
     client_id: &str,
-) -> Result<(Message, bool), AppError> {
+) -> Result<(Message, bool), StoreError> {
     validate_text("content", content)?;
     if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_CHARS {
-        return Err(AppError::Validation(format!(
+        return Err(StoreError::Invalid(format!(
             "clientId must be 1 to {MAX_CLIENT_ID_CHARS} characters"
         )));
     }
@@ -258,7 +262,7 @@ pub fn post_message(
         .optional()?;
     if let Some(message) = existing {
         if message.conversation_id != conv {
-            return Err(AppError::Conflict(
+            return Err(StoreError::Conflict(
                 "this clientId was already used in another conversation".into(),
             ));
         }
@@ -306,15 +310,16 @@ pub fn post_message(
 /// the receipt when the mark moved, `None` when it was already there or beyond.
 ///
 /// # Errors
-/// 404/403 as [`require_member`]; [`AppError::Validation`] for a negative seq; SQLite errors.
+/// [`StoreError::NotFound`] / [`StoreError::NotAllowed`] as [`require_member`];
+/// [`StoreError::Invalid`] for a negative seq; SQLite errors.
 pub fn mark_read(
     c: &Connection,
     conv: ConversationId,
     user: UserId,
     seq: Seq,
-) -> Result<Option<ReadReceipt>, AppError> {
+) -> Result<Option<ReadReceipt>, StoreError> {
     if seq < 0 {
-        return Err(AppError::Validation("seq must not be negative".into()));
+        return Err(StoreError::Invalid("seq must not be negative".into()));
     }
     require_member(c, conv, user)?;
     let (current, newest): (Seq, Seq) = c

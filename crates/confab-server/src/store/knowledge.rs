@@ -8,9 +8,8 @@ use confab_model::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::next_seq;
-use crate::error::AppError;
 use crate::store::sync::{record_change, Visibility};
-use crate::store::{users, validate_text};
+use crate::store::{users, validate_text, StoreError};
 
 const COLUMNS: &str = "k.id, k.requester_id, u.name, k.owner_id, k.question, k.status, \
      k.response_content, k.created_at, k.seq FROM knowledge_requests k \
@@ -34,19 +33,19 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
 /// Stores a pending request from `requester` to `owner` and records its change.
 ///
 /// # Errors
-/// [`AppError::Validation`] for a bad question, asking oneself, or an unknown owner.
+/// [`StoreError::Invalid`] for a bad question, asking oneself, or an unknown owner.
 pub fn create(
     c: &Connection,
     requester: &User,
     owner: UserId,
     question: &str,
-) -> Result<KnowledgeRequest, AppError> {
+) -> Result<KnowledgeRequest, StoreError> {
     validate_text("question", question)?;
     if owner == requester.id {
-        return Err(AppError::Validation("you cannot ask yourself".into()));
+        return Err(StoreError::Invalid("you cannot ask yourself".into()));
     }
     if users::summary(c, owner)?.is_none() {
-        return Err(AppError::Validation(format!("unknown user id {owner}")));
+        return Err(StoreError::Invalid(format!("unknown user id {owner}")));
     }
     let seq = next_seq(c)?;
     let created_at = crate::time::now_rfc3339();
@@ -86,7 +85,7 @@ pub fn create(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn lists(c: &Connection, user: UserId) -> Result<KnowledgeRequestLists, AppError> {
+pub fn lists(c: &Connection, user: UserId) -> Result<KnowledgeRequestLists, StoreError> {
     let mut incoming = c.prepare_cached(&format!(
         "SELECT {COLUMNS} WHERE k.owner_id = ?1 ORDER BY k.id DESC"
     ))?;
@@ -105,15 +104,15 @@ pub fn lists(c: &Connection, user: UserId) -> Result<KnowledgeRequestLists, AppE
 /// Records the owner's answer and its change.
 ///
 /// # Errors
-/// [`AppError::NotFound`] for no such request, [`AppError::Forbidden`] unless `owner` owns
-/// it, [`AppError::Conflict`] if already answered, [`AppError::Validation`] for too-long text.
+/// [`StoreError::NotFound`] for no such request, [`StoreError::NotAllowed`] unless `owner` owns
+/// it, [`StoreError::Conflict`] if already answered, [`StoreError::Invalid`] for too-long text.
 pub fn respond(
     c: &Connection,
     owner: &User,
     request: RequestId,
     decision: KnowledgeDecision,
     content: Option<&str>,
-) -> Result<KnowledgeRequest, AppError> {
+) -> Result<KnowledgeRequest, StoreError> {
     let content = content.filter(|t| !t.trim().is_empty());
     if let Some(text) = content {
         validate_text("responseContent", text)?;
@@ -122,14 +121,14 @@ pub fn respond(
         .prepare_cached(&format!("SELECT {COLUMNS} WHERE k.id = ?1"))?
         .query_row([request], from_row)
         .optional()?
-        .ok_or(AppError::NotFound("no such request"))?;
+        .ok_or(StoreError::NotFound("no such request"))?;
     if current.owner_id != owner.id {
-        return Err(AppError::Forbidden(
+        return Err(StoreError::NotAllowed(
             "only the owner may answer this request",
         ));
     }
     if current.status != KnowledgeStatus::Pending {
-        return Err(AppError::Conflict(
+        return Err(StoreError::Conflict(
             "this request was already answered".into(),
         ));
     }

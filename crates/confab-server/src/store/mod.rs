@@ -4,24 +4,25 @@
 //! together.
 
 pub mod chat;
+mod error;
 pub mod knowledge;
 pub mod sync;
 pub mod users;
 
-use confab_model::MAX_MESSAGE_CHARS;
+pub use error::StoreError;
 
-use crate::error::AppError;
+use confab_model::MAX_MESSAGE_CHARS;
 
 /// Checks user-written text: not blank, at most [`MAX_MESSAGE_CHARS`] characters.
 ///
 /// # Errors
-/// [`AppError::Validation`] naming `field`.
-pub fn validate_text(field: &str, text: &str) -> Result<(), AppError> {
+/// [`StoreError::Invalid`] naming `field`.
+pub fn validate_text(field: &str, text: &str) -> Result<(), StoreError> {
     if text.trim().is_empty() {
-        return Err(AppError::Validation(format!("{field} must not be empty")));
+        return Err(StoreError::Invalid(format!("{field} must not be empty")));
     }
     if text.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(AppError::Validation(format!(
+        return Err(StoreError::Invalid(format!(
             "{field} must be at most {MAX_MESSAGE_CHARS} characters"
         )));
     }

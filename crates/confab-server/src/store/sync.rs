@@ -3,7 +3,7 @@
 use confab_model::{Change, ConversationId, Seq, SyncPage, UserId};
 use rusqlite::{params, Connection};
 
-use crate::error::AppError;
+use crate::store::StoreError;
 
 /// Who may see a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub fn record_change(
     seq: Seq,
     visibility: Visibility,
     change: &Change,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     let (conv, a, b) = match visibility {
         Visibility::Conversation(id) => (Some(id), None, None),
         Visibility::Users(a, b) => (None, Some(a), Some(b)),
@@ -41,13 +41,13 @@ pub fn record_change(
 /// The changes visible to `user` with seq above `since`, ascending, at most `limit`.
 ///
 /// # Errors
-/// SQLite errors, or a stored payload that no longer parses (500).
+/// SQLite errors, or [`StoreError::Encoding`] for a stored payload that no longer parses.
 pub fn changes_since(
     c: &Connection,
     user: UserId,
     since: Seq,
     limit: u32,
-) -> Result<SyncPage, AppError> {
+) -> Result<SyncPage, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT seq, payload FROM changes
          WHERE seq > ?2 AND (user_a = ?1 OR user_b = ?1 OR conversation_id IN

@@ -3,8 +3,7 @@
 use confab_model::{User, UserId, UserSummary};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::error::AppError;
-use crate::store::is_unique_violation;
+use crate::store::{is_unique_violation, StoreError};
 
 /// A user row with its account state, for `users list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,23 +17,21 @@ pub struct Account {
 /// Creates a user.
 ///
 /// # Errors
-/// [`AppError::Validation`] for a blank name or an email without `@`, [`AppError::Conflict`]
+/// [`StoreError::Invalid`] for a blank name or an email without `@`, [`StoreError::Conflict`]
 /// if the email is taken.
 pub fn create_user(
     c: &Connection,
     email: &str,
     name: &str,
     password_hash: &str,
-) -> Result<User, AppError> {
+) -> Result<User, StoreError> {
     let email = email.trim();
     let name = name.trim();
     if !email.contains('@') || email.len() > 254 {
-        return Err(AppError::Validation(
-            "email must look like name@host".into(),
-        ));
+        return Err(StoreError::Invalid("email must look like name@host".into()));
     }
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Validation(
+        return Err(StoreError::Invalid(
             "name must be 1 to 100 characters".into(),
         ));
     }
@@ -49,7 +46,7 @@ pub fn create_user(
         )
         .map_err(|e| {
             if is_unique_violation(&e) {
-                AppError::Conflict(format!("a user with email {email} exists"))
+                StoreError::Conflict(format!("a user with email {email} exists"))
             } else {
                 e.into()
             }
@@ -65,7 +62,7 @@ pub fn create_user(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn accounts(c: &Connection) -> Result<Vec<Account>, AppError> {
+pub fn accounts(c: &Connection) -> Result<Vec<Account>, StoreError> {
     let mut stmt = c.prepare_cached("SELECT id, name, email, disabled FROM users ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
         Ok(Account {
@@ -84,7 +81,7 @@ pub fn accounts(c: &Connection) -> Result<Vec<Account>, AppError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn directory(c: &Connection) -> Result<Vec<User>, AppError> {
+pub fn directory(c: &Connection) -> Result<Vec<User>, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT id, name, email FROM users WHERE disabled = 0 ORDER BY name COLLATE NOCASE, id",
     )?;
@@ -102,7 +99,7 @@ pub fn directory(c: &Connection) -> Result<Vec<User>, AppError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn disable(c: &Connection, email: &str) -> Result<bool, AppError> {
+pub fn disable(c: &Connection, email: &str) -> Result<bool, StoreError> {
     let id: Option<UserId> = c
         .query_row(
             "UPDATE users SET disabled = 1 WHERE email = ?1 RETURNING id",
@@ -120,7 +117,7 @@ pub fn disable(c: &Connection, email: &str) -> Result<bool, AppError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn find_login(c: &Connection, email: &str) -> Result<Option<(User, String)>, AppError> {
+pub fn find_login(c: &Connection, email: &str) -> Result<Option<(User, String)>, StoreError> {
     Ok(c.prepare_cached(
         "SELECT id, name, email, password_hash FROM users WHERE email = ?1 AND disabled = 0",
     )?
@@ -147,7 +144,7 @@ pub fn insert_token(
     user: UserId,
     expires_ms: i64,
     now_ms: i64,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO tokens (token_hash, user_id, expires_ms, created_ms) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -159,7 +156,7 @@ pub fn insert_token(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn delete_token(c: &Connection, hash: &[u8]) -> Result<(), AppError> {
+pub fn delete_token(c: &Connection, hash: &[u8]) -> Result<(), StoreError> {
     c.prepare_cached("DELETE FROM tokens WHERE token_hash = ?1")?
         .execute([hash])?;
     Ok(())
@@ -169,7 +166,11 @@ pub fn delete_token(c: &Connection, hash: &[u8]) -> Result<(), AppError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn user_for_token(c: &Connection, hash: &[u8], now_ms: i64) -> Result<Option<User>, AppError> {
+pub fn user_for_token(
+    c: &Connection,
+    hash: &[u8],
+    now_ms: i64,
+) -> Result<Option<User>, StoreError> {
     Ok(c.prepare_cached(
         "SELECT u.id, u.name, u.email FROM tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ?1 AND t.expires_ms > ?2 AND u.disabled = 0",
@@ -188,7 +189,7 @@ pub fn user_for_token(c: &Connection, hash: &[u8], now_ms: i64) -> Result<Option
 ///
 /// # Errors
 /// SQLite errors.
-pub fn summary(c: &Connection, id: UserId) -> Result<Option<UserSummary>, AppError> {
+pub fn summary(c: &Connection, id: UserId) -> Result<Option<UserSummary>, StoreError> {
     Ok(
         c.prepare_cached("SELECT id, name FROM users WHERE id = ?1 AND disabled = 0")?
             .query_row([id], |r| {

@@ -7,11 +7,17 @@
 //! below the notified cursor, which is persisted so restarts and wake-ups never replay), not
 //! for muted conversations or while globally muted, not for the conversation the focused window
 //! shows; a catch-up of many items becomes one summary per conversation.
+//!
+//! [`decide_and_record`] builds the candidates from the cache and keeps the cursor there.
+
+mod candidates;
 
 use std::collections::BTreeMap;
 
 use confab_model::ipc::{FocusState, NavigateTarget, Notification};
 use confab_model::KnowledgeStatus;
+
+pub(crate) use candidates::decide_and_record;
 
 /// Something that might deserve a notification.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,13 +1,20 @@
-//! The desktop app's IPC contract: what the UI asks the core for (Tauri commands) and what
-//! the core tells the UI (one stream of [`UiEvent`]s). Shared by `confab-core`, the Tauri shell
-//! and the Yew UI, so a renamed field breaks the build instead of the screen.
+//! The desktop app's IPC contract: what the UI asks the core for ([`commands`], declared once)
+//! and what the core tells the UI (one ordered stream of [`UiEvent`]s on the Tauri event
+//! [`EVENT`]). Shared by `confab-core`, the Tauri shell and the Yew UI, so a renamed field breaks
+//! the build instead of the screen.
 //!
-//! Views are flattened for display (sender name next to the message, state of an optimistic
-//! message) — the UI never needs to join anything itself.
+//! Events carry the state that changed, computed once in the core: the UI (and the tray) fold
+//! them into what they show and never call back to re-read. Views are flattened for display
+//! (sender name next to the message, state of an optimistic message): the UI joins nothing.
+
+pub mod commands;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{ConversationId, KnowledgeStatus, RequestId, Seq, UserId};
+
+/// The one Tauri event that carries the core's [`UiEvent`] stream to the window.
+pub const EVENT: &str = "confab://event";
 
 /// The signed-in account, as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +67,38 @@ pub struct ConversationSummary {
     pub muted: bool,
     /// A direct chat (two members): the UI shows the other person's online dot.
     pub direct_peer_id: Option<UserId>,
+    /// The list's order, larger first (then the larger id): twice the sequence of the last
+    /// activity (plus one while a message of mine waits in the outbox, which puts it above
+    /// everything received), then a local tie-breaker among those.
+    pub sort_key: (i64, i64),
+}
+
+/// A change of the conversation list: the summaries that changed, or the whole list.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationsUpdate {
+    /// `conversations` is the whole list (replace what is held), not only what changed.
+    pub complete: bool,
+    /// The summaries as they are now.
+    pub conversations: Vec<ConversationSummary>,
+}
+
+impl ConversationsUpdate {
+    /// Folds this update into a list held in the core's order: the whole list replaces it;
+    /// changed summaries replace theirs (or join) and the list is sorted again.
+    pub fn apply_to(self, list: &mut Vec<ConversationSummary>) {
+        if self.complete {
+            *list = self.conversations;
+            return;
+        }
+        for c in self.conversations {
+            match list.iter_mut().find(|held| held.id == c.id) {
+                Some(held) => *held = c,
+                None => list.push(c),
+            }
+        }
+        list.sort_by(|a, b| b.sort_key.cmp(&a.sort_key).then(b.id.cmp(&a.id)));
+    }
 }
 
 /// Delivery state of a message as the sender sees it.
@@ -217,17 +256,20 @@ pub struct PageMarks {
     pub page_ms: u64,
 }
 
-/// Everything that changes what the UI shows, in one ordered stream.
+/// Everything that changes what the UI shows, in one ordered stream. Bursts are coalesced in
+/// the core: at most one conversation-list event and one messages event per conversation per
+/// frame (~16 ms).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum UiEvent {
-    /// The conversation list changed (order, previews, unread counts): re-read it.
-    ConversationsChanged,
+    /// The conversation list changed (order, previews, unread counts): the summaries that
+    /// changed, or the whole list (at start, after sign-in, or for a listener that fell behind).
+    Conversations(ConversationsUpdate),
     /// Messages were added or changed in a conversation.
     MessagesChanged {
         /// The conversation.
         conversation_id: ConversationId,
-        /// The messages added or updated (by client id).
+        /// The messages as they are now (by client id; ascending).
         messages: Vec<ChatMessage>,
     },
     /// A message was discarded from the outbox.
@@ -237,8 +279,10 @@ pub enum UiEvent {
         /// Its client id.
         client_id: String,
     },
-    /// Share requests changed (added, answered): re-read them.
-    RequestsChanged,
+    /// The share requests as they are now (added, answered).
+    Requests(RequestLists),
+    /// The team directory as it is now.
+    Teammates(Vec<Teammate>),
     /// Connection state.
     Connection(ConnectionStatus),
     /// Who is online in a conversation's room.
@@ -269,8 +313,25 @@ pub enum UiEvent {
         /// A sentence for the user.
         reason: String,
     },
+    /// The user signed out: this account's cache is gone.
+    SignedOut,
     /// Open this conversation or request (a notification was activated).
     Navigate(NavigateTarget),
+}
+
+/// What the window needs to show its first screen (the `start` command); the lists follow on
+/// the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Startup {
+    /// The restored (or current) session.
+    pub session: Option<SessionInfo>,
+    /// The server URL to pre-fill on the sign-in form.
+    pub server_url: Option<String>,
+    /// Why the last session ended, when it did before the window listened.
+    pub notice: Option<String>,
+    /// The realtime connection right now (events report later changes).
+    pub connection: ConnectionStatus,
 }
 
 /// Where a notification leads.
@@ -335,13 +396,42 @@ pub struct IpcError {
     pub message: String,
 }
 
+impl IpcErrorCode {
+    /// The sentence the user sees for this code: the one table of them. A more precise
+    /// sentence replaces it only where the core wrote one for people (input it refused).
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Self::Unreachable => {
+                "Can't reach the server. Check the address and your connection, then try again."
+            }
+            Self::BadCredentials => "That email and password don't match. Please try again.",
+            Self::SessionExpired => "Your session has ended. Please sign in again.",
+            Self::KeyringUnavailable => {
+                "Your system keyring isn't available, so Confab can't remember your sign-in."
+            }
+            Self::InvalidInput => "That can't be sent as it is: check what you typed.",
+            Self::Forbidden => "You're not allowed to do that.",
+            Self::Conflict => "That was already answered or changed elsewhere.",
+            Self::NotFound => "That no longer exists.",
+            Self::DiskFull => "Your disk is full. Nothing was lost: free some space and retry.",
+            Self::ServerError => "The server had a problem. Please try again in a moment.",
+            Self::Internal => "Something went wrong. Please try again.",
+        }
+    }
+}
+
 impl IpcError {
-    /// An error with a code and a sentence.
+    /// An error with a code and a sentence written for people.
     pub fn new(code: IpcErrorCode, message: impl Into<String>) -> Self {
         IpcError {
             code,
             message: message.into(),
         }
+    }
+
+    /// An error with its code's sentence ([`IpcErrorCode::sentence`]).
+    pub fn of(code: IpcErrorCode) -> Self {
+        Self::new(code, code.sentence())
     }
 }
 

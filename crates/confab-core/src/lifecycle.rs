@@ -1,0 +1,370 @@
+//! The session's life: restored at start (the cache at once, the token from the keyring beside
+//! it), signed in, closed on quit, signed out. An open account runs up to three tasks: the UI
+//! feed (always: the cache is readable), and with the token the realtime engine and the outbox
+//! sender.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use confab_model::ipc::{ConnectionStatus, SessionInfo, SignInRequest, Startup, UiEvent};
+use confab_store::Store;
+use tokio::sync::{mpsc, Notify};
+
+use crate::db::Db;
+use crate::engine;
+use crate::error::CoreError;
+use crate::feed::{self, Changes, Feed};
+use crate::rest::{Api, ApiError};
+use crate::session::{account, cache_path, KeyringError, SessionFile, TokenStore};
+use crate::{sender, Core};
+
+/// An open account.
+pub(crate) struct Active {
+    pub info: SessionInfo,
+    pub db: Db,
+    pub feed: Feed,
+    /// The feed's task: publishes for as long as the account is open.
+    feed_task: tokio::task::JoinHandle<()>,
+    /// Syncing and sending; `None` while the token is still being read from the keyring (a
+    /// restored session opens its cache first; an unlock prompt may be waiting on the user).
+    pub live: Option<Live>,
+}
+
+/// What runs with the token.
+pub(crate) struct Live {
+    pub api: Api,
+    pub commands: mpsc::UnboundedSender<engine::Command>,
+    /// Wakes the outbox sender.
+    pub kick: Arc<Notify>,
+    /// The engine and the outbox sender (which also posts unsent read marks). Both are
+    /// aborted, not asked to stop: a stopping engine that finished its sync pages first would
+    /// apply (and notify) messages after the session was replaced or the app closed, and the
+    /// next core would see them as old. Aborting at an await point is safe: store writes are
+    /// transactions on a blocking thread, a send cut short is retried with the same client id
+    /// (the server dedups), and a read mark cut short stays unsent (posting it twice is
+    /// harmless: the server only moves a mark forward).
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Active {
+    fn shutdown(&self) {
+        self.feed_task.abort();
+        for t in self.live.iter().flat_map(|l| &l.tasks) {
+            t.abort();
+        }
+    }
+
+    /// Stops every task and waits until they are gone.
+    async fn stopped(mut self) {
+        self.shutdown();
+        let live = self.live.take();
+        let _ = (&mut self.feed_task).await;
+        for t in live.into_iter().flat_map(|l| l.tasks) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Core {
+    /// Opens the last session's cache at once, then reads its token from the keyring in the
+    /// background: the read may wait on an unlock prompt for as long as the user takes, and
+    /// the window shows the saved conversations meanwhile (writing is queued in the outbox).
+    pub(crate) async fn restore(&self) {
+        let Some(info) = SessionFile::new(&self.inner.config.data_dir).load() else {
+            return;
+        };
+        if let Err(e) = self.activate(info, None).await {
+            tracing::warn!(error = %e, "could not open the saved session");
+            return;
+        }
+        self.unlock();
+    }
+
+    /// Starts reading the waiting session's token (no-op when none waits or a read is under
+    /// way). With the token the core connects; without one the user is asked to sign in
+    /// again; a locked or missing keyring leaves the cache readable with the banner saying so
+    /// ("Retry now" calls this again).
+    pub(crate) fn unlock(&self) {
+        if self.inner.unlocking.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let core = self.clone();
+        self.inner.runtime.spawn(async move {
+            core.read_token().await;
+            core.inner.unlocking.store(false, Ordering::SeqCst);
+        });
+    }
+
+    async fn read_token(&self) {
+        let Ok(Some(info)) = self
+            .with_active(|a| a.live.is_none().then(|| a.info.clone()))
+            .await
+        else {
+            return;
+        };
+        let keyring = Arc::clone(&self.inner.keyring);
+        let acct = account(&info);
+        let shared = &self.inner.shared;
+        shared.set_status(ConnectionStatus::Connecting {
+            retry_in_secs: None,
+        });
+        let answer = tokio::task::spawn_blocking(move || keyring.load(&acct))
+            .await
+            .unwrap_or_else(|e| Err(KeyringError::Unavailable(e.to_string())));
+        // The session may have been signed out, or replaced by a sign-in, while the keyring
+        // was asked (an unlock prompt can take minutes): then the answer is for nobody.
+        let mut guard = self.inner.active.lock().await;
+        let Some(active) = guard
+            .as_mut()
+            .filter(|a| a.live.is_none() && a.info == info)
+        else {
+            return;
+        };
+        match answer {
+            Ok(Some(token)) => {
+                let live = self.start_live(active, token);
+                active.live = Some(live);
+            }
+            Ok(None) => shared.end_session_because(
+                "Your sign-in is no longer in the keyring. Sign in again; unsent messages are \
+                 kept.",
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "keyring unavailable at start");
+                shared.set_status(ConnectionStatus::Locked);
+            }
+        }
+    }
+
+    /// Opens the account's cache and its feed and, with a token, starts the engine and the
+    /// sender; without one the cache is readable and writes queue until [`Core::unlock`]
+    /// brings the token. Listeners get every list, whole.
+    async fn activate(&self, info: SessionInfo, token: Option<String>) -> Result<(), CoreError> {
+        let path = cache_path(&self.inner.config.data_dir, &info);
+        let me = confab_model::User {
+            id: info.user_id,
+            name: info.name.clone(),
+            email: info.email.clone(),
+        };
+        let store = tokio::task::spawn_blocking(move || -> Result<Store, CoreError> {
+            let mut s = Store::open(&path)?;
+            s.set_account(&me)?;
+            Ok(s)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let db = Db::new(store);
+        let shared = Arc::clone(&self.inner.shared);
+        let mut guard = self.inner.active.lock().await;
+        if let Some(old) = guard.take() {
+            old.shutdown();
+        }
+        shared.clear_ended();
+        shared.clear_online();
+        shared.set_status(ConnectionStatus::Connecting {
+            retry_in_secs: None,
+        });
+        let (feed, changes) = Feed::new();
+        let feed_task = tokio::spawn(feed::run(
+            db.clone(),
+            Arc::clone(&shared),
+            info.user_id,
+            changes,
+        ));
+        feed.send(Changes::everything());
+        self.inner.set_feed(Some(feed.clone()));
+        let mut active = Active {
+            info,
+            db,
+            feed,
+            feed_task,
+            live: None,
+        };
+        if let Some(token) = token {
+            active.live = Some(self.start_live(&active, token));
+        }
+        *guard = Some(active);
+        Ok(())
+    }
+
+    /// Starts the engine and the sender of `active` with `token`.
+    fn start_live(&self, active: &Active, token: String) -> Live {
+        let shared = Arc::clone(&self.inner.shared);
+        let observer = Arc::clone(&shared);
+        let api = Api::new(&active.info.server_url)
+            .with_token(token)
+            .observed(move |answered| observer.rest_outcome(answered));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let kick = Arc::new(Notify::new());
+        let engine = tokio::spawn(
+            engine::Engine::new(
+                engine::Parts {
+                    me: active.info.user_id,
+                    my_name: active.info.name.clone(),
+                    api: api.clone(),
+                    db: active.db.clone(),
+                    feed: active.feed.clone(),
+                    shared: Arc::clone(&shared),
+                    kick: Arc::clone(&kick),
+                },
+                rx,
+            )
+            .run(),
+        );
+        let sender = tokio::spawn(sender::run(
+            api.clone(),
+            active.db.clone(),
+            active.feed.clone(),
+            shared,
+            Arc::clone(&kick),
+        ));
+        Live {
+            api,
+            commands: tx,
+            kick,
+            tasks: vec![engine, sender],
+        }
+    }
+
+    /// What the window's first screen needs (its lists follow on the event stream: this also
+    /// asks the feed for them).
+    pub async fn startup(&self) -> Startup {
+        let session = self.session().await;
+        let notice = match session {
+            None => self.session_notice(),
+            Some(_) => None,
+        };
+        let server_url = SessionFile::new(&self.inner.config.data_dir)
+            .load()
+            .map(|s| s.server_url);
+        let connection = self.inner.shared.status();
+        self.republish();
+        Startup {
+            session,
+            server_url,
+            notice,
+            connection,
+        }
+    }
+
+    /// The signed-in account; `None` when signed out or the session ended.
+    pub async fn session(&self) -> Option<SessionInfo> {
+        if self.inner.shared.is_ended() {
+            return None;
+        }
+        self.with_active(|a| a.info.clone()).await.ok()
+    }
+
+    /// Why the last session ended (expired token, sign-in gone from the keyring), while no new
+    /// one has started: for a window that opens after it happened and missed the event.
+    pub fn session_notice(&self) -> Option<String> {
+        self.inner.shared.ended_reason()
+    }
+
+    /// Signs in: password → token → keyring; opens the account's cache and connects.
+    ///
+    /// # Errors
+    /// [`CoreError::BadCredentials`], unreachable server, or [`CoreError::Keyring`] when no
+    /// keyring can keep the token (retry with `session_only` to keep it for this run).
+    pub async fn sign_in(&self, req: SignInRequest) -> Result<SessionInfo, CoreError> {
+        let api = Api::new(&req.server_url);
+        let login = match api.login(req.email.trim(), &req.password).await {
+            Err(ApiError::Unauthorized) => return Err(CoreError::BadCredentials),
+            other => other?,
+        };
+        let info = SessionInfo {
+            server_url: api.base().to_owned(),
+            user_id: login.user.id,
+            name: login.user.name.clone(),
+            email: login.user.email.clone(),
+            persisted: !req.session_only,
+        };
+        let store: Arc<dyn TokenStore> = if req.session_only {
+            Arc::clone(&self.inner.memory) as Arc<dyn TokenStore>
+        } else {
+            Arc::clone(&self.inner.keyring)
+        };
+        let acct = account(&info);
+        let token = login.token.clone();
+        let saved = tokio::task::spawn_blocking(move || store.save(&acct, &token))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        if let Err(e) = saved {
+            // Don't leave a live token behind that nobody holds.
+            let _ = api.with_token(&login.token).logout().await;
+            return Err(e.into());
+        }
+        if info.persisted {
+            SessionFile::new(&self.inner.config.data_dir)
+                .save(&info)
+                .map_err(|e| CoreError::Internal(format!("cannot save the session: {e}")))?;
+        }
+        self.activate(info.clone(), Some(login.token)).await?;
+        // Fill the directory so names and the ask dialog work at once.
+        if let (Ok(users), Ok(db)) = (self.api().await?.users().await, self.db().await) {
+            let users: Vec<confab_model::User> = users
+                .into_iter()
+                .map(|u| confab_model::User {
+                    id: u.id,
+                    name: u.name,
+                    email: String::new(),
+                })
+                .collect();
+            if db.run(move |s| s.apply_users(&users)).await.is_ok() {
+                self.changed(Changes::teammates()).await;
+            }
+        }
+        Ok(info)
+    }
+
+    /// Stops syncing and sending and waits until nothing touches the cache any more; the
+    /// session stays saved for the next start. The shell calls it on quit; dropping the last
+    /// handle does the same without waiting.
+    pub async fn close(&self) {
+        let active = self.inner.active.lock().await.take();
+        self.inner.set_feed(None);
+        if let Some(active) = active {
+            active.stopped().await;
+        }
+    }
+
+    /// Signs out: revokes the token, forgets it, and deletes this account's cache; listeners
+    /// hear [`UiEvent::SignedOut`].
+    ///
+    /// # Errors
+    /// The keyring refused to delete the token (the rest is done anyway).
+    pub async fn sign_out(&self) -> Result<(), CoreError> {
+        let Some(active) = self.inner.active.lock().await.take() else {
+            return Ok(());
+        };
+        self.inner.set_feed(None);
+        let (api, info) = (active.live.as_ref().map(|l| l.api.clone()), active.info.clone());
+        // Stopped before the cache is deleted, so nothing writes into a removed database.
+        active.stopped().await;
+        if let Some(api) = api {
+            let _ = api.logout().await;
+        }
+        let keyring = Arc::clone(&self.inner.keyring);
+        let memory = Arc::clone(&self.inner.memory);
+        let acct = account(&info);
+        let deleted = tokio::task::spawn_blocking(move || {
+            let _ = memory.delete(&acct);
+            keyring.delete(&acct)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+        SessionFile::new(&self.inner.config.data_dir).clear();
+        let path = cache_path(&self.inner.config.data_dir, &info);
+        let _ = tokio::task::spawn_blocking(move || confab_store::remove_database(&path)).await;
+        self.inner.shared.set_status(ConnectionStatus::Offline);
+        self.inner.shared.emit(UiEvent::SignedOut);
+        deleted?;
+        Ok(())
+    }
+}
