@@ -344,6 +344,7 @@ impl Reducible for AppState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         if let Action::Tick { now_ms, offset_min } = action {
             // Re-render every second only while a countdown runs; ages refresh every 30 s.
+            // Handing back the same Rc is what skips the render (use_reducer compares pointers).
             let counting = self.connection != ConnectionStatus::Connected;
             if !counting && now_ms - self.now_ms < 30_000 && offset_min == self.offset_min {
                 return self;

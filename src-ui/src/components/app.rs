@@ -27,7 +27,7 @@ fn tick(d: &Dispatch) {
 }
 
 /// The application root.
-#[function_component(App)]
+#[component(App)]
 pub fn app() -> Html {
     let store = use_reducer(AppState::default);
     {

@@ -19,7 +19,7 @@ pub struct AskDialogProps {
 }
 
 /// The ask dialog.
-#[function_component(AskDialog)]
+#[component(AskDialog)]
 pub fn ask_dialog(props: &AskDialogProps) -> Html {
     let store = use_store();
     let owner = use_state(|| props.preselect);

@@ -19,7 +19,7 @@ pub struct AvatarProps {
 }
 
 /// An avatar.
-#[function_component(Avatar)]
+#[component(Avatar)]
 pub fn avatar(props: &AvatarProps) -> Html {
     // A palette class, not a style attribute: the CSP allows no inline styles.
     let tone = format!("tone-{}", hue(&props.name) % 12);

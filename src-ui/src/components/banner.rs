@@ -9,7 +9,7 @@ use crate::effects;
 use crate::logic::text::banner;
 
 /// The banner above the workspace.
-#[function_component(Banner)]
+#[component(Banner)]
 pub fn banner_view() -> Html {
     let store = use_store();
     let elapsed = (store.now_ms - store.connection_since_ms).max(0) as u64 / 1000;

@@ -23,7 +23,7 @@ fn window_focused() -> bool {
 }
 
 /// The chat pane.
-#[function_component(ChatPane)]
+#[component(ChatPane)]
 pub fn chat_pane() -> Html {
     let store = use_store();
     let selected = store.selected;

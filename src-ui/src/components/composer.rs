@@ -40,7 +40,7 @@ struct Pending {
 }
 
 /// The composer.
-#[function_component(Composer)]
+#[component(Composer)]
 pub fn composer(props: &ComposerProps) -> Html {
     let store = use_store();
     let text = use_state(String::new);

@@ -28,7 +28,7 @@ pub struct ConversationItemProps {
 }
 
 /// A conversation row.
-#[function_component(ConversationItem)]
+#[component(ConversationItem)]
 pub fn conversation_item(props: &ConversationItemProps) -> Html {
     let c = &props.summary;
     let id = c.id;

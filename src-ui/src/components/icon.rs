@@ -74,7 +74,7 @@ pub struct IconProps {
 }
 
 /// An icon, 1em square, hidden from screen readers (buttons carry their own label).
-#[function_component(Icon)]
+#[component(Icon)]
 pub fn icon(props: &IconProps) -> Html {
     html! {
         <svg class="icon" viewBox="0 0 24 24" fill="none" stroke="currentColor"

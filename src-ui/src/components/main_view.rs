@@ -13,7 +13,7 @@ use crate::logic::text::window_title;
 use crate::state::{Action, Dialog};
 
 /// The signed-in window.
-#[function_component(MainView)]
+#[component(MainView)]
 pub fn main_view() -> Html {
     let store = use_store();
     {

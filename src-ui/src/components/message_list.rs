@@ -31,7 +31,7 @@ struct Scroll {
 }
 
 /// The message list.
-#[function_component(MessageList)]
+#[component(MessageList)]
 pub fn message_list(props: &MessageListProps) -> Html {
     let store = use_store();
     let list_ref = use_node_ref();

@@ -30,7 +30,7 @@ pub struct MessageRowProps {
 }
 
 /// A message row.
-#[function_component(MessageRow)]
+#[component(MessageRow)]
 pub fn message_row(props: &MessageRowProps) -> Html {
     let m = &props.message;
     let (state, status) = match &m.delivery {

@@ -22,7 +22,7 @@ pub struct ModalProps {
 }
 
 /// A modal dialog.
-#[function_component(Modal)]
+#[component(Modal)]
 pub fn modal(props: &ModalProps) -> Html {
     let store = use_store();
     let close = {

@@ -18,7 +18,7 @@ pub struct RequestItemProps {
 }
 
 /// A request row.
-#[function_component(RequestItem)]
+#[component(RequestItem)]
 pub fn request_item(props: &RequestItemProps) -> Html {
     let r = &props.request;
     let id = r.id;

@@ -26,7 +26,7 @@ fn status(r: &ShareRequestView) -> (&'static str, &'static str) {
 }
 
 /// The requests dialog.
-#[function_component(RequestsDialog)]
+#[component(RequestsDialog)]
 pub fn requests_dialog(props: &RequestsDialogProps) -> Html {
     let store = use_store();
     let d = store.dispatcher();

@@ -23,7 +23,7 @@ pub struct RespondDialogProps {
 }
 
 /// The respond dialog.
-#[function_component(RespondDialog)]
+#[component(RespondDialog)]
 pub fn respond_dialog(props: &RespondDialogProps) -> Html {
     let store = use_store();
     let answer = use_state(String::new);

@@ -18,7 +18,7 @@ use crate::logic::text::error_sentence;
 use crate::state::Action;
 
 /// The search dialog.
-#[function_component(SearchDialog)]
+#[component(SearchDialog)]
 pub fn search_dialog() -> Html {
     let store = use_store();
     let query = use_state(String::new);

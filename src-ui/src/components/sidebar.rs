@@ -25,7 +25,7 @@ fn split_at(split: &NodeRef, e: &PointerEvent) -> Option<f64> {
 }
 
 /// The sidebar.
-#[function_component(Sidebar)]
+#[component(Sidebar)]
 pub fn sidebar() -> Html {
     let store = use_store();
     let split_ref = use_node_ref();

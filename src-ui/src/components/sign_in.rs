@@ -29,7 +29,7 @@ fn bind(state: &UseStateHandle<String>) -> Callback<InputEvent> {
 }
 
 /// The sign-in screen.
-#[function_component(SignIn)]
+#[component(SignIn)]
 pub fn sign_in() -> Html {
     let store = use_store();
     let server = use_state(|| store.server_url.clone());

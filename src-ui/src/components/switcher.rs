@@ -10,7 +10,7 @@ use crate::logic::filter::conversations;
 use crate::state::Action;
 
 /// The switcher.
-#[function_component(Switcher)]
+#[component(Switcher)]
 pub fn switcher() -> Html {
     let store = use_store();
     let query = use_state(String::new);
