@@ -1,42 +1,16 @@
-//! Generates the Tauri context and the permissions of the app's own commands; only the commands
-//! listed here can be granted (capabilities/main-window.json grants them to the main window).
+//! Generates the Tauri context and the permissions of Confab's commands. The commands are an
+//! inlined plugin named `confab` whose command list is `confab_model::ipc::commands::NAMES`
+//! (the one declaration of them); its default permission allows all of them, and the main
+//! window's capability grants `confab:default`.
+
+use tauri_build::{Attributes, DefaultPermissionRule, InlinedPlugin};
 
 fn main() {
-    let attributes = tauri_build::Attributes::new()
-        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    let confab = InlinedPlugin::new()
+        .commands(confab_model::ipc::commands::NAMES)
+        .default_permission(DefaultPermissionRule::AllowAllCommands);
+    let attributes = Attributes::new().plugin(confab_model::ipc::commands::PLUGIN, confab);
     if let Err(e) = tauri_build::try_build(attributes) {
         panic!("tauri-build failed: {e:#}");
     }
 }
-
-/// Every `#[tauri::command]` in src/commands.rs (keep in sync with `generate_handler!`).
-const COMMANDS: &[&str] = &[
-    "session",
-    "last_server_url",
-    "sign_in",
-    "sign_out",
-    "conversations",
-    "messages",
-    "send_message",
-    "retry_message",
-    "discard_message",
-    "requests",
-    "respond",
-    "ask",
-    "teammates",
-    "mark_seen",
-    "typing",
-    "draft",
-    "set_draft",
-    "search",
-    "setting",
-    "set_setting",
-    "set_open_conversation",
-    "set_muted",
-    "muted",
-    "check_now",
-    "connection_status",
-    "session_notice",
-    "screen_ready",
-    "first_paint",
-];

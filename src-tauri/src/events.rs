@@ -1,43 +1,31 @@
-//! Forwards the core's one stream of `UiEvent`s to the window as one Tauri event, and keeps
-//! the tray's counts in step with it.
+//! Forwards the core's one stream of `UiEvent`s to the window as one Tauri event
+//! (`confab_model::ipc::EVENT`), and folds the same events into the tray's counts: the unread
+//! counts the core computed for the window are the ones the tray shows, never read again.
 
-use confab_core::Core;
-use confab_model::ipc::UiEvent;
+use confab_core::{Badge, Core};
 use tauri::{AppHandle, Emitter};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::tray;
 
-/// The Tauri event carrying every `UiEvent`.
-pub const EVENT: &str = "confab://event";
-
-/// Whether an event can change the tray's counts.
-pub fn changes_counts(ev: &UiEvent) -> bool {
-    matches!(
-        ev,
-        UiEvent::ConversationsChanged | UiEvent::RequestsChanged | UiEvent::SessionEnded { .. }
-    )
-}
-
 /// Runs until the core's stream closes.
 pub fn forward(app: AppHandle, core: Core) {
     let mut events = core.subscribe_events();
     tauri::async_runtime::spawn(async move {
-        tray::refresh(&app, &core).await;
+        let mut badge = Badge::default();
         loop {
             match events.recv().await {
                 Ok(ev) => {
-                    if changes_counts(&ev) {
-                        tray::refresh(&app, &core).await;
+                    if badge.apply(&ev) {
+                        tray::show(&app, badge.counts());
                     }
-                    let _ = app.emit(EVENT, ev);
+                    let _ = app.emit(confab_model::ipc::EVENT, ev);
                 }
                 Err(RecvError::Lagged(missed)) => {
-                    // The UI fell behind: have it re-read the lists instead of guessing.
+                    // Fell behind: ask the core for every list again, whole (the window and
+                    // the badge replace theirs), rather than guess what was missed.
                     tracing::warn!(missed, "UI event stream lagged");
-                    let _ = app.emit(EVENT, UiEvent::ConversationsChanged);
-                    let _ = app.emit(EVENT, UiEvent::RequestsChanged);
-                    tray::refresh(&app, &core).await;
+                    core.republish();
                 }
                 Err(RecvError::Closed) => break,
             }

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use confab_core::Core;
+use confab_model::ipc::EVENT;
 use confab_model::ipc::{Notification, UiEvent};
 use tauri::{AppHandle, Emitter};
 
-use crate::events::EVENT;
+use crate::window;
 
 /// Escapes the few characters notification daemons read as markup, so text stays text.
 pub fn plain(text: &str) -> String {
@@ -45,7 +46,7 @@ fn show(app: &AppHandle, n: Notification, icon: Option<PathBuf>) {
         #[cfg(all(unix, not(target_os = "macos")))]
         Ok(handle) => handle.wait_for_action(|action| {
             if action == "default" || action == "Open" {
-                crate::reveal(app);
+                window::reveal(app);
                 let _ = app.emit(EVENT, UiEvent::Navigate(n.target.clone()));
             }
         }),

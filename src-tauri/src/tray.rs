@@ -1,11 +1,16 @@
 //! The tray icon: its tooltip and first menu line say how many requests wait and how many
-//! messages are unread; the menu opens the window, mutes notifications, or quits.
+//! messages are unread (the counts folded from the core's event stream, never queried); the
+//! menu opens the window, mutes notifications, or quits.
 
-use confab_core::Core;
+use std::sync::Mutex;
+
+use confab_core::{BadgeCounts, Core};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Wry};
+
+use crate::window;
 
 const TRAY_ID: &str = "confab";
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
@@ -16,6 +21,11 @@ struct TrayItems {
     status: MenuItem<Wry>,
     mute: CheckMenuItem<Wry>,
 }
+
+/// The counts last shown (managed from start: the tray itself is built after the first paint
+/// and starts from them).
+#[derive(Default)]
+pub struct Shown(Mutex<BadgeCounts>);
 
 /// The tooltip and status line: "2 requests waiting · 5 unread messages", or "All caught up".
 pub fn summary(pending_requests: usize, unread_messages: i64) -> String {
@@ -63,7 +73,7 @@ pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<()> {
         .menu(&menu)
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id().as_ref() {
-            "open" => crate::reveal(app),
+            "open" => window::reveal(app),
             "mute" => toggle_mute(app),
             "quit" => quit_cleanly(app),
             _ => {}
@@ -75,11 +85,16 @@ pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<()> {
                 ..
             } = event
             {
-                crate::reveal(tray.app_handle());
+                window::reveal(tray.app_handle());
             }
         })
         .build(app)?;
     app.manage(TrayItems { status, mute });
+    let counts = app
+        .try_state::<Shown>()
+        .map(|s| *s.0.lock().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_default();
+    show(app, counts);
     Ok(())
 }
 
@@ -91,16 +106,11 @@ fn toggle_mute(app: &AppHandle) {
     core.set_muted(items.mute.is_checked().unwrap_or(false));
 }
 
-/// Shows the mute state chosen elsewhere.
-pub fn show_muted(app: &AppHandle, muted: bool) {
-    if let Some(items) = app.try_state::<TrayItems>() {
-        let _ = items.mute.set_checked(muted);
+/// Shows `counts` in the tooltip, status line and icon (and keeps them for a tray built later).
+pub fn show(app: &AppHandle, counts: BadgeCounts) {
+    if let Some(shown) = app.try_state::<Shown>() {
+        *shown.0.lock().unwrap_or_else(|e| e.into_inner()) = counts;
     }
-}
-
-/// Re-reads the counts and updates tooltip, status line and icon.
-pub async fn refresh(app: &AppHandle, core: &Core) {
-    let counts = core.badge_counts().await;
     let text = summary(counts.pending_requests, counts.unread_messages);
     let attention = counts.pending_requests > 0 || counts.unread_messages > 0;
     if let Some(tray) = app.tray_by_id(TRAY_ID) {

@@ -32,53 +32,31 @@ pub enum CoreError {
 }
 
 impl From<CoreError> for IpcError {
+    /// The code decides the sentence ([`IpcErrorCode::sentence`], the one table of them);
+    /// only input the core or the server refused keeps its own, more precise sentence.
     fn from(e: CoreError) -> Self {
         use IpcErrorCode as C;
-        if let CoreError::Store(s) = &e {
-            if matches!(s, confab_store::StoreError::DiskFull) {
-                return IpcError::new(
-                    C::DiskFull,
-                    "Your disk is full. Nothing was lost; free some space and try again.",
-                );
+        let code = match &e {
+            CoreError::Store(confab_store::StoreError::DiskFull) => C::DiskFull,
+            CoreError::BadCredentials => C::BadCredentials,
+            CoreError::NotSignedIn | CoreError::Api(ApiError::Unauthorized) => C::SessionExpired,
+            CoreError::Api(ApiError::Network(_)) => C::Unreachable,
+            CoreError::Api(ApiError::Server { .. } | ApiError::Decode(_)) => C::ServerError,
+            CoreError::Api(ApiError::Rejected { status: 403, .. }) => C::Forbidden,
+            CoreError::Api(ApiError::Rejected { status: 404, .. }) => C::NotFound,
+            CoreError::Api(ApiError::Rejected { status: 409, .. }) => C::Conflict,
+            CoreError::Api(ApiError::Rejected { message, .. }) | CoreError::Invalid(message) => {
+                return IpcError::new(C::InvalidInput, message.clone());
             }
-        }
-        match e {
-            CoreError::BadCredentials => {
-                IpcError::new(C::BadCredentials, "Wrong email or password.")
+            CoreError::Keyring(k) => {
+                tracing::warn!(error = %k, "keyring unavailable");
+                C::KeyringUnavailable
             }
-            CoreError::NotSignedIn | CoreError::Api(ApiError::Unauthorized) => IpcError::new(
-                C::SessionExpired,
-                "Your session has ended. Please sign in again.",
-            ),
-            CoreError::Api(ApiError::Network(_)) => IpcError::new(
-                C::Unreachable,
-                "Can't reach the server. Check the address and your connection.",
-            ),
-            CoreError::Api(ApiError::Server { .. }) => IpcError::new(
-                C::ServerError,
-                "The server had a problem. Please try again in a moment.",
-            ),
-            CoreError::Api(ApiError::Decode(_)) => IpcError::new(
-                C::ServerError,
-                "The server answered in a way this version of Confab doesn't understand.",
-            ),
-            CoreError::Api(ApiError::Rejected {
-                status, message, ..
-            }) => {
-                let code = match status {
-                    403 => C::Forbidden,
-                    404 => C::NotFound,
-                    409 => C::Conflict,
-                    _ => C::InvalidInput,
-                };
-                IpcError::new(code, message)
-            }
-            CoreError::Keyring(k) => IpcError::new(C::KeyringUnavailable, k.to_string()),
-            e @ (CoreError::Store(_) | CoreError::Internal(_)) => {
+            CoreError::Store(_) | CoreError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
-                IpcError::new(C::Internal, "Something went wrong. Please try again.")
+                C::Internal
             }
-            CoreError::Invalid(m) => IpcError::new(C::InvalidInput, m),
-        }
+        };
+        IpcError::of(code)
     }
 }
