@@ -4,12 +4,10 @@
 //! Values cross as JSON text, so the serde shapes of `confab-model` are the whole contract.
 //! Outside the webview (native tests) these functions are never called.
 
-use confab_model::ipc::{IpcError, IpcErrorCode, UiEvent};
+use confab_model::ipc::{IpcError, IpcErrorCode, UiEvent, EVENT};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-/// The one Tauri event that carries the core's [`UiEvent`] stream.
-pub const EVENT: &str = "confab://event";
 
 #[wasm_bindgen]
 extern "C" {
@@ -23,8 +21,11 @@ extern "C" {
     ) -> Result<JsValue, JsValue>;
 }
 
-fn to_js(value: &serde_json::Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+fn to_js(value: &impl Serialize) -> JsValue {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or(JsValue::NULL)
 }
 
 fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, serde_json::Error> {
@@ -39,15 +40,12 @@ fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, serde_json::Error>
     serde_json::from_str(&text)
 }
 
-/// Calls a command of the shell with named arguments (camelCase keys).
+/// Calls the shell's command `cmd` with `args` (its one argument, named `args`).
 ///
 /// # Errors
 /// The command's [`IpcError`]; an `Internal` one when the answer has an unexpected shape.
-pub async fn invoke<T: DeserializeOwned>(
-    cmd: &str,
-    args: serde_json::Value,
-) -> Result<T, IpcError> {
-    match tauri_invoke(cmd, to_js(&args)).await {
+pub async fn invoke<T: DeserializeOwned>(cmd: &str, args: &impl Serialize) -> Result<T, IpcError> {
+    match tauri_invoke(cmd, to_js(&serde_json::json!({ "args": args }))).await {
         Ok(v) => from_js(&v).map_err(|_| internal()),
         Err(e) => Err(from_js::<IpcError>(&e).unwrap_or_else(|_| internal())),
     }

@@ -1,15 +1,17 @@
 //! The whole UI state and every way it changes: `AppState` + `Action` + `impl Reducible`.
 //!
-//! Pure (no web APIs, no IPC): components dispatch actions, effects fetch from the core and
-//! dispatch what they got, and the core's [`UiEvent`] stream arrives as [`Action::Event`].
+//! Pure (no web APIs, no IPC): components dispatch actions, effects dispatch what the core
+//! answered, and the core's [`UiEvent`] stream arrives as [`Action::Event`]. The lists (the
+//! conversations with their unread counts, the requests, the directory) come only from those
+//! events, computed once in the core: nothing here asks for them again.
 //! Tested natively (`cargo test -p confab-ui`).
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use confab_model::ipc::{
-    ChatMessage, ConnectionStatus, ConversationSummary, NavigateTarget, RequestLists, SessionInfo,
-    Teammate, UiEvent,
+    ChatMessage, ConnectionStatus, ConversationSummary, ConversationsUpdate, NavigateTarget,
+    RequestLists, SessionInfo, Startup, Teammate, UiEvent,
 };
 use confab_model::{ConversationId, KnowledgeStatus, RequestId, Seq, UserId};
 use yew::Reducible;
@@ -129,21 +131,11 @@ impl Default for AppState {
 /// Every change to [`AppState`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// The core answered at start: a restored session (or none) and the last server URL.
-    Started {
-        /// The restored session.
-        session: Option<SessionInfo>,
-        /// The server URL to pre-fill.
-        server_url: Option<String>,
-        /// Why the last session ended, when it did before the window listened.
-        notice: Option<String>,
-    },
+    /// The core answered at start: a restored session (or none), the server URL to pre-fill,
+    /// why the last session ended, the connection.
+    Started(Startup),
     /// Signed in.
     SignedIn(SessionInfo),
-    /// Signed out by the user.
-    SignedOut,
-    /// The conversation list was (re)read.
-    ConversationsLoaded(Vec<ConversationSummary>),
     /// Open a conversation.
     Select(ConversationId),
     /// The newest page of a conversation was read.
@@ -168,12 +160,8 @@ pub enum Action {
     },
     /// The core accepted a message (pending) or changed one.
     MessageUpserted(ChatMessage),
-    /// Requests were (re)read.
-    RequestsLoaded(RequestLists),
     /// A request was answered here: it leaves the list at once.
     Answered(RequestId),
-    /// The directory was read.
-    TeammatesLoaded(Vec<Teammate>),
     /// An event from the core.
     Event(UiEvent),
     /// Open a dialog.
@@ -247,7 +235,10 @@ impl AppState {
 
     fn apply_event(&mut self, ev: UiEvent) {
         match ev {
-            UiEvent::ConversationsChanged | UiEvent::RequestsChanged => {}
+            UiEvent::Conversations(update) => self.conversations_changed(update),
+            UiEvent::Requests(lists) => self.requests = lists,
+            UiEvent::Teammates(list) => self.teammates = list,
+            UiEvent::SignedOut => self.clear_account(),
             UiEvent::MessagesChanged {
                 conversation_id,
                 messages,
@@ -306,6 +297,27 @@ impl AppState {
         }
     }
 
+    /// Folds a conversation-list change in (the core's order kept); the open conversation
+    /// is being read, so it shows no unread messages; the first one opens once the whole list
+    /// is known.
+    fn conversations_changed(&mut self, update: ConversationsUpdate) {
+        let complete = update.complete;
+        update.apply_to(&mut self.conversations);
+        self.conversations_loaded |= complete;
+        if let Some(open) = self.selected {
+            match self.conversations.iter_mut().find(|c| c.id == open) {
+                Some(c) => c.unread_count = 0,
+                None if complete => self.selected = None,
+                None => {}
+            }
+        }
+        if self.selected.is_none() && self.conversations_loaded {
+            if let Some(first) = self.conversations.first().map(|c| c.id) {
+                self.select(first);
+            }
+        }
+    }
+
     fn shortcut(&mut self, k: Shortcut) {
         if self.screen != Screen::Main {
             return;
@@ -352,12 +364,14 @@ impl Reducible for AppState {
         }
         let mut s = (*self).clone();
         match action {
-            Action::Started {
+            Action::Started(Startup {
                 session,
                 server_url,
                 notice,
-            } => {
+                connection,
+            }) => {
                 s.server_url = server_url.unwrap_or_default();
+                s.apply_event(UiEvent::Connection(connection));
                 match session {
                     Some(session) => {
                         s.server_url = session.server_url.clone();
@@ -377,25 +391,6 @@ impl Reducible for AppState {
                 s.session = Some(session);
                 s.sign_in_notice = None;
                 s.screen = Screen::Main;
-            }
-            Action::SignedOut => s.clear_account(),
-            Action::ConversationsLoaded(list) => {
-                s.conversations = list;
-                s.conversations_loaded = true;
-                if let Some(open) = s.selected {
-                    // The open conversation is being read: it has no unread messages.
-                    if let Some(c) = s.conversations.iter_mut().find(|c| c.id == open) {
-                        c.unread_count = 0;
-                    }
-                    if !s.conversations.iter().any(|c| c.id == open) {
-                        s.selected = None;
-                    }
-                }
-                if s.selected.is_none() {
-                    if let Some(first) = s.conversations.first().map(|c| c.id) {
-                        s.select(first);
-                    }
-                }
             }
             Action::Select(id) => {
                 s.select(id);
@@ -441,14 +436,12 @@ impl Reducible for AppState {
                     .or_default()
                     .upsert([m]);
             }
-            Action::RequestsLoaded(lists) => s.requests = lists,
             Action::Answered(id) => {
                 s.requests.incoming.retain(|r| r.id != id);
                 if s.dialog == Some(Dialog::Respond(id)) {
                     s.dialog = None;
                 }
             }
-            Action::TeammatesLoaded(list) => s.teammates = list,
             Action::Event(ev) => s.apply_event(ev),
             Action::Open(d) => s.dialog = Some(d),
             Action::CloseDialog => s.dialog = None,
@@ -478,24 +471,6 @@ pub fn clamp_split(f: f64) -> f64 {
     }
 }
 
-/// What to fetch again after an event (effects do it; the reducer cannot).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refetch {
-    /// The conversation list.
-    Conversations,
-    /// The request lists.
-    Requests,
-}
-
-/// The re-read an event asks for.
-pub fn refetch_for(ev: &UiEvent) -> Option<Refetch> {
-    match ev {
-        UiEvent::ConversationsChanged => Some(Refetch::Conversations),
-        UiEvent::RequestsChanged => Some(Refetch::Requests),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,7 +497,30 @@ mod tests {
             unread_count: unread,
             muted: false,
             direct_peer_id: Some(2),
+            // Listed in the order the tests give them (the core's order).
+            sort_key: (0, -id),
         }
+    }
+
+    /// The whole list, as the core publishes it.
+    fn list(conversations: Vec<ConversationSummary>) -> Action {
+        Action::Event(UiEvent::Conversations(ConversationsUpdate {
+            complete: true,
+            conversations,
+        }))
+    }
+
+    fn started(
+        session: Option<SessionInfo>,
+        server_url: Option<&str>,
+        notice: Option<&str>,
+    ) -> Action {
+        Action::Started(Startup {
+            session,
+            server_url: server_url.map(str::to_owned),
+            notice: notice.map(str::to_owned),
+            connection: ConnectionStatus::Offline,
+        })
     }
 
     fn request(id: i64) -> ShareRequestView {
@@ -547,33 +545,21 @@ mod tests {
 
     #[test]
     fn a_restored_session_opens_the_main_window_directly() {
-        let s = run([Action::Started {
-            session: Some(session()),
-            server_url: None,
-            notice: None,
-        }]);
+        let s = run([started(Some(session()), None, None)]);
         assert_eq!(s.screen, Screen::Main);
         assert_eq!(s.server_url, "http://127.0.0.1:8080");
     }
 
     #[test]
     fn without_a_session_the_sign_in_form_is_prefilled_with_the_last_server() {
-        let s = run([Action::Started {
-            session: None,
-            server_url: Some("https://chat.example.com".into()),
-            notice: None,
-        }]);
+        let s = run([started(None, Some("https://chat.example.com"), None)]);
         assert_eq!(s.screen, Screen::SignIn);
         assert_eq!(s.server_url, "https://chat.example.com");
     }
 
     #[test]
     fn a_session_that_ended_before_the_window_listened_still_says_why_on_the_sign_in_form() {
-        let s = run([Action::Started {
-            session: None,
-            server_url: None,
-            notice: Some("Your session has expired.".into()),
-        }]);
+        let s = run([started(None, None, Some("Your session has expired."))]);
         assert_eq!(s.screen, Screen::SignIn);
         assert_eq!(
             s.sign_in_notice.as_deref(),
@@ -585,7 +571,7 @@ mod tests {
     fn the_first_conversation_opens_once_the_list_arrives_and_loses_its_unread_badge() {
         let s = run([
             Action::SignedIn(session()),
-            Action::ConversationsLoaded(vec![conv(7, 3), conv(8, 1)]),
+            list(vec![conv(7, 3), conv(8, 1)]),
         ]);
         assert_eq!(s.selected, Some(7));
         assert_eq!(s.conversations[0].unread_count, 0);
@@ -659,10 +645,10 @@ mod tests {
     #[test]
     fn an_answered_request_leaves_the_list_and_its_dialog_closes() {
         let s = run([
-            Action::RequestsLoaded(RequestLists {
+            Action::Event(UiEvent::Requests(RequestLists {
                 incoming: vec![request(4), request(5)],
                 outgoing: vec![],
-            }),
+            })),
             Action::Open(Dialog::Respond(4)),
             Action::Answered(4),
         ]);
@@ -673,7 +659,7 @@ mod tests {
     #[test]
     fn a_notification_opens_its_target() {
         let s = run([
-            Action::ConversationsLoaded(vec![conv(1, 0), conv(2, 4)]),
+            list(vec![conv(1, 0), conv(2, 4)]),
             Action::Open(Dialog::Search),
             Action::Event(UiEvent::Navigate(NavigateTarget::Conversation(2))),
         ]);
@@ -690,7 +676,7 @@ mod tests {
     fn an_ended_session_returns_to_sign_in_with_the_reason_and_forgets_the_account() {
         let s = run([
             Action::SignedIn(session()),
-            Action::ConversationsLoaded(vec![conv(1, 0)]),
+            list(vec![conv(1, 0)]),
             Action::Event(UiEvent::SessionEnded {
                 reason: "Your session expired.".into(),
             }),
@@ -717,11 +703,11 @@ mod tests {
     #[test]
     fn presence_and_directory_both_say_who_is_online() {
         let s = run([
-            Action::TeammatesLoaded(vec![Teammate {
+            Action::Event(UiEvent::Teammates(vec![Teammate {
                 id: 3,
                 name: "Cleo".into(),
                 online: true,
-            }]),
+            }])),
             Action::Event(UiEvent::Presence {
                 conversation_id: 1,
                 online: vec![2],
@@ -779,7 +765,7 @@ mod tests {
     fn ctrl_digits_switch_conversations_and_ctrl_r_toggles_the_request_list() {
         let s = run([
             Action::SignedIn(session()),
-            Action::ConversationsLoaded(vec![conv(1, 0), conv(2, 5), conv(3, 0)]),
+            list(vec![conv(1, 0), conv(2, 5), conv(3, 0)]),
             Action::Shortcut(Shortcut::Conversation(1)),
         ]);
         assert_eq!(s.selected, Some(2));
@@ -798,29 +784,82 @@ mod tests {
     #[test]
     fn shortcuts_do_nothing_on_the_sign_in_screen() {
         let s = run([
-            Action::Started {
-                session: None,
-                server_url: None,
-                notice: None,
-            },
+            started(None, None, None),
             Action::Shortcut(Shortcut::Switcher),
         ]);
         assert_eq!(s.dialog, None);
     }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    fn conv(id: i64, unread: i64, last: i64) -> ConversationSummary {
+        ConversationSummary {
+            id,
+            title: format!("c{id}"),
+            member_ids: vec![1, 2],
+            last_message_preview: None,
+            last_activity_at: None,
+            unread_count: unread,
+            muted: false,
+            direct_peer_id: Some(2),
+            sort_key: (last, id),
+        }
+    }
+
+    fn update(complete: bool, conversations: Vec<ConversationSummary>) -> Action {
+        Action::Event(UiEvent::Conversations(ConversationsUpdate {
+            complete,
+            conversations,
+        }))
+    }
+
+    fn ids(s: &AppState) -> Vec<i64> {
+        s.conversations.iter().map(|c| c.id).collect()
+    }
 
     #[test]
-    fn only_list_changes_ask_for_a_refetch() {
-        assert_eq!(
-            refetch_for(&UiEvent::RequestsChanged),
-            Some(Refetch::Requests)
-        );
-        assert_eq!(
-            refetch_for(&UiEvent::ConversationsChanged),
-            Some(Refetch::Conversations)
-        );
-        assert_eq!(
-            refetch_for(&UiEvent::Connection(ConnectionStatus::Offline)),
-            None
-        );
+    fn a_changed_summary_replaces_its_own_and_moves_the_conversation_to_the_top() {
+        let s = Rc::new(AppState::default()).reduce(update(
+            true,
+            vec![conv(1, 0, 30), conv(2, 0, 20), conv(3, 0, 10)],
+        ));
+        assert_eq!(ids(&s), [1, 2, 3]);
+        let s = s.reduce(update(false, vec![conv(3, 2, 40)]));
+        assert_eq!(ids(&s), [3, 1, 2]);
+        assert_eq!(s.conversations[0].unread_count, 2);
+        assert_eq!(s.unread_total(), 2);
+    }
+
+    #[test]
+    fn the_open_conversation_shows_no_unread_messages_when_its_summary_changes() {
+        let s =
+            Rc::new(AppState::default()).reduce(update(true, vec![conv(1, 0, 30), conv(2, 0, 20)]));
+        assert_eq!(s.selected, Some(1));
+        let s = s.reduce(update(false, vec![conv(1, 4, 50), conv(2, 1, 45)]));
+        assert_eq!(s.conversations[0].unread_count, 0);
+        assert_eq!(s.unread_total(), 1);
+    }
+
+    #[test]
+    fn nothing_opens_until_the_whole_list_is_known_and_a_vanished_one_closes() {
+        let s = Rc::new(AppState::default()).reduce(update(false, vec![conv(5, 1, 9)]));
+        assert_eq!(s.selected, None);
+        assert!(!s.conversations_loaded);
+        let s = s.reduce(update(true, vec![conv(5, 1, 9), conv(6, 0, 8)]));
+        assert_eq!(s.selected, Some(5));
+        let s = s.reduce(update(true, vec![conv(6, 0, 8)]));
+        assert_eq!(s.selected, Some(6));
+    }
+
+    #[test]
+    fn signing_out_elsewhere_in_the_core_returns_to_the_sign_in_form() {
+        let s = Rc::new(AppState::default())
+            .reduce(update(true, vec![conv(1, 3, 9)]))
+            .reduce(Action::Event(UiEvent::SignedOut));
+        assert_eq!(s.screen, Screen::SignIn);
+        assert!(s.conversations.is_empty() && s.selected.is_none());
     }
 }

@@ -60,3 +60,33 @@ impl From<CoreError> for IpcError {
         IpcError::of(code)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_sees_the_sentence_of_the_code_and_never_the_internals() {
+        let e = IpcError::from(CoreError::Internal("task panicked at db.rs:41".into()));
+        assert_eq!(e.code, IpcErrorCode::Internal);
+        assert_eq!(e.message, IpcErrorCode::Internal.sentence());
+        let e = IpcError::from(CoreError::Api(ApiError::Server { status: 500 }));
+        assert_eq!(e.message, IpcErrorCode::ServerError.sentence());
+        let e = IpcError::from(CoreError::BadCredentials);
+        assert!(e.message.contains("email and password"));
+    }
+
+    #[test]
+    fn refused_input_keeps_the_sentence_written_for_it() {
+        let e = IpcError::from(CoreError::Invalid("A message can't be empty.".into()));
+        assert_eq!(e.code, IpcErrorCode::InvalidInput);
+        assert_eq!(e.message, "A message can't be empty.");
+        let e = IpcError::from(CoreError::Api(ApiError::Rejected {
+            status: 409,
+            code: "conflict".into(),
+            message: "already answered".into(),
+        }));
+        assert_eq!(e.code, IpcErrorCode::Conflict);
+        assert_eq!(e.message, IpcErrorCode::Conflict.sentence());
+    }
+}

@@ -6,18 +6,10 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::{main_view::MainView, sign_in::SignIn};
-use crate::effects::{self, Dispatch};
+use crate::effects;
 use crate::logic::keys::{shortcut, KeyPress, Shortcut};
 use crate::state::{Action, AppState, Screen};
-
-/// The state handle every component reads from context.
-pub type Store = UseReducerHandle<AppState>;
-
-/// Reads the store from context.
-#[hook]
-pub fn use_store() -> Store {
-    use_context::<Store>().expect("components are rendered inside App")
-}
+use crate::store::{Dispatch, Store};
 
 fn tick(d: &Dispatch) {
     let now_ms = js_sys::Date::now() as i64;
@@ -77,7 +69,7 @@ pub fn app() -> Html {
         };
         use_effect_with(ready, |ready| {
             if let Some((screen, n)) = *ready {
-                effects::first_paint(screen, n);
+                crate::startup::first_paint(screen, n);
             }
         });
     }

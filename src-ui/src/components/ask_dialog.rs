@@ -1,15 +1,14 @@
 //! The "Ask for knowledge" dialog: pick a teammate, write the question.
 
+use confab_model::ipc::commands::Ask;
 use confab_model::UserId;
 use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
+use crate::commands::call;
 use crate::components::modal::Modal;
-use crate::effects;
-use crate::logic::text::error_sentence;
 use crate::state::Action;
+use crate::store::use_store;
 
 /// Properties of [`AskDialog`].
 #[derive(Properties, PartialEq)]
@@ -76,15 +75,19 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
                 .unwrap_or_else(|| "your teammate".into());
             let (busy, error, d) = (busy.clone(), error.clone(), d.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match api::ask(to, q).await {
+                match call(Ask {
+                    owner_id: to,
+                    question: q,
+                })
+                .await
+                {
                     Ok(_) => {
                         d.dispatch(Action::CloseDialog);
                         d.dispatch(Action::Toast(format!("Question sent to {name}.")));
-                        effects::requests(d);
                     }
                     Err(e) => {
                         busy.set(false);
-                        error.set(Some(error_sentence(&e)));
+                        error.set(Some(e.message));
                     }
                 }
             });

@@ -1,12 +1,12 @@
 //! The connection banner: connecting / offline with a retry countdown; hidden when connected.
 
+use confab_model::ipc::commands::CheckNow;
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
 use crate::components::icon::{Glyph, Icon};
 use crate::effects;
 use crate::logic::text::banner;
+use crate::store::use_store;
 
 /// The banner above the workspace.
 #[component(Banner)]
@@ -17,7 +17,7 @@ pub fn banner_view() -> Html {
         return html! {};
     };
     let d = store.dispatcher();
-    let retry = Callback::from(move |_| effects::fire(&d, api::check_now()));
+    let retry = Callback::from(move |_| effects::fire(&d, CheckNow {}));
     html! {
         <div class={classes!("banner", b.kind)} role="status" id="connection-banner">
             <span class="banner-dot" />

@@ -2,11 +2,10 @@
 //! typing, and the composer. Opening a conversation loads it, marks it seen and tells the core
 //! which conversation is on screen (for the notification policy).
 
+use confab_model::ipc::commands::{MarkSeen, SetOpenConversation};
 use confab_model::ipc::ConnectionStatus;
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
 use crate::components::avatar::Avatar;
 use crate::components::composer::Composer;
 use crate::components::icon::{Glyph, Icon};
@@ -14,6 +13,7 @@ use crate::components::message_list::MessageList;
 use crate::effects;
 use crate::logic::text::{room_subtitle, typing_line};
 use crate::state::{Action, Dialog};
+use crate::store::use_store;
 
 fn window_focused() -> bool {
     web_sys::window()
@@ -36,19 +36,30 @@ pub fn chat_pane() -> Html {
                     effects::messages(d.clone(), id);
                 }
             }
-            effects::quiet(api::set_open_conversation(*sel));
+            effects::quiet(SetOpenConversation {
+                conversation_id: *sel,
+            });
         });
     }
     {
-        // Seen: when it opens and whenever a message arrives while the window has focus.
-        let count = selected
+        // Seen: when it opens and whenever someone else's message arrives while the window has
+        // focus (my own messages change nothing to mark).
+        let me = store.session.as_ref().map(|s| s.user_id);
+        let newest_from_others = selected
             .and_then(|id| store.timelines.get(&id))
-            .map(|t| t.messages.len())
-            .unwrap_or(0);
-        use_effect_with((selected, count), move |(sel, _)| {
+            .and_then(|t| {
+                t.messages
+                    .iter()
+                    .filter(|m| Some(m.sender_id) != me)
+                    .filter_map(|m| m.seq)
+                    .max()
+            });
+        use_effect_with((selected, newest_from_others), move |(sel, _)| {
             if let Some(id) = *sel {
                 if window_focused() {
-                    effects::quiet(api::mark_seen(id));
+                    effects::quiet(MarkSeen {
+                        conversation_id: id,
+                    });
                 }
             }
         });

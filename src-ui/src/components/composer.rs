@@ -5,17 +5,18 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use confab_model::ipc::commands::{Draft, SendMessage, SetDraft, Typing};
 use confab_model::ConversationId;
 use gloo_timers::callback::Timeout;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
+use crate::commands::call;
 use crate::components::icon::{Glyph, Icon};
 use crate::effects;
 use crate::logic::keys::{composer_sends, KeyPress};
 use crate::state::Action;
+use crate::store::use_store;
 
 /// How long after the last keystroke the draft is saved.
 const DRAFT_SAVE_MS: u32 = 600;
@@ -57,7 +58,11 @@ pub fn composer(props: &ComposerProps) -> Html {
             pending.borrow_mut().text.clear();
             let (t, p) = (text.clone(), pending.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(draft) = api::draft(id).await {
+                if let Ok(draft) = call(Draft {
+                    conversation_id: id,
+                })
+                .await
+                {
                     if p.borrow().text.is_empty() {
                         p.borrow_mut().text = draft.clone();
                         t.set(draft);
@@ -70,7 +75,11 @@ pub fn composer(props: &ComposerProps) -> Html {
             move || {
                 let mut p = pending.borrow_mut();
                 if p.timer.take().is_some() {
-                    effects::quiet(api::set_draft(id, p.text.clone()));
+                    let text = p.text.clone();
+                    effects::quiet(SetDraft {
+                        conversation_id: id,
+                        text,
+                    });
                 }
             }
         });
@@ -99,13 +108,26 @@ pub fn composer(props: &ComposerProps) -> Html {
                 p.text.clear();
                 p.timer = None;
             }
-            let d = d.clone();
+            // One call: the core stores the message, clears the draft and publishes the row
+            // and the conversation's summary; the answer shows the row without waiting.
+            let (d, text, pending) = (d.clone(), text.clone(), pending.clone());
+            let message = SendMessage {
+                conversation_id: id,
+                content,
+            };
             wasm_bindgen_futures::spawn_local(async move {
-                match api::send_message(id, content).await {
+                let content = message.content.clone();
+                match call(message).await {
                     Ok(m) => d.dispatch(Action::MessageUpserted(m)),
-                    Err(e) => effects::report(&d, &e),
+                    Err(e) => {
+                        // Nothing typed is lost: the text comes back unless more was typed.
+                        if pending.borrow().text.is_empty() {
+                            pending.borrow_mut().text = content.clone();
+                            text.set(content);
+                        }
+                        effects::report(&d, &e);
+                    }
                 }
-                let _ = api::set_draft(id, String::new()).await;
             });
         })
     };
@@ -114,12 +136,17 @@ pub fn composer(props: &ComposerProps) -> Html {
         Callback::from(move |e: InputEvent| {
             let el: HtmlTextAreaElement = e.target_unchecked_into();
             let value = el.value();
-            effects::quiet(api::typing(id));
+            effects::quiet(Typing {
+                conversation_id: id,
+            });
             let mut p = pending.borrow_mut();
             p.text = value.clone();
             let saved = value.clone();
             p.timer = Some(Timeout::new(DRAFT_SAVE_MS, move || {
-                effects::quiet(api::set_draft(id, saved));
+                effects::quiet(SetDraft {
+                    conversation_id: id,
+                    text: saved,
+                });
             }));
             text.set(value);
         })

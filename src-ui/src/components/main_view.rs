@@ -2,7 +2,6 @@
 
 use yew::prelude::*;
 
-use crate::components::app::use_store;
 use crate::components::{
     ask_dialog::AskDialog, banner::Banner, chat_pane::ChatPane, requests_dialog::RequestsDialog,
     respond_dialog::RespondDialog, search_dialog::SearchDialog, sidebar::Sidebar,
@@ -11,6 +10,7 @@ use crate::components::{
 use crate::effects;
 use crate::logic::text::window_title;
 use crate::state::{Action, Dialog};
+use crate::store::use_store;
 
 /// The signed-in window.
 #[component(MainView)]
@@ -18,7 +18,7 @@ pub fn main_view() -> Html {
     let store = use_store();
     {
         let d = store.dispatcher();
-        use_effect_with((), move |_| effects::load_account(d));
+        use_effect_with((), move |_| effects::load_layout(d));
     }
     {
         // A toast disappears after a few seconds.

@@ -2,6 +2,7 @@
 //! message. Scrolling near the top loads the older page and keeps the view where it was; new
 //! messages scroll into view when the reader is at the bottom (or wrote them).
 
+use confab_model::ipc::commands::{DiscardMessage, RetryMessage};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -9,12 +10,11 @@ use confab_model::ConversationId;
 use web_sys::Element;
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
 use crate::components::message_row::MessageRow;
 use crate::effects;
 use crate::logic::text::pending_label;
 use crate::logic::timeline::{rows, seen_by, Row};
+use crate::store::use_store;
 
 /// Properties of [`MessageList`].
 #[derive(Properties, PartialEq)]
@@ -102,9 +102,10 @@ pub fn message_list(props: &MessageListProps) -> Html {
     let d = store.dispatcher();
     let retry = {
         let d = d.clone();
-        Callback::from(move |cid: String| effects::fire(&d, api::retry_message(cid)))
+        Callback::from(move |cid: String| effects::fire(&d, RetryMessage { client_id: cid }))
     };
-    let discard = Callback::from(move |cid: String| effects::fire(&d, api::discard_message(cid)));
+    let discard =
+        Callback::from(move |cid: String| effects::fire(&d, DiscardMessage { client_id: cid }));
 
     let body = rows(&timeline.messages, me, store.now_ms, store.offset_min);
     html! {

@@ -1,4 +1,4 @@
-//! The UI's components, one per file. They read the state from the [`app::Store`] context,
+//! The UI's components, one per file. They read the state from the [`crate::store::Store`] context,
 //! dispatch actions, and start side effects through [`crate::effects`].
 
 pub mod app;

@@ -3,9 +3,9 @@
 
 use yew::prelude::*;
 
-use crate::components::app::use_store;
 use crate::components::icon::{Glyph, Icon};
 use crate::state::Action;
+use crate::store::use_store;
 
 /// Properties of [`Modal`].
 #[derive(Properties, PartialEq)]

@@ -4,11 +4,11 @@ use confab_model::ipc::ShareRequestView;
 use confab_model::{KnowledgeStatus, RequestId};
 use yew::prelude::*;
 
-use crate::components::app::use_store;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
 use crate::logic::format::age;
 use crate::state::{Action, Dialog};
+use crate::store::use_store;
 
 /// Properties of [`RequestsDialog`].
 #[derive(Properties, PartialEq)]

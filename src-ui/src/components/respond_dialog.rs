@@ -1,19 +1,18 @@
 //! The respond dialog: read an incoming question, then share an answer or decline. If the
 //! request was answered elsewhere meanwhile, it says so instead.
 
+use confab_model::ipc::commands::Respond;
 use confab_model::ipc::IpcErrorCode;
 use confab_model::RequestId;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
+use crate::commands::call;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
-use crate::effects;
 use crate::logic::format::age_words;
-use crate::logic::text::error_sentence;
 use crate::state::Action;
+use crate::store::use_store;
 
 /// Properties of [`RespondDialog`].
 #[derive(Properties, PartialEq)]
@@ -63,7 +62,12 @@ pub fn respond_dialog(props: &RespondDialogProps) -> Html {
                 busy.set(true);
                 let (busy, error, d, name) = (busy.clone(), error.clone(), d.clone(), name.clone());
                 wasm_bindgen_futures::spawn_local(async move {
-                    match api::respond(id, approve, content).await {
+                    let answer = Respond {
+                        request_id: id,
+                        approve,
+                        content,
+                    };
+                    match call(answer).await {
                         Ok(()) => {
                             d.dispatch(Action::Answered(id));
                             let verb = if approve {
@@ -72,19 +76,17 @@ pub fn respond_dialog(props: &RespondDialogProps) -> Html {
                                 "Declined the request from"
                             };
                             d.dispatch(Action::Toast(format!("{verb} {name}.")));
-                            effects::requests(d);
                         }
                         Err(e)
                             if e.code == IpcErrorCode::Conflict
                                 || e.code == IpcErrorCode::NotFound =>
                         {
                             d.dispatch(Action::Answered(id));
-                            d.dispatch(Action::Toast(error_sentence(&e)));
-                            effects::requests(d);
+                            d.dispatch(Action::Toast(e.message));
                         }
                         Err(e) => {
                             busy.set(false);
-                            error.set(Some(error_sentence(&e)));
+                            error.set(Some(e.message));
                         }
                     }
                 });

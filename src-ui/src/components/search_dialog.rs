@@ -4,18 +4,18 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use confab_model::ipc::commands::Search;
 use confab_model::ipc::SearchHit;
 use gloo_timers::callback::Timeout;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
+use crate::commands::call;
 use crate::components::modal::Modal;
 use crate::logic::filter::highlight;
 use crate::logic::format::list_time;
-use crate::logic::text::error_sentence;
 use crate::state::Action;
+use crate::store::use_store;
 
 /// The search dialog.
 #[component(SearchDialog)]
@@ -47,7 +47,8 @@ pub fn search_dialog() -> Html {
             let hits = hits.clone();
             *timer.borrow_mut() = Some(Timeout::new(180, move || {
                 wasm_bindgen_futures::spawn_local(async move {
-                    hits.set(Some(api::search(q).await.map_err(|e| error_sentence(&e))));
+                    let found = call(Search { query: q }).await;
+                    hits.set(Some(found.map_err(|e| e.message)));
                 });
             }));
         })

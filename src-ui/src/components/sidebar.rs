@@ -4,12 +4,11 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use confab_model::ipc::commands::{SetSetting, SignOut};
 use confab_model::ipc::ConnectionStatus;
 use web_sys::{Element, HtmlElement, PointerEvent};
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
 use crate::components::avatar::Avatar;
 use crate::components::conversation_item::ConversationItem;
 use crate::components::icon::{Glyph, Icon};
@@ -17,6 +16,7 @@ use crate::components::request_item::RequestItem;
 use crate::effects;
 use crate::logic::text::badge;
 use crate::state::{clamp_split, Action, Dialog, SPLIT_SETTING};
+use crate::store::use_store;
 
 fn split_at(split: &NodeRef, e: &PointerEvent) -> Option<f64> {
     let rect = split.cast::<Element>()?.get_bounding_client_rect();
@@ -73,7 +73,9 @@ pub fn sidebar() -> Html {
             if dragging.replace(false) {
                 if let Some(f) = split_at(&split_ref, &e) {
                     d.dispatch(Action::SetSplit(f));
-                    effects::fire(&d, api::set_setting(SPLIT_SETTING, format!("{f:.3}")));
+                    let key = SPLIT_SETTING.to_string();
+                    let value = format!("{f:.3}");
+                    effects::fire(&d, SetSetting { key, value });
                 }
             }
         })
@@ -91,17 +93,10 @@ pub fn sidebar() -> Html {
         let d = d.clone();
         Callback::from(move |_: MouseEvent| d.dispatch(Action::Open(dialog.clone())))
     };
+    // The core's `SignedOut` event returns the window to the sign-in screen.
     let sign_out = {
         let d = d.clone();
-        Callback::from(move |_: MouseEvent| {
-            let d = d.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::sign_out().await {
-                    Ok(()) => d.dispatch(Action::SignedOut),
-                    Err(e) => effects::report(&d, &e),
-                }
-            });
-        })
+        Callback::from(move |_: MouseEvent| effects::fire(&d, SignOut {}))
     };
 
     let connected = store.connection == ConnectionStatus::Connected;

@@ -5,11 +5,10 @@ use confab_model::ipc::{IpcErrorCode, SignInRequest};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::api;
-use crate::components::app::use_store;
+use crate::commands::call;
 use crate::logic::form;
-use crate::logic::text::error_sentence;
 use crate::state::Action;
+use crate::store::use_store;
 
 /// What went wrong with the last attempt.
 #[derive(Clone, PartialEq)]
@@ -65,11 +64,11 @@ pub fn sign_in() -> Html {
             problem.set(None);
             let (busy, problem, d) = (busy.clone(), problem.clone(), d.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match api::sign_in(req).await {
+                match call(confab_model::ipc::commands::SignIn { req }).await {
                     Ok(session) => d.dispatch(Action::SignedIn(session)),
                     Err(e) => {
                         busy.set(false);
-                        let text = error_sentence(&e);
+                        let text = e.message;
                         problem.set(Some(if e.code == IpcErrorCode::KeyringUnavailable {
                             Problem::NoKeyring(text)
                         } else {

@@ -3,11 +3,11 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::components::app::use_store;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
 use crate::logic::filter::conversations;
 use crate::state::Action;
+use crate::store::use_store;
 
 /// The switcher.
 #[component(Switcher)]

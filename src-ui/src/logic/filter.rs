@@ -76,6 +76,7 @@ mod tests {
             unread_count: 0,
             muted: false,
             direct_peer_id: None,
+            sort_key: (0, id),
         }
     }
 

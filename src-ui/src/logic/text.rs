@@ -1,29 +1,7 @@
-//! The sentences the UI shows: errors by code (never a raw error), the connection banner, and
-//! small labels (typing, counts).
+//! The sentences the UI shows: the connection banner and small labels (typing, counts). Error
+//! sentences come with the errors (`IpcError::message`, written once in confab-model).
 
-use confab_model::ipc::{ConnectionStatus, IpcError, IpcErrorCode};
-
-/// A human sentence for an error, chosen by its code alone.
-pub fn error_sentence(err: &IpcError) -> String {
-    match err.code {
-        IpcErrorCode::Unreachable => {
-            "Can't reach the server. Check the address and your connection, then try again."
-        }
-        IpcErrorCode::BadCredentials => "That email and password don't match. Please try again.",
-        IpcErrorCode::SessionExpired => "Your session has ended. Please sign in again.",
-        IpcErrorCode::KeyringUnavailable => {
-            "Your system keyring isn't available, so Confab can't remember your sign-in."
-        }
-        IpcErrorCode::InvalidInput => "That can't be sent as it is: check what you typed.",
-        IpcErrorCode::Forbidden => "You're not allowed to do that.",
-        IpcErrorCode::Conflict => "That was already answered or changed elsewhere.",
-        IpcErrorCode::NotFound => "That no longer exists.",
-        IpcErrorCode::DiskFull => "Your disk is full. Nothing was lost: free some space and retry.",
-        IpcErrorCode::ServerError => "The server had a problem. Please try again in a moment.",
-        IpcErrorCode::Internal => "Something went wrong. Please try again.",
-    }
-    .to_string()
-}
+use confab_model::ipc::ConnectionStatus;
 
 /// How the connection banner looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,16 +187,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn every_error_code_has_its_own_sentence_without_internals() {
-        let err = IpcError::new(IpcErrorCode::BadCredentials, "401 from /api/login");
-        let s = error_sentence(&err);
-        assert!(s.contains("email and password"));
-        assert!(!s.contains("401"));
-        let unreachable = IpcError::new(IpcErrorCode::Unreachable, "connection refused");
-        assert!(error_sentence(&unreachable).starts_with("Can't reach the server"));
-    }
 
     #[test]
     fn no_banner_while_connected() {
