@@ -173,7 +173,7 @@ impl Store {
     /// SQLite errors.
     pub fn conversation_list(&self) -> Result<Vec<ConversationSummary>> {
         self.count(|c| c.conversation_lists += 1);
-        self.summaries_where("", rusqlite::types::Null)
+        self.summaries_where(None)
     }
 
     /// Every conversation's id (the rooms to join).
@@ -197,15 +197,20 @@ impl Store {
         self.count(|c| c.conversation_summaries += 1);
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         let ids = format!("[{}]", ids.join(","));
-        self.summaries_where("WHERE c.id IN (SELECT value FROM json_each(?2))", ids)
+        self.summaries_where(Some(&ids))
     }
 
-    /// Summaries of the conversations `filter` selects (`?2` is `arg`), in the list's order.
-    fn summaries_where(
-        &self,
-        filter: &str,
-        arg: impl rusqlite::ToSql,
-    ) -> Result<Vec<ConversationSummary>> {
+    /// Summaries in the list's order: of every conversation, or of those whose ids the JSON
+    /// array `ids` holds.
+    fn summaries_where(&self, ids: Option<&str>) -> Result<Vec<ConversationSummary>> {
+        // Each statement binds exactly the parameters it names (SQLite refuses more).
+        let (filter, args): (_, &[&dyn rusqlite::ToSql]) = match &ids {
+            None => ("", &[&self.me]),
+            Some(ids) => (
+                "WHERE c.id IN (SELECT value FROM json_each(?2))",
+                &[&self.me, ids],
+            ),
+        };
         let rows = self
             .conn
             .prepare_cached(&format!(
@@ -214,7 +219,7 @@ impl Store {
                  FROM conversations c {filter}
                  ORDER BY c.activity_seq DESC, c.activity_bump DESC, c.id DESC"
             ))?
-            .query_map(params![self.me, arg], |r| {
+            .query_map(args, |r| {
                 Ok((
                     r.get::<_, ConversationId>(0)?,
                     r.get::<_, String>(1)?,
