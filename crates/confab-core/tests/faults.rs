@@ -28,12 +28,10 @@ async fn burst(bob: &Api, conv: i64, start: usize, n: usize) -> anyhow::Result<(
 async fn alice_has_all(alice: &mut Client, conv: i64, n: usize) {
     alice
         .until(&format!("alice has {n} messages"), |c| async move {
-            c.messages(conv, None, 500)
-                .await
-                .is_ok_and(|m| m.len() >= n)
+            every_message(&c, conv).await.is_ok_and(|m| m.len() >= n)
         })
         .await;
-    let msgs = alice.core.messages(conv, None, 500).await.unwrap();
+    let msgs = every_message(&alice.core, conv).await.unwrap();
     let texts: Vec<String> = msgs.iter().map(|m| m.content.clone()).collect();
     let want: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
     assert_eq!(texts, want, "every message once, in order");

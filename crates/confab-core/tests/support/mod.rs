@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use confab_core::session::{MemoryTokens, TokenStore};
 use confab_core::{Api, Core, CoreConfig};
-use confab_model::ipc::{ConnectionStatus, SignInRequest, UiEvent};
-use confab_model::{User, UserId};
+use confab_model::ipc::{ChatMessage, ConnectionStatus, SignInRequest, UiEvent};
+use confab_model::{User, UserId, MESSAGES_PAGE_MAX};
 use confab_server::config::PusherSettings;
 use confab_server::{app, auth, store, AppState, Db};
 use confab_testkit::{Sockudo, TcpProxy};
@@ -354,6 +354,25 @@ impl Client {
             }
         }
     }
+}
+
+/// Every message of a conversation in the cache, oldest first, read page by page as the window
+/// scrolls back (a page holds at most [`MESSAGES_PAGE_MAX`]).
+pub async fn every_message(
+    core: &Core,
+    conversation: i64,
+) -> Result<Vec<ChatMessage>, confab_core::CoreError> {
+    let mut all = core.messages(conversation, None, MESSAGES_PAGE_MAX).await?;
+    while let Some(oldest) = all.first().and_then(|m| m.seq) {
+        let older = core
+            .messages(conversation, Some(oldest), MESSAGES_PAGE_MAX)
+            .await?;
+        if older.is_empty() {
+            break;
+        }
+        all.splice(0..0, older);
+    }
+    Ok(all)
 }
 
 /// A conversation between users `a` and `b`, created by `a` through the REST API.
