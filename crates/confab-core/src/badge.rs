@@ -91,7 +91,10 @@ mod tests {
         assert!(b.apply(&update(false, vec![summary(2, 0)])), "read");
         assert_eq!(b.counts().unread_messages, 2);
         assert!(!b.apply(&update(false, vec![summary(1, 2)])), "no change");
-        assert!(b.apply(&update(true, vec![summary(3, 1)])), "a whole list replaces");
+        assert!(
+            b.apply(&update(true, vec![summary(3, 1)])),
+            "a whole list replaces"
+        );
         assert_eq!(b.counts().unread_messages, 1);
     }
 

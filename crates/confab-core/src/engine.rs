@@ -30,15 +30,15 @@ use pusher_channels::proto::{AuthError, Config, Endpoint, Event, State, Subscrip
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
-use crate::rest::{Api, ApiError};
 use crate::db::Db;
 use crate::feed::{Changes, Feed};
 use crate::notify;
+use crate::rest::{Api, ApiError};
+use crate::shared::Shared;
 use crate::sync_plan::SyncPlanner;
 use crate::typing::{TypingIn, TypingOut};
 use crate::views::chat_message;
 use crate::wake::WakeDetector;
-use crate::shared::Shared;
 
 /// The cached realtime settings, so the connection can start offline.
 const REALTIME_SETTING: &str = "core.realtime_config";

@@ -17,10 +17,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::rest::Api;
 use crate::db::Db;
 use crate::feed::{Changes, Feed};
 use crate::outbox::{verdict, Verdict};
+use crate::rest::Api;
 use crate::shared::Shared;
 use crate::views::{chat_message, now_ms};
 

@@ -156,7 +156,11 @@ mod tests {
     use super::*;
     use confab_model::ipc::DeliveryState;
 
-    fn row(conversation_id: ConversationId, client_id: &str, delivery: DeliveryState) -> ChatMessage {
+    fn row(
+        conversation_id: ConversationId,
+        client_id: &str,
+        delivery: DeliveryState,
+    ) -> ChatMessage {
         ChatMessage {
             client_id: client_id.into(),
             id: None,
