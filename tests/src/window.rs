@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -353,6 +353,42 @@ impl AppWindow {
         Ok(serde_json::from_value(v)?)
     }
 
+    /// Starts recording the name of every Confab command the page invokes, from now on.
+    ///
+    /// # Errors
+    /// The script failed, or the global could not be wrapped.
+    pub async fn record_calls(&self) -> Result<()> {
+        let v = within(CALL_WAIT, "installing the call recorder", async {
+            Ok(self.client.execute(CALL_RECORDER, vec![]).await?)
+        })
+        .await?;
+        ensure!(v == json!(true), "invoke could not be wrapped: {v}");
+        Ok(())
+    }
+
+    /// The commands invoked since the last call (or since [`Self::record_calls`]), in order,
+    /// without the `plugin:confab|` prefix; the record starts empty again.
+    ///
+    /// # Errors
+    /// The script failed.
+    pub async fn take_calls(&self) -> Result<Vec<String>> {
+        let v = within(CALL_WAIT, "reading the call recorder", async {
+            Ok(self
+                .client
+                .execute(
+                    "const c = window.__calls || []; window.__calls = []; return c;",
+                    vec![],
+                )
+                .await?)
+        })
+        .await?;
+        let names: Vec<String> = serde_json::from_value(v)?;
+        Ok(names
+            .into_iter()
+            .map(|n| n.trim_start_matches("plugin:confab|").to_owned())
+            .collect())
+    }
+
     /// Ends the WebDriver session and stops tauri-driver, WebKitWebDriver and the app.
     ///
     /// # Errors
@@ -422,6 +458,24 @@ fn deliveries_script(content: &str) -> String {
         json!(content)
     )
 }
+
+/// Wraps `window.fetch`, through which Tauri's IPC sends each command (to
+/// `ipc://localhost/<command>`, looked up at each call), to note the names of Confab's commands
+/// in `window.__calls`. (The Tauri globals themselves are frozen.)
+const CALL_RECORDER: &str = r#"
+window.__calls = [];
+if (!window.__callsRecorded) {
+  const original = window.fetch;
+  window.fetch = function (input, init) {
+    const url = typeof input === 'string' ? input : (input && input.url) || '';
+    const at = url.indexOf('plugin%3Aconfab%7C');
+    if (at >= 0) window.__calls.push(decodeURIComponent(url.slice(at).split('?')[0]));
+    return original.apply(this, arguments);
+  };
+  window.__callsRecorded = true;
+}
+return window.fetch !== undefined && window.__callsRecorded === true;
+"#;
 
 /// Records `data-delivery` of every `[data-client-id]` row as it is added and as it changes.
 const RECORDER: &str = r#"

@@ -287,6 +287,7 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
     app.wait_text("#message-list", |t| t.contains("Done, left two comments."))
         .await?;
     app.record_deliveries().await?;
+    app.record_calls().await?;
 
     // Grace types, then writes.
     grace.typing(pair).await?;
@@ -302,6 +303,14 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
         t.contains("Are the release notes out yet?")
     })
     .await?;
+    // The events carried the row and the conversation's summary: the window read nothing
+    // back (marking the open conversation seen is the one call it may make).
+    let calls = app.take_calls().await?;
+    println!("commands invoked for Grace's message: {calls:?}");
+    ensure!(
+        calls.iter().all(|c| c == "mark_seen"),
+        "an incoming message costs no reads: {calls:?}"
+    );
 
     // Ada types (Grace sees it), then sends with Enter: pending, then sent, one row.
     let mine = "Yes, they went out an hour ago.";
@@ -312,6 +321,7 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
     })
     .await?;
     app.type_into("#composer", &mine[10..]).await?;
+    app.take_calls().await?;
     app.type_into("#composer", ENTER).await?;
     let states = app
         .wait_deliveries(WAIT, mine, |d| d.iter().flatten().any(|s| s == "sent"))
@@ -320,6 +330,11 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
     ensure!(
         app.deliveries_of(mine).await? == vec![vec!["pending".to_owned(), "sent".to_owned()]],
         "one row, pending then sent: {states:?}"
+    );
+    let calls = app.take_calls().await?;
+    ensure!(
+        calls == ["send_message"],
+        "one sent message is one call, and nothing is read back: {calls:?}"
     );
     let composer = app.wait_for("#composer").await?.prop("value").await?;
     ensure!(
