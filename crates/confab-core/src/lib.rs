@@ -18,6 +18,7 @@
 //! `facade.rs`, the realtime engine in `engine.rs`, the outbox sender in `sender.rs`, the UI
 //! feed in `feed/`, the REST client in [`rest`].
 
+mod active;
 mod badge;
 mod db;
 mod engine;
@@ -48,9 +49,9 @@ pub use error::CoreError;
 pub use feed::FRAME;
 pub use rest::{Api, ApiError};
 
+use active::Active;
 use db::Db;
 use feed::{Changes, Feed};
-use lifecycle::Active;
 use session::{KeyringError, MemoryTokens, OsKeyring, TokenStore};
 use shared::Shared;
 
@@ -183,8 +184,7 @@ impl Core {
         self.with_active(|a| a.live.as_ref().map(|l| l.api.clone()))
             .await?
             .ok_or_else(|| {
-                KeyringError::Unavailable("the keyring has not given the sign-in yet".into())
-                    .into()
+                KeyringError::Unavailable("the keyring has not given the sign-in yet".into()).into()
             })
     }
 

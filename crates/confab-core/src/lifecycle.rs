@@ -10,6 +10,7 @@ use confab_model::ipc::{ConnectionStatus, SessionInfo, SignInRequest, Startup, U
 use confab_store::Store;
 use tokio::sync::{mpsc, Notify};
 
+use crate::active::{Active, Live};
 use crate::db::Db;
 use crate::engine;
 use crate::error::CoreError;
@@ -17,59 +18,6 @@ use crate::feed::{self, Changes, Feed};
 use crate::rest::{Api, ApiError};
 use crate::session::{account, cache_path, KeyringError, SessionFile, TokenStore};
 use crate::{sender, Core};
-
-/// An open account.
-pub(crate) struct Active {
-    pub info: SessionInfo,
-    pub db: Db,
-    pub feed: Feed,
-    /// The feed's task: publishes for as long as the account is open.
-    feed_task: tokio::task::JoinHandle<()>,
-    /// Syncing and sending; `None` while the token is still being read from the keyring (a
-    /// restored session opens its cache first; an unlock prompt may be waiting on the user).
-    pub live: Option<Live>,
-}
-
-/// What runs with the token.
-pub(crate) struct Live {
-    pub api: Api,
-    pub commands: mpsc::UnboundedSender<engine::Command>,
-    /// Wakes the outbox sender.
-    pub kick: Arc<Notify>,
-    /// The engine and the outbox sender (which also posts unsent read marks). Both are
-    /// aborted, not asked to stop: a stopping engine that finished its sync pages first would
-    /// apply (and notify) messages after the session was replaced or the app closed, and the
-    /// next core would see them as old. Aborting at an await point is safe: store writes are
-    /// transactions on a blocking thread, a send cut short is retried with the same client id
-    /// (the server dedups), and a read mark cut short stays unsent (posting it twice is
-    /// harmless: the server only moves a mark forward).
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Active {
-    fn shutdown(&self) {
-        self.feed_task.abort();
-        for t in self.live.iter().flat_map(|l| &l.tasks) {
-            t.abort();
-        }
-    }
-
-    /// Stops every task and waits until they are gone.
-    async fn stopped(mut self) {
-        self.shutdown();
-        let live = self.live.take();
-        let _ = (&mut self.feed_task).await;
-        for t in live.into_iter().flat_map(|l| l.tasks) {
-            let _ = t.await;
-        }
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
 
 impl Core {
     /// Opens the last session's cache at once, then reads its token from the keyring in the
@@ -179,13 +127,7 @@ impl Core {
         ));
         feed.send(Changes::everything());
         self.inner.set_feed(Some(feed.clone()));
-        let mut active = Active {
-            info,
-            db,
-            feed,
-            feed_task,
-            live: None,
-        };
+        let mut active = Active::new(info, db, feed, feed_task);
         if let Some(token) = token {
             active.live = Some(self.start_live(&active, token));
         }
@@ -224,12 +166,7 @@ impl Core {
             shared,
             Arc::clone(&kick),
         ));
-        Live {
-            api,
-            commands: tx,
-            kick,
-            tasks: vec![engine, sender],
-        }
+        Live::new(api, tx, kick, vec![engine, sender])
     }
 
     /// What the window's first screen needs (its lists follow on the event stream: this also
@@ -344,7 +281,10 @@ impl Core {
             return Ok(());
         };
         self.inner.set_feed(None);
-        let (api, info) = (active.live.as_ref().map(|l| l.api.clone()), active.info.clone());
+        let (api, info) = (
+            active.live.as_ref().map(|l| l.api.clone()),
+            active.info.clone(),
+        );
         // Stopped before the cache is deleted, so nothing writes into a removed database.
         active.stopped().await;
         if let Some(api) = api {

@@ -11,7 +11,25 @@ use confab_model::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
-use crate::{Applied, Store, StoreTx};
+use crate::store::{Store, StoreTx};
+
+/// What applying one item from the server did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Applied {
+    /// It was new and is now stored.
+    Inserted,
+    /// It replaced an older state (for a message: an optimistic copy was upgraded to sent).
+    Updated,
+    /// It was already known in this or a newer state; nothing changed.
+    Unchanged,
+}
+
+impl Applied {
+    /// Whether the cache changed (the UI should hear about it).
+    pub fn changed(self) -> bool {
+        self != Self::Unchanged
+    }
+}
 
 /// Adds a user or refreshes their name (and email, when given). Returns whether a row changed.
 pub(crate) fn upsert_user(

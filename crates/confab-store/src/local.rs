@@ -5,8 +5,9 @@
 use confab_model::{ConversationId, Seq, User, UserId};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::apply;
 use crate::error::{Result, StoreError};
-use crate::{apply, Store, StoreTx};
+use crate::store::{Store, StoreTx};
 
 const ACCOUNT_ID: &str = "account_id";
 const SYNC_CURSOR: &str = "sync_cursor";

@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use crate::error::{Result, StoreError};
 use crate::local::require_conversation;
 use crate::query::{chat_message_from_row, CHAT_COLUMNS};
-use crate::Store;
+use crate::store::Store;
 
 /// Where an outbox entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -9,7 +9,7 @@ use confab_model::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{Result, StoreError};
-use crate::Store;
+use crate::store::{QueryCounts, Store};
 
 /// The longest conversation-list preview, in characters, before it is cut with an ellipsis.
 pub const PREVIEW_CHARS: usize = 100;
@@ -23,16 +23,6 @@ pub struct ConversationLabel {
     pub muted: bool,
     /// The account's read position.
     pub last_read_seq: Seq,
-}
-
-/// How often the list queries ran on one [`Store`] (what one change costs, for tests and
-/// benchmarks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct QueryCounts {
-    /// Whole conversation lists ([`Store::conversation_list`]).
-    pub conversation_lists: u64,
-    /// Summaries of some conversations ([`Store::conversation_summaries`]).
-    pub conversation_summaries: u64,
 }
 
 /// Columns read by [`chat_message_from_row`], in order.
@@ -193,7 +183,10 @@ impl Store {
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn conversation_summaries(&self, ids: &[ConversationId]) -> Result<Vec<ConversationSummary>> {
+    pub fn conversation_summaries(
+        &self,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationSummary>> {
         self.count(|c| c.conversation_summaries += 1);
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         let ids = format!("[{}]", ids.join(","));
@@ -271,11 +264,13 @@ impl Store {
     pub fn conversation_label(&self, id: ConversationId) -> Result<Option<ConversationLabel>> {
         let row = self
             .conn
-            .prepare_cached(
-                "SELECT title, muted, last_read_seq FROM conversations WHERE id = ?1",
-            )?
+            .prepare_cached("SELECT title, muted, last_read_seq FROM conversations WHERE id = ?1")?
             .query_row([id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, Seq>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, Seq>(2)?,
+                ))
             })
             .optional()?;
         let Some((title, muted, last_read_seq)) = row else {

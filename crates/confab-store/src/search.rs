@@ -6,7 +6,7 @@ use confab_model::ConversationId;
 use rusqlite::{params, Connection};
 
 use crate::error::Result;
-use crate::Store;
+use crate::store::Store;
 
 /// How many tokens of context a search excerpt carries around the match.
 const EXCERPT_TOKENS: i64 = 12;
