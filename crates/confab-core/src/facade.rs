@@ -26,7 +26,7 @@ impl Core {
         before_seq: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, CoreError> {
-        let limit = usize::try_from(limit.clamp(1, MESSAGES_PAGE_MAX)).unwrap_or(50);
+        let limit = limit.clamp(1, MESSAGES_PAGE_MAX) as usize;
         self.db()
             .await?
             .run(move |s| s.messages_before(conversation_id, before_seq, limit))
@@ -94,7 +94,8 @@ impl Core {
             .run(move |s| s.outbox_retry(&client_id, views::now_ms()))
             .await?;
         self.with_active(|a| {
-            a.feed.send(Changes::rows(m.conversation_id, vec![m.clone()]));
+            a.feed
+                .send(Changes::rows(m.conversation_id, vec![m.clone()]));
             if let Some(live) = &a.live {
                 live.kick.notify_one();
             }

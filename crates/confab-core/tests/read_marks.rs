@@ -8,7 +8,7 @@ mod support;
 
 use confab_core::Api;
 use confab_model::ipc::UiEvent;
-use confab_model::{Change, Seq, UserId};
+use confab_model::{Change, Seq, UserId, SYNC_PAGE_MAX};
 use support::*;
 
 /// Around Alice (returned beside it, as her app is closed and started again): Bob's app in the
@@ -64,7 +64,7 @@ async fn alice_has_an_unread_message_from_bob() -> anyhow::Result<(Scene, Client
 /// Whether the server, asked by Bob through the REST API, has `reader`'s read mark in `conv`
 /// at `seq` or beyond.
 async fn server_has_read_mark(bob: &Api, conv: i64, reader: UserId, seq: Seq) -> bool {
-    let page = bob.sync(0, 1000).await.unwrap();
+    let page = bob.sync(0, SYNC_PAGE_MAX).await.unwrap();
     assert!(!page.has_more, "the test's history fits one page");
     page.changes.iter().any(|c| {
         matches!(c, Change::ReadReceipt(rc)

@@ -78,8 +78,11 @@ pub struct MessagesQuery {
     /// Only messages with a smaller seq; the newest page when absent.
     #[serde(default)]
     pub before: Option<Seq>,
-    /// Page size, 1–200 (default 50).
+    /// Page size, 1–200 (default 50); a larger one is capped at 200.
+    // The schema's numbers are literals (utoipa takes no paths); the server's tests hold them
+    // equal to [`crate::MESSAGES_PAGE_MAX`] and [`crate::MESSAGES_PAGE_DEFAULT`].
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 200, default = 50))]
     pub limit: Option<u32>,
 }
 
@@ -154,8 +157,11 @@ pub struct SyncQuery {
     /// Return changes with a seq strictly greater than this (default 0).
     #[serde(default)]
     pub since: Option<Seq>,
-    /// Page size, 1–500 (default 100).
+    /// Page size, 1–500 (default 100); a larger one is capped at 500.
+    // The schema's numbers are literals (utoipa takes no paths); the server's tests hold them
+    // equal to [`crate::SYNC_PAGE_MAX`] and [`crate::SYNC_PAGE_DEFAULT`].
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 500, default = 100))]
     pub limit: Option<u32>,
 }
 

@@ -594,6 +594,70 @@ async fn the_openapi_document_states_the_text_limits_the_server_enforces() -> Re
     Ok(())
 }
 
+/// The page sizes: the OpenAPI document states the bounds and defaults of `limit` that the
+/// server applies (confab-model's constants, which the client asks with), and the server caps
+/// a larger request instead of refusing it.
+#[tokio::test]
+async fn the_openapi_document_states_the_page_limits_the_server_enforces() -> Result<()> {
+    use confab_model::{
+        MESSAGES_PAGE_DEFAULT, MESSAGES_PAGE_MAX, SYNC_PAGE_DEFAULT, SYNC_PAGE_MAX,
+    };
+    use confab_server::store;
+    let server = TestServer::start().await?;
+    let (_, doc) = Api::anonymous(&server.base)?
+        .get("/api/openapi.json")
+        .await?;
+    let limit = |path: &str| {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().cloned();
+        let p = params
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "limit")
+            .unwrap_or_default();
+        let n = |k: &str| p["schema"][k].as_u64();
+        (n("minimum"), n("maximum"), n("default"))
+    };
+    let page = |max: u32, default: u32| (Some(1), Some(u64::from(max)), Some(u64::from(default)));
+    assert_eq!(limit("/api/sync"), page(SYNC_PAGE_MAX, SYNC_PAGE_DEFAULT));
+    assert_eq!(
+        limit("/api/conversations/{id}/messages"),
+        page(MESSAGES_PAGE_MAX, MESSAGES_PAGE_DEFAULT)
+    );
+
+    // And the server holds to them, with more messages than the largest page.
+    let ada = server.login(0).await?;
+    let room = server.conversation(&ada, &[1]).await?;
+    let sender = server.users[0].user.clone();
+    server.state.db().write_blocking(|c| {
+        for i in 0..=SYNC_PAGE_MAX {
+            store::chat::post_message(c, room, &sender, &format!("m{i}"), &format!("c{i}"))?;
+        }
+        Ok::<_, store::StoreError>(())
+    })?;
+    let len = |v: &Value| v.as_array().map_or(0, Vec::len);
+    let path = format!("/api/conversations/{room}/messages");
+    for (query, expected) in [
+        ("", MESSAGES_PAGE_DEFAULT),
+        ("?limit=100000", MESSAGES_PAGE_MAX),
+        ("?limit=0", 1),
+    ] {
+        let (status, body) = ada.get(&format!("{path}{query}")).await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(len(&body), expected as usize, "messages{query}");
+    }
+    for (query, expected) in [
+        ("", SYNC_PAGE_DEFAULT),
+        ("&limit=100000", SYNC_PAGE_MAX),
+        ("&limit=0", 1),
+    ] {
+        let (status, body) = ada.get(&format!("/api/sync?since=0{query}")).await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(len(&body["changes"]), expected as usize, "sync{query}");
+        assert_eq!(body["hasMore"], true, "sync{query}");
+    }
+    Ok(())
+}
+
 /// Found by schemathesis (`unsupported_method`): a method a route does not have was answered
 /// 400; HTTP says 405 with an `Allow` header.
 #[tokio::test]

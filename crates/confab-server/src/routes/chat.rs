@@ -5,7 +5,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use confab_model::api::{CreateConversation, MarkRead, MessagesQuery, SendMessage};
 use confab_model::events::{self, ConversationCreated};
-use confab_model::{ChannelName, Conversation, ConversationId, ErrorBody, Message};
+use confab_model::{
+    ChannelName, Conversation, ConversationId, ErrorBody, Message, MESSAGES_PAGE_DEFAULT,
+    MESSAGES_PAGE_MAX,
+};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
@@ -78,7 +81,10 @@ pub async fn list_messages(
     ApiPath(id): ApiPath<ConversationId>,
     ApiQuery(query): ApiQuery<MessagesQuery>,
 ) -> Result<Json<Vec<Message>>, AppError> {
-    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let limit = query
+        .limit
+        .unwrap_or(MESSAGES_PAGE_DEFAULT)
+        .clamp(1, MESSAGES_PAGE_MAX);
     let user = me.id();
     Ok(Json(
         state

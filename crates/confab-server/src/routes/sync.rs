@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use confab_model::api::SyncQuery;
-use confab_model::{ErrorBody, SyncPage};
+use confab_model::{ErrorBody, SyncPage, SYNC_PAGE_DEFAULT, SYNC_PAGE_MAX};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiQuery, AppError};
@@ -21,7 +21,10 @@ pub async fn sync(
     ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> Result<Json<SyncPage>, AppError> {
     let since = query.since.unwrap_or(0).max(0);
-    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let limit = query
+        .limit
+        .unwrap_or(SYNC_PAGE_DEFAULT)
+        .clamp(1, SYNC_PAGE_MAX);
     let user = me.id();
     Ok(Json(
         state
