@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check CI runs, from any directory: bootstrap (installs what is missing), the UI
-# build (trunk: the desktop app embeds it), rustfmt, clippy with warnings as errors, the shared
-# model on wasm32, every Rust test of the workspace (real Sockudo, real backend, real SQLite
-# files, a real Secret Service on a private D-Bus, and the app's real window under Xvfb driven
-# through tauri-driver), the pusher-js interoperability test, and schemathesis against the
-# backend's OpenAPI document.
+# build (trunk: the desktop app embeds it), rustfmt, no module circles (no two modules of a
+# crate import each other), clippy with warnings as errors, the shared model on wasm32, every
+# Rust test of the workspace (real Sockudo, real backend, real SQLite files, a real Secret
+# Service on a private D-Bus, and the app's real window under Xvfb driven through
+# tauri-driver), the pusher-js interoperability test, and schemathesis against the backend's
+# OpenAPI document.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,6 +21,9 @@ step "trunk build (src-ui → src-ui/dist, embedded by the desktop app)"
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
+
+step "scripts/module-cycles.py (no two modules of a crate import each other)"
+python3 scripts/module-cycles.py
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -46,4 +50,4 @@ if [ -x scripts/schemathesis.sh ]; then
   scripts/schemathesis.sh
 fi
 
-step "ran: bootstrap, UI build, rustfmt, clippy, wasm32 check, cargo test --workspace (end-to-end included), pusher-js, schemathesis: all passed"
+step "ran: bootstrap, UI build, rustfmt, module circles, clippy, wasm32 check, cargo test --workspace (end-to-end included), pusher-js, schemathesis: all passed"
