@@ -487,7 +487,7 @@ mod tests {
         }
     }
 
-    fn conv(id: i64, unread: i64) -> ConversationSummary {
+    pub(super) fn conv(id: i64, unread: i64) -> ConversationSummary {
         ConversationSummary {
             id,
             title: format!("c{id}"),
@@ -795,17 +795,11 @@ mod tests {
 mod list_tests {
     use super::*;
 
+    /// The other tests' conversation, last active at `last`.
     fn conv(id: i64, unread: i64, last: i64) -> ConversationSummary {
         ConversationSummary {
-            id,
-            title: format!("c{id}"),
-            member_ids: vec![1, 2],
-            last_message_preview: None,
-            last_activity_at: None,
-            unread_count: unread,
-            muted: false,
-            direct_peer_id: Some(2),
             sort_key: (last, id),
+            ..super::tests::conv(id, unread)
         }
     }
 
