@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{KnowledgeDecision, KnowledgeRequest, RequestId, Seq, User, UserId};
+use crate::{ConversationKind, KnowledgeDecision, KnowledgeRequest, RequestId, Seq, User, UserId};
 
 /// `POST /api/auth/login` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,16 +57,53 @@ pub struct PusherClientConfig {
 }
 
 /// `POST /api/conversations` body.
+///
+/// A direct conversation (one other member, no title) is kept once per pair: asking for it
+/// again, from either side or at the same moment, answers the existing one with 200.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateConversation {
-    /// Title, up to 200 characters; defaults to the members' names.
+    /// Title, up to 200 characters; a group's defaults to the members' names. A direct
+    /// conversation has none.
     #[serde(default)]
     #[cfg_attr(feature = "utoipa", schema(max_length = 200))]
     pub title: Option<String>,
     /// The other members (the creator is always added).
     pub member_ids: Vec<UserId>,
+    /// `direct` (exactly one other member, no title) or `group`. Absent: direct for one other
+    /// member without a title, else group.
+    #[serde(default)]
+    pub kind: Option<ConversationKind>,
+}
+
+/// `PATCH /api/conversations/{id}` body: renames a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RenameConversation {
+    /// The new title, 1 to 200 characters (not only whitespace).
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 200))]
+    pub title: String,
+}
+
+/// `POST /api/conversations/{id}/members` body: adds people to a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AddMembers {
+    /// Who joins (members already in it are ignored); at least one.
+    #[cfg_attr(feature = "utoipa", schema(min_items = 1, max_items = 100))]
+    pub member_ids: Vec<UserId>,
+}
+
+/// `PUT /api/conversations/{id}/mute` body: the caller's own notification setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SetMuted {
+    /// Muted: no notifications from it, except messages that mention the caller.
+    pub muted: bool,
 }
 
 /// Query of `GET /api/conversations/{id}/messages`.
@@ -142,7 +179,8 @@ pub struct RespondKnowledgeRequest {
     pub request_id: RequestId,
     /// The answer.
     pub status: KnowledgeDecision,
-    /// Optional answer text, up to [`crate::MAX_MESSAGE_CHARS`] characters.
+    /// Optional text, up to [`crate::MAX_MESSAGE_CHARS`] characters: the answer when approving,
+    /// the reason when declining.
     #[serde(default)]
     #[cfg_attr(feature = "utoipa", schema(max_length = 4000))]
     pub response_content: Option<String>,

@@ -28,15 +28,50 @@ pub struct UserSummary {
     pub name: String,
 }
 
-/// A conversation as seen by one user (`unreadCount` and `lastReadSeq` are that user's).
+/// What kind of conversation it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationKind {
+    /// Exactly two people; the server keeps one per pair. Cannot be renamed, grown or left.
+    Direct,
+    /// Any number of members with a title; members can rename it, add people and leave.
+    #[default]
+    Group,
+}
+
+impl ConversationKind {
+    /// The wire spelling (`"direct"`, `"group"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Group => "group",
+        }
+    }
+
+    /// Parses the wire spelling; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "direct" => Some(Self::Direct),
+            "group" => Some(Self::Group),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation as seen by one user (`unreadCount`, `lastReadSeq` and `muted` are that user's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Conversation {
     /// The conversation's id; its realtime room is `presence-chat-room-{id}`.
     pub id: ConversationId,
-    /// Title shown in the sidebar.
+    /// Title shown in the sidebar (for a direct conversation, both names; clients show the
+    /// other person's).
     pub title: String,
+    /// Direct (one per pair) or group. Changes stored before kinds existed read as `group`.
+    #[serde(default)]
+    pub kind: ConversationKind,
     /// Every member, the creator included, ascending.
     pub member_ids: Vec<UserId>,
     /// The newest message, if any.
@@ -46,6 +81,10 @@ pub struct Conversation {
     pub unread_count: i64,
     /// The highest message sequence number this user has marked read (`0` for none).
     pub last_read_seq: Seq,
+    /// Whether this user muted it: present in `GET /api/conversations` (the caller's own
+    /// setting), absent from events and sync changes that every member receives alike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
 }
 
 /// One chat message. Also the payload of the `new-message` event.
@@ -142,10 +181,25 @@ pub struct KnowledgeRequest {
     pub question: String,
     /// Pending until the owner answers, then final.
     pub status: KnowledgeStatus,
-    /// The owner's answer text, `null` while pending or when none was given.
+    /// The owner's display name.
+    #[serde(default)]
+    pub owner_name: String,
+    /// The owner's answer text when approved, or the reason they gave when they declined;
+    /// `null` while pending or when none was given.
     pub response_content: Option<String>,
     /// When it was asked (RFC 3339, UTC).
     pub created_at: String,
+    /// When the owner answered (RFC 3339, UTC); `null` while pending.
+    #[serde(default)]
+    pub answered_at: Option<String>,
+    /// Whether the requester has opened the answer (`false` only for an answer they have not
+    /// seen yet). Changes stored before this field existed read as seen.
+    #[serde(default = "seen_by_default")]
+    pub answer_seen: bool,
     /// The sequence number of its latest change (creation, then the answer).
     pub seq: Seq,
+}
+
+fn seen_by_default() -> bool {
+    true
 }

@@ -5,6 +5,9 @@
 //! | `private-user-{owner}` | [`KNOWLEDGE_REQUEST`] | [`UserNotice::KnowledgeRequest`] |
 //! | `private-user-{requester}` | [`KNOWLEDGE_RESPONSE`] | [`UserNotice::KnowledgeResponse`] |
 //! | `private-user-{member}` | [`CONVERSATION_CREATED`] | [`ConversationCreated`] |
+//! | `private-user-{member}` | [`CONVERSATION_UPDATED`] | [`ConversationCreated`] (same shape) |
+//! | `private-user-{leaver}` | [`CONVERSATION_LEFT`] | [`crate::LeftChange`] |
+//! | `private-user-{user}` | [`CONVERSATION_MUTED`] | [`crate::MuteChange`] |
 //! | `presence-chat-room-{id}` | [`NEW_MESSAGE`] | [`crate::Message`] |
 //! | `presence-chat-room-{id}` | [`READ_RECEIPT`] | [`ReadReceipt`] |
 //! | `presence-chat-room-{id}` | [`CLIENT_TYPING`] (client event) | [`Typing`] |
@@ -19,6 +22,13 @@ pub const KNOWLEDGE_REQUEST: &str = "knowledge-request";
 pub const KNOWLEDGE_RESPONSE: &str = "knowledge-response";
 /// The channel's user was made a member of a new conversation.
 pub const CONVERSATION_CREATED: &str = "conversation-created";
+/// A conversation of the channel's user was renamed or changed members (added members get
+/// this too: it is how the conversation reaches them).
+pub const CONVERSATION_UPDATED: &str = "conversation-updated";
+/// The channel's user left a conversation: the app drops it and unsubscribes from its room.
+pub const CONVERSATION_LEFT: &str = "conversation-left";
+/// The channel's user muted or unmuted a conversation (from another device too).
+pub const CONVERSATION_MUTED: &str = "conversation-muted";
 /// A message was posted in the room (the sender's own socket is excluded).
 pub const NEW_MESSAGE: &str = "new-message";
 /// A member moved their read mark in the room.
@@ -73,19 +83,22 @@ pub struct KnowledgeResponseEvent {
     pub request_id: RequestId,
     /// `approved` or `denied`.
     pub status: KnowledgeStatus,
-    /// The owner's answer text, when given.
+    /// The owner's answer text (or the reason they declined), when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_content: Option<String>,
+    /// When the owner answered (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<String>,
     /// The change's sequence number.
     pub seq: Seq,
 }
 
-/// Payload of [`CONVERSATION_CREATED`].
+/// Payload of [`CONVERSATION_CREATED`] and [`CONVERSATION_UPDATED`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationCreated {
-    /// The new conversation (no messages yet, nothing unread).
+    /// The conversation as it stands (no messages, nothing unread, no per-user settings).
     pub conversation: Conversation,
     /// The change's sequence number.
     pub seq: Seq,
@@ -146,6 +159,7 @@ mod tests {
             request_id: 4,
             status: KnowledgeStatus::Denied,
             response_content: None,
+            answered_at: None,
             seq: 13,
         });
         assert_eq!(

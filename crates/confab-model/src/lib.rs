@@ -24,10 +24,13 @@ mod sync;
 
 pub use channels::ChannelName;
 pub use domain::{
-    Conversation, KnowledgeDecision, KnowledgeRequest, KnowledgeStatus, Message, User, UserSummary,
+    Conversation, ConversationKind, KnowledgeDecision, KnowledgeRequest, KnowledgeStatus, Message, User, UserSummary,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use sync::{Change, ConversationChange, KnowledgeChange, MessageChange, ReadChange, SyncPage};
+pub use sync::{
+    Change, ConversationChange, KnowledgeChange, LeftChange, MessageChange, MuteChange, ReadChange,
+    SyncPage,
+};
 
 /// A user's id (server-assigned, positive).
 pub type UserId = i64;

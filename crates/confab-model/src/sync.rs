@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::events::ReadReceipt;
-use crate::{Conversation, KnowledgeRequest, Message, Seq};
+use crate::{Conversation, ConversationId, KnowledgeRequest, Message, Seq, UserId};
 
 /// One page of changes. Apply them in order, then ask again with `since = nextSince` while
 /// `hasMore` is true.
@@ -34,6 +34,15 @@ pub enum Change {
     KnowledgeResponse(KnowledgeChange),
     /// The caller became a member of a new conversation.
     ConversationCreated(ConversationChange),
+    /// A conversation of the caller's changed: renamed, members added, a member left. For a
+    /// member just added, this is how the conversation arrives.
+    ConversationUpdated(ConversationChange),
+    /// The caller left a conversation (or was removed): drop it and everything in it.
+    ConversationLeft(LeftChange),
+    /// The caller muted or unmuted a conversation (on any of their devices).
+    ConversationMuted(MuteChange),
+    /// The caller (the requester) opened the answer to one of their requests.
+    KnowledgeAnswerSeen(KnowledgeChange),
 }
 
 impl Change {
@@ -43,7 +52,10 @@ impl Change {
             Self::Message(c) => c.seq,
             Self::ReadReceipt(c) => c.seq,
             Self::KnowledgeRequest(c) | Self::KnowledgeResponse(c) => c.seq,
-            Self::ConversationCreated(c) => c.seq,
+            Self::ConversationCreated(c) | Self::ConversationUpdated(c) => c.seq,
+            Self::ConversationLeft(c) => c.seq,
+            Self::ConversationMuted(c) => c.seq,
+            Self::KnowledgeAnswerSeen(c) => c.seq,
         }
     }
 }
@@ -81,14 +93,41 @@ pub struct KnowledgeChange {
     pub request: KnowledgeRequest,
 }
 
-/// See [`Change::ConversationCreated`].
+/// See [`Change::ConversationLeft`]; also the payload of the `conversation-left` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LeftChange {
+    /// The change's sequence number.
+    pub seq: Seq,
+    /// The conversation the user is no longer in.
+    pub conversation_id: ConversationId,
+    /// Who left.
+    pub user_id: UserId,
+}
+
+/// See [`Change::ConversationMuted`]; also the payload of the `conversation-muted` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MuteChange {
+    /// The change's sequence number.
+    pub seq: Seq,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Muted (no notifications except mentions) or not.
+    pub muted: bool,
+}
+
+/// See [`Change::ConversationCreated`] and [`Change::ConversationUpdated`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationChange {
     /// The change's sequence number.
     pub seq: Seq,
-    /// The conversation as it was created (no messages, nothing read).
+    /// The conversation as it stands after the change (no messages, nothing read, no
+    /// per-user settings: those travel in their own changes).
     pub conversation: Conversation,
 }
 

@@ -112,11 +112,55 @@ macro_rules! for_each_command {
                 /// The text.
                 text: String,
             } -> ();
-            /// Full-text search over the cached messages.
+            /// Full-text search over everything cached: messages, questions and answers.
             search => Search {
                 /// What the user typed.
                 query: String,
-            } -> Vec<$crate::ipc::SearchHit>;
+            } -> $crate::ipc::SearchResults;
+            /// Answered questions like the one being typed ("asked before"), from the cache.
+            asked_before => AskedBefore {
+                /// The question so far.
+                question: String,
+            } -> Vec<$crate::ipc::RequestHit>;
+            /// Starts a conversation (needs the connection): one teammate opens the direct
+            /// conversation with them (the existing one if there is one), several make a group.
+            create_conversation => CreateConversation {
+                /// The other members.
+                member_ids: Vec<$crate::UserId>,
+                /// A group's title (optional).
+                title: Option<String>,
+            } -> $crate::ConversationId;
+            /// Renames a group (needs the connection).
+            rename_conversation => RenameConversation {
+                /// The group.
+                conversation_id: $crate::ConversationId,
+                /// The new title.
+                title: String,
+            } -> ();
+            /// Adds people to a group (needs the connection).
+            add_members => AddMembers {
+                /// The group.
+                conversation_id: $crate::ConversationId,
+                /// Who joins.
+                member_ids: Vec<$crate::UserId>,
+            } -> ();
+            /// Leaves a group (needs the connection): it disappears from this account.
+            leave_conversation => LeaveConversation {
+                /// The group.
+                conversation_id: $crate::ConversationId,
+            } -> ();
+            /// Mutes or unmutes a conversation (kept on the server; needs the connection).
+            set_conversation_muted => SetConversationMuted {
+                /// The conversation.
+                conversation_id: $crate::ConversationId,
+                /// Muted or not.
+                muted: bool,
+            } -> ();
+            /// I opened the answer to my request: it is no longer unread.
+            mark_answer_seen => MarkAnswerSeen {
+                /// The request.
+                request_id: $crate::RequestId,
+            } -> ();
             /// A remembered UI setting.
             setting => Setting {
                 /// Its key.

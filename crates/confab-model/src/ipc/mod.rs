@@ -11,7 +11,7 @@ pub mod commands;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ConversationId, KnowledgeStatus, RequestId, Seq, UserId};
+use crate::{ConversationId, ConversationKind, KnowledgeStatus, RequestId, Seq, UserId};
 
 /// The one Tauri event that carries the core's [`UiEvent`] stream to the window.
 pub const EVENT: &str = "confab://event";
@@ -55,6 +55,8 @@ pub struct ConversationSummary {
     pub id: ConversationId,
     /// Title (for a direct chat, the other person's name).
     pub title: String,
+    /// Direct (one per pair) or group: only a group can be renamed, grown or left.
+    pub kind: ConversationKind,
     /// Members.
     pub member_ids: Vec<UserId>,
     /// Preview of the last message ("Alice: see you").
@@ -63,6 +65,8 @@ pub struct ConversationSummary {
     pub last_activity_at: Option<String>,
     /// Unread messages from others.
     pub unread_count: i64,
+    /// Unread messages from others that mention me (they notify even when muted).
+    pub mention_count: i64,
     /// Whether notifications are muted for it.
     pub muted: bool,
     /// A direct chat (two members): the UI shows the other person's online dot.
@@ -81,6 +85,9 @@ pub struct ConversationsUpdate {
     pub complete: bool,
     /// The summaries as they are now.
     pub conversations: Vec<ConversationSummary>,
+    /// Conversations that are gone from this account (left, or removed by the server).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<ConversationId>,
 }
 
 impl ConversationsUpdate {
@@ -91,6 +98,7 @@ impl ConversationsUpdate {
             *list = self.conversations;
             return;
         }
+        list.retain(|held| !self.removed.contains(&held.id));
         for c in self.conversations {
             match list.iter_mut().find(|held| held.id == c.id) {
                 Some(held) => *held = c,
@@ -158,13 +166,17 @@ pub struct ShareRequestView {
     pub question: String,
     /// Status.
     pub status: KnowledgeStatus,
-    /// The shared content, once approved.
+    /// The shared content once approved, or the reason given when declined.
     pub response_content: Option<String>,
     /// RFC 3339 creation time.
     pub created_at: String,
+    /// RFC 3339 time of the answer; `None` while pending.
+    pub answered_at: Option<String>,
+    /// An answer to my question that I have not opened yet.
+    pub unread: bool,
 }
 
-/// Incoming (to answer) and outgoing (asked by me) requests.
+/// Every request I asked or was asked: the sidebar shows `incoming`, the knowledge library all.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestLists {
@@ -172,6 +184,16 @@ pub struct RequestLists {
     pub incoming: Vec<ShareRequestView>,
     /// Requests I asked, newest first, answered or not.
     pub outgoing: Vec<ShareRequestView>,
+    /// Requests addressed to me that I answered (approved or declined), newest first.
+    #[serde(default)]
+    pub answered: Vec<ShareRequestView>,
+}
+
+impl RequestLists {
+    /// Answers to my questions I have not opened yet (the library's badge).
+    pub fn unread_answers(&self) -> usize {
+        self.outgoing.iter().filter(|r| r.unread).count()
+    }
 }
 
 /// A teammate in the directory.
@@ -204,6 +226,28 @@ pub struct SearchHit {
     pub excerpt: String,
     /// RFC 3339 time.
     pub created_at: String,
+}
+
+/// A question or answer that matched a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestHit {
+    /// The request, as the library shows it.
+    pub request: ShareRequestView,
+    /// A plain-text excerpt around the match.
+    pub excerpt: String,
+    /// The match is in the answer (else in the question).
+    pub in_answer: bool,
+}
+
+/// Everything a search found in the cache, grouped by kind, newest first in each.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResults {
+    /// Messages.
+    pub messages: Vec<SearchHit>,
+    /// Knowledge requests (questions and answers).
+    pub requests: Vec<RequestHit>,
 }
 
 /// The realtime connection as the banner shows it.
