@@ -72,6 +72,8 @@ fn fresh_store(dir: &std::path::Path, name: &str) -> Result<Store, confab_store:
             last_message: None,
             unread_count: 0,
             last_read_seq: 0,
+            kind: confab_model::ConversationKind::Group,
+            muted: None,
         };
         store.apply_conversation(&conversation, Some(id))?;
     }

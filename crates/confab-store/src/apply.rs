@@ -5,8 +5,8 @@
 
 use confab_model::events::{KnowledgeResponseEvent, ReadReceipt};
 use confab_model::{
-    Change, Conversation, ConversationId, KnowledgeRequest, KnowledgeStatus, Message, Seq, User,
-    UserId,
+    Change, Conversation, ConversationId, KnowledgeRequest, KnowledgeStatus, LeftChange, Message,
+    MuteChange, Seq, User, UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -203,16 +203,35 @@ fn stored_copy(conn: &Connection, m: &Message) -> Result<Option<StoredCopy>> {
         .optional()?)
 }
 
+/// The account's display name (what `@` mentions of it spell), read once per transaction.
+fn my_name(cx: &StoreTx<'_>) -> Result<Option<String>> {
+    let Some(me) = cx.me else { return Ok(None) };
+    if let Some(name) = cx.cache.borrow().users.get(&me) {
+        return Ok(Some(name.clone()));
+    }
+    let name: Option<String> = cx
+        .conn()
+        .prepare_cached("SELECT name FROM users WHERE id = ?1")?
+        .query_row([me], |r| r.get(0))
+        .optional()?;
+    if let Some(name) = &name {
+        cx.cache.borrow_mut().users.insert(me, name.clone());
+    }
+    Ok(name)
+}
+
 fn apply_message(cx: &StoreTx<'_>, m: &Message) -> Result<Applied> {
     let conn = cx.conn();
     ensure_sender(cx, m.sender_id, &m.sender.name)?;
     ensure_conversation(cx, m.conversation_id)?;
+    let mentions_me = cx.me != Some(m.sender_id)
+        && my_name(cx)?.is_some_and(|name| crate::mention::mentions(&m.content, &name));
     // Fast path, the common case of a catch-up: a message never seen is one insert.
     let inserted = conn
         .prepare_cached(
             "INSERT INTO messages (id, conversation_id, seq, sender_id, sender_name, content,
-                 client_id, created_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sent')
+                 client_id, created_at, state, mentions_me)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sent', ?9)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -223,7 +242,8 @@ fn apply_message(cx: &StoreTx<'_>, m: &Message) -> Result<Applied> {
             m.sender.name,
             m.content,
             m.client_id,
-            m.created_at
+            m.created_at,
+            mentions_me
         ])?;
     let outcome = if inserted > 0 {
         Applied::Inserted
@@ -287,6 +307,9 @@ fn apply_read_mark(cx: &StoreTx<'_>, r: &ReadReceipt) -> Result<Applied> {
 
 fn apply_request(conn: &Connection, r: &KnowledgeRequest) -> Result<Applied> {
     upsert_user(conn, r.requester_id, &r.requester_name, None)?;
+    if !r.owner_name.is_empty() {
+        upsert_user(conn, r.owner_id, &r.owner_name, None)?;
+    }
     let stored: Option<(String, Seq)> = conn
         .prepare_cached("SELECT status, seq FROM share_requests WHERE id = ?1")?
         .query_row([r.id], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -305,13 +328,18 @@ fn apply_request(conn: &Connection, r: &KnowledgeRequest) -> Result<Applied> {
     };
     conn.prepare_cached(
         "INSERT INTO share_requests (id, requester_id, requester_name, owner_id, question, status,
-             response_content, created_at, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             response_content, created_at, seq, owner_name, answered_at, answer_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, nullif(?10, ''), ?11, ?12)
          ON CONFLICT (id) DO UPDATE SET requester_id = excluded.requester_id,
              requester_name = excluded.requester_name, owner_id = excluded.owner_id,
              question = excluded.question, status = excluded.status,
              response_content = excluded.response_content, created_at = excluded.created_at,
-             seq = excluded.seq",
+             seq = excluded.seq, owner_name = coalesce(excluded.owner_name, owner_name),
+             answered_at = coalesce(excluded.answered_at, answered_at),
+             -- An answer arriving is as unread as the server says; after that, seen is final:
+             -- an answer opened here (or on another device) stays opened.
+             answer_seen = CASE WHEN share_requests.status = 'pending'
+                 THEN excluded.answer_seen ELSE max(answer_seen, excluded.answer_seen) END",
     )?
     .execute(params![
         r.id,
@@ -322,7 +350,10 @@ fn apply_request(conn: &Connection, r: &KnowledgeRequest) -> Result<Applied> {
         r.status.as_str(),
         r.response_content,
         r.created_at,
-        r.seq
+        r.seq,
+        r.owner_name,
+        r.answered_at,
+        r.answer_seen
     ])?;
     Ok(outcome)
 }
@@ -341,15 +372,18 @@ fn apply_request_response(
             Ok(Some(Applied::Unchanged))
         }
         Some(_) => {
+            // A new answer to my question: unread until I open it.
             conn.prepare_cached(
-                "UPDATE share_requests SET status = ?2, response_content = ?3, seq = ?4
+                "UPDATE share_requests SET status = ?2, response_content = ?3, seq = ?4,
+                     answered_at = ?5, answer_seen = 0
                  WHERE id = ?1",
             )?
             .execute(params![
                 ev.request_id,
                 ev.status.as_str(),
                 ev.response_content,
-                ev.seq
+                ev.seq,
+                ev.answered_at
             ])?;
             Ok(Some(Applied::Updated))
         }
@@ -362,29 +396,39 @@ fn apply_conversation(
     created_seq: Option<Seq>,
 ) -> Result<Applied> {
     let (conn, me) = (cx.conn(), cx.me);
-    let stored: Option<(String, Seq)> = conn
-        .prepare_cached("SELECT title, created_seq FROM conversations WHERE id = ?1")?
-        .query_row([c.id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let stored: Option<(String, Seq, String)> = conn
+        .prepare_cached("SELECT title, created_seq, kind FROM conversations WHERE id = ?1")?
+        .query_row([c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let created_seq = created_seq.unwrap_or(0);
+    let kind = c.kind.as_str();
     let mut outcome = match stored {
         None => {
             conn.prepare_cached(
-                "INSERT INTO conversations (id, title, created_seq, activity_seq) VALUES (?1, ?2, ?3, ?3)",
+                "INSERT INTO conversations (id, title, created_seq, activity_seq, kind)
+                 VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
-            .execute(params![c.id, c.title, created_seq])?;
+            .execute(params![c.id, c.title, created_seq, kind])?;
             Applied::Inserted
         }
-        Some((title, seq)) if title != c.title || seq < created_seq => {
+        Some((title, seq, stored_kind))
+            if title != c.title || seq < created_seq || stored_kind != kind =>
+        {
             conn.prepare_cached(
-                "UPDATE conversations SET title = ?2, created_seq = max(created_seq, ?3) WHERE id = ?1",
+                "UPDATE conversations SET title = ?2, created_seq = max(created_seq, ?3), kind = ?4
+                 WHERE id = ?1",
             )?
-            .execute(params![c.id, c.title, created_seq])?;
+            .execute(params![c.id, c.title, created_seq, kind])?;
             bump_activity(conn, c.id, created_seq, None)?;
             Applied::Updated
         }
         Some(_) => Applied::Unchanged,
     };
+    if let Some(muted) = c.muted {
+        if set_muted(conn, c.id, muted)? {
+            outcome = outcome.max_with(Applied::Updated);
+        }
+    }
     let mut members = c.member_ids.clone();
     members.sort_unstable();
     members.dedup();
@@ -418,6 +462,71 @@ fn apply_conversation(
         }
     }
     Ok(outcome)
+}
+
+/// Sets a conversation's mute flag; returns whether it changed.
+fn set_muted(conn: &Connection, id: ConversationId, muted: bool) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE conversations SET muted = ?2 WHERE id = ?1 AND muted != ?2")?
+        .execute(params![id, muted])?
+        > 0)
+}
+
+/// A change to a conversation the account is in (renamed, members added or gone). For a member
+/// just added it is the conversation's arrival, placed in the list by the change's seq; a known
+/// one keeps its place (a rename is no activity).
+fn apply_conversation_update(cx: &StoreTx<'_>, c: &Conversation, seq: Seq) -> Result<Applied> {
+    let known = cx
+        .conn()
+        .prepare_cached("SELECT 1 FROM conversations WHERE id = ?1 AND title != ''")?
+        .exists([c.id])?;
+    apply_conversation(cx, c, (!known).then_some(seq))
+}
+
+/// The account left a conversation (here or on another device): it goes, with its messages,
+/// drafts, outbox entries and read marks (the foreign keys cascade).
+fn apply_left(cx: &StoreTx<'_>, left: &LeftChange) -> Result<Applied> {
+    if cx.me.is_some_and(|me| me != left.user_id) {
+        // Someone else left: the conversation-updated change carries the new member list.
+        return Ok(Applied::Unchanged);
+    }
+    let gone = cx
+        .conn()
+        .prepare_cached("DELETE FROM conversations WHERE id = ?1")?
+        .execute([left.conversation_id])?;
+    cx.cache
+        .borrow_mut()
+        .conversations
+        .remove(&left.conversation_id);
+    cx.cache.borrow_mut().activity.remove(&left.conversation_id);
+    Ok(if gone > 0 {
+        Applied::Updated
+    } else {
+        Applied::Unchanged
+    })
+}
+
+fn apply_muted(cx: &StoreTx<'_>, m: &MuteChange) -> Result<Applied> {
+    Ok(if set_muted(cx.conn(), m.conversation_id, m.muted)? {
+        Applied::Updated
+    } else {
+        Applied::Unchanged
+    })
+}
+
+/// The requester opened an answer (on any device): it is read, whatever the seqs say.
+fn apply_answer_seen(conn: &Connection, r: &KnowledgeRequest) -> Result<Applied> {
+    let outcome = apply_request(conn, r)?;
+    let seen = conn
+        .prepare_cached(
+            "UPDATE share_requests SET answer_seen = 1 WHERE id = ?1 AND answer_seen = 0",
+        )?
+        .execute([r.id])?;
+    Ok(if seen > 0 {
+        outcome.max_with(Applied::Updated)
+    } else {
+        outcome
+    })
 }
 
 impl Applied {
@@ -490,6 +599,35 @@ impl StoreTx<'_> {
         apply_conversation(self, conversation, created_seq)
     }
 
+    /// A conversation renamed or with changed members ([`Change::ConversationUpdated`], or the
+    /// `conversation-updated` event); the arrival of one the account was just added to.
+    ///
+    /// # Errors
+    /// SQLite errors; [`crate::StoreError::DiskFull`].
+    pub fn apply_conversation_update(
+        &self,
+        conversation: &Conversation,
+        seq: Seq,
+    ) -> Result<Applied> {
+        apply_conversation_update(self, conversation, seq)
+    }
+
+    /// The account left a conversation: it is dropped with everything in it.
+    ///
+    /// # Errors
+    /// SQLite errors; [`crate::StoreError::DiskFull`].
+    pub fn apply_left(&self, left: &LeftChange) -> Result<Applied> {
+        apply_left(self, left)
+    }
+
+    /// The account muted or unmuted a conversation (on any device).
+    ///
+    /// # Errors
+    /// SQLite errors; [`crate::StoreError::DiskFull`].
+    pub fn apply_muted(&self, change: &MuteChange) -> Result<Applied> {
+        apply_muted(self, change)
+    }
+
     /// Stores a user from the directory (name and email).
     ///
     /// # Errors
@@ -529,6 +667,12 @@ impl StoreTx<'_> {
                 Change::ConversationCreated(c) => {
                     apply_conversation(self, &c.conversation, Some(c.seq))?
                 }
+                Change::ConversationUpdated(c) => {
+                    apply_conversation_update(self, &c.conversation, c.seq)?
+                }
+                Change::ConversationLeft(c) => apply_left(self, c)?,
+                Change::ConversationMuted(c) => apply_muted(self, c)?,
+                Change::KnowledgeAnswerSeen(c) => apply_answer_seen(self.conn(), &c.request)?,
             });
         }
         self.advance_sync_cursor(next_cursor)?;

@@ -40,6 +40,7 @@ mod apply;
 mod connection;
 mod error;
 mod local;
+mod mention;
 mod migrate;
 mod outbox;
 mod query;
@@ -53,10 +54,11 @@ use std::path::Path;
 pub use apply::Applied;
 pub use error::{Result, StoreError};
 pub use local::UnsentReadMark;
+pub use mention::mentions;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{OutboxItem, OutboxState};
 pub use query::{ConversationLabel, PREVIEW_CHARS};
-pub use search::fts_query;
+pub use search::{fts_query, RequestMatch};
 pub use store::{QueryCounts, Store, StoreTx, BUSY_TIMEOUT};
 
 /// Deletes an account's cache: the database file and its WAL and shared-memory companions.

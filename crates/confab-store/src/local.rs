@@ -250,6 +250,24 @@ impl Store {
         })
     }
 
+    /// The account opened the answer to one of its requests: it is no longer unread. Returns
+    /// whether it was unread (whether to tell the server).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn mark_answer_seen(&mut self, request_id: confab_model::RequestId) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx
+                .conn()
+                .prepare_cached(
+                    "UPDATE share_requests SET answer_seen = 1
+                     WHERE id = ?1 AND answer_seen = 0 AND status != 'pending'",
+                )?
+                .execute([request_id])?
+                > 0)
+        })
+    }
+
     /// The account has seen a conversation up to message `seq`: moves its read mark forward
     /// (never back). Returns whether it moved, i.e. whether to tell the server. A mark that
     /// moved is also recorded as unsent, in the same transaction, until

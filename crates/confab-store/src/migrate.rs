@@ -38,6 +38,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         file: "0003_unsent_read_marks.sql",
         sql: include_str!("../migrations/0003_unsent_read_marks.sql"),
     },
+    Migration {
+        version: 4,
+        file: "0004_library.sql",
+        sql: include_str!("../migrations/0004_library.sql"),
+    },
 ];
 
 /// The schema version this build writes.
@@ -97,6 +102,7 @@ mod tests {
             1 => Some(include_str!("../fixtures/v0001.sql")),
             2 => Some(include_str!("../fixtures/v0002.sql")),
             3 => Some(include_str!("../fixtures/v0003.sql")),
+            4 => Some(include_str!("../fixtures/v0004.sql")),
             _ => None,
         }
     }
@@ -163,6 +169,11 @@ mod tests {
                     check_version_1_rows(&store, start);
                     check_version_2_rows(&store);
                 }
+                4 => {
+                    check_version_1_rows(&store, start);
+                    check_version_2_rows(&store);
+                    check_version_4_rows(&store);
+                }
                 _ => unreachable!("add the checks for fixtures/v{start:04}.sql"),
             }
         }
@@ -207,12 +218,28 @@ mod tests {
         let hits = store.search("migration", None, 10).unwrap();
         assert_eq!(hits.len(), 1, "{ctx}");
         assert_eq!(hits[0].client_id, "c-ada-2", "{ctx}");
+        // Requests written before they were searchable are indexed by migration 4.
+        let found = store.search_requests("keys", 10).unwrap();
+        assert_eq!(found.len(), 1, "{ctx}");
+        assert_eq!(found[0].request.id, 50, "{ctx}");
     }
 
     fn check_version_2_rows(store: &Store) {
         let hits = store.search("fixture two", None, 10).unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].client_id, "c-v2");
+    }
+
+    fn check_version_4_rows(store: &Store) {
+        let mine = store.outgoing_requests().unwrap();
+        let answered = mine.iter().find(|r| r.id == 51).expect("request 51");
+        assert!(!answered.answer_seen);
+        assert_eq!(answered.owner_name, "Ada");
+        let found = store.search_requests("8443", 10).unwrap();
+        assert_eq!(found.len(), 1, "the answer is indexed");
+        assert!(found[0].in_answer);
+        let list = store.conversation_list().unwrap();
+        assert_eq!(list[0].kind, confab_model::ConversationKind::Direct);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use confab_model::events::ReadReceipt;
 use confab_model::ipc::{ChatMessage, ConversationSummary, DeliveryState};
 use confab_model::{
-    Conversation, ConversationId, KnowledgeRequest, KnowledgeStatus, Message, RequestId, Seq,
-    UserId, UserSummary,
+    Conversation, ConversationId, ConversationKind, KnowledgeRequest, KnowledgeStatus, Message,
+    RequestId, Seq, UserId, UserSummary,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -53,10 +53,15 @@ pub(crate) fn chat_message_from_row(r: &Row<'_>) -> rusqlite::Result<ChatMessage
     })
 }
 
-const REQUEST_COLUMNS: &str = "id, requester_id, requester_name, owner_id, question, status, \
-     response_content, created_at, seq";
+/// Columns read by [`request_from_row`], in order (the owner's name from the directory when the
+/// request itself did not carry it).
+pub(crate) const REQUEST_COLUMNS: &str = "r.id, r.requester_id, r.requester_name, r.owner_id, \
+     r.question, r.status, r.response_content, r.created_at, r.seq, \
+     coalesce(r.owner_name, (SELECT name FROM users WHERE users.id = r.owner_id), ''), \
+     r.answered_at, r.answer_seen";
 
-fn request_from_row(r: &Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
+/// Reads a [`KnowledgeRequest`] from a row selected with [`REQUEST_COLUMNS`].
+pub(crate) fn request_from_row(r: &Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
     let status: String = r.get(5)?;
     Ok(KnowledgeRequest {
         id: r.get(0)?,
@@ -69,7 +74,16 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
         response_content: r.get(6)?,
         created_at: r.get(7)?,
         seq: r.get(8)?,
+        owner_name: r.get(9)?,
+        answered_at: r.get(10)?,
+        answer_seen: r.get(11)?,
     })
+}
+
+/// The stored spelling of a conversation kind; anything unknown reads as a group (the CHECK
+/// constraint admits only the two).
+pub(crate) fn kind_from_sql(kind: &str) -> ConversationKind {
+    ConversationKind::parse(kind).unwrap_or(ConversationKind::Group)
 }
 
 /// "Name: text" on one line, cut to [`PREVIEW_CHARS`].
@@ -138,6 +152,11 @@ fn newest_for_preview(conn: &Connection, id: ConversationId) -> Result<Option<(S
 /// the account's id as `?1` (NULL when unknown: then every message counts).
 const UNREAD: &str = "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id
      AND m.seq > c.last_read_seq AND m.sender_id IS NOT ?1)";
+
+/// SQL for "unread messages that mention the account" of conversation `c` (only messages from
+/// others are ever marked as mentions).
+const UNREAD_MENTIONS: &str = "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id
+     AND m.seq > c.last_read_seq AND m.mentions_me = 1)";
 
 impl Store {
     fn require_me(&self) -> Result<UserId> {
@@ -208,7 +227,8 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT c.id, c.title, c.activity_at, c.muted, {UNREAD},
-                     CAST(round(c.activity_seq * 2) AS INTEGER), c.activity_bump
+                     CAST(round(c.activity_seq * 2) AS INTEGER), c.activity_bump, c.kind,
+                     {UNREAD_MENTIONS}
                  FROM conversations c {filter}
                  ORDER BY c.activity_seq DESC, c.activity_bump DESC, c.id DESC"
             ))?
@@ -220,13 +240,16 @@ impl Store {
                     r.get::<_, bool>(3)?,
                     r.get::<_, i64>(4)?,
                     (r.get::<_, i64>(5)?, r.get::<_, i64>(6)?),
+                    kind_from_sql(&r.get::<_, String>(7)?),
+                    r.get::<_, i64>(8)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut list = Vec::with_capacity(rows.len());
-        for (id, title, last_activity_at, muted, unread_count, sort_key) in rows {
+        for (id, title, last_activity_at, muted, unread_count, sort_key, kind, mention_count) in rows
+        {
             let member_ids = members(&self.conn, id)?;
-            let direct_peer_id = self.direct_peer(&member_ids);
+            let direct_peer_id = self.direct_peer(kind, &member_ids);
             let title = match (self.me, direct_peer_id) {
                 (Some(me), Some(peer)) => direct_title(&self.conn, title, me, peer)?,
                 _ => title,
@@ -234,6 +257,8 @@ impl Store {
             list.push(ConversationSummary {
                 id,
                 title,
+                kind,
+                mention_count,
                 last_message_preview: newest_for_preview(&self.conn, id)?
                     .map(|(name, content)| preview(&name, &content)),
                 member_ids,
@@ -247,8 +272,12 @@ impl Store {
         Ok(list)
     }
 
-    /// The other member of a direct conversation (two members, one of them the account).
-    fn direct_peer(&self, member_ids: &[UserId]) -> Option<UserId> {
+    /// The other member of a direct conversation (two members, one of them the account). A group
+    /// has none, even with two members left.
+    fn direct_peer(&self, kind: ConversationKind, member_ids: &[UserId]) -> Option<UserId> {
+        if kind != ConversationKind::Direct {
+            return None;
+        }
         match (self.me, member_ids) {
             (Some(me), &[a, b]) if a == me => Some(b),
             (Some(me), &[a, b]) if b == me => Some(a),
@@ -264,19 +293,22 @@ impl Store {
     pub fn conversation_label(&self, id: ConversationId) -> Result<Option<ConversationLabel>> {
         let row = self
             .conn
-            .prepare_cached("SELECT title, muted, last_read_seq FROM conversations WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT title, muted, last_read_seq, kind FROM conversations WHERE id = ?1",
+            )?
             .query_row([id], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, bool>(1)?,
                     r.get::<_, Seq>(2)?,
+                    kind_from_sql(&r.get::<_, String>(3)?),
                 ))
             })
             .optional()?;
-        let Some((title, muted, last_read_seq)) = row else {
+        let Some((title, muted, last_read_seq, kind)) = row else {
             return Ok(None);
         };
-        let title = match (self.me, self.direct_peer(&members(&self.conn, id)?)) {
+        let title = match (self.me, self.direct_peer(kind, &members(&self.conn, id)?)) {
             (Some(me), Some(peer)) => direct_title(&self.conn, title, me, peer)?,
             _ => title,
         };
@@ -295,13 +327,20 @@ impl Store {
         let row = self
             .conn
             .prepare_cached(&format!(
-                "SELECT c.title, c.last_read_seq, {UNREAD} FROM conversations c WHERE c.id = ?2"
+                "SELECT c.title, c.last_read_seq, {UNREAD}, c.kind, c.muted
+                 FROM conversations c WHERE c.id = ?2"
             ))?
             .query_row(params![self.me, id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    kind_from_sql(&r.get::<_, String>(3)?),
+                    r.get::<_, bool>(4)?,
+                ))
             })
             .optional()?;
-        let Some((title, last_read_seq, unread_count)) = row else {
+        let Some((title, last_read_seq, unread_count, kind, muted)) = row else {
             return Ok(None);
         };
         let last_message = self
@@ -331,10 +370,12 @@ impl Store {
         Ok(Some(Conversation {
             id,
             title,
+            kind,
             member_ids: members(&self.conn, id)?,
             last_message,
             unread_count,
             last_read_seq,
+            muted: Some(muted),
         }))
     }
 
@@ -412,8 +453,24 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM share_requests
-                 WHERE owner_id = ?1 AND status = 'pending' ORDER BY seq, id"
+                "SELECT {REQUEST_COLUMNS} FROM share_requests r
+                 WHERE r.owner_id = ?1 AND r.status = 'pending' ORDER BY r.seq, r.id"
+            ))?
+            .query_map([me], request_from_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Requests addressed to the account that it answered (approved or declined), newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::NoAccount`]; SQLite errors.
+    pub fn answered_requests(&self) -> Result<Vec<KnowledgeRequest>> {
+        let me = self.require_me()?;
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM share_requests r
+                 WHERE r.owner_id = ?1 AND r.status != 'pending' ORDER BY r.id DESC"
             ))?
             .query_map([me], request_from_row)?
             .collect::<rusqlite::Result<_>>()?)
@@ -428,8 +485,8 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM share_requests
-                 WHERE requester_id = ?1 ORDER BY id DESC"
+                "SELECT {REQUEST_COLUMNS} FROM share_requests r
+                 WHERE r.requester_id = ?1 ORDER BY r.id DESC"
             ))?
             .query_map([me], request_from_row)?
             .collect::<rusqlite::Result<_>>()?)
@@ -443,7 +500,7 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM share_requests WHERE id = ?1"
+                "SELECT {REQUEST_COLUMNS} FROM share_requests r WHERE r.id = ?1"
             ))?
             .query_row([id], request_from_row)
             .optional()?)

@@ -2,11 +2,30 @@
 //! `migrations/0002_search.sql`).
 
 use confab_model::ipc::SearchHit;
-use confab_model::ConversationId;
+use confab_model::{ConversationId, KnowledgeRequest};
 use rusqlite::{params, Connection};
 
 use crate::error::Result;
+use crate::query::{request_from_row, REQUEST_COLUMNS};
 use crate::store::Store;
+
+/// A knowledge request whose question or answer matched a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMatch {
+    /// The request, as stored.
+    pub request: KnowledgeRequest,
+    /// Plain text around the match.
+    pub excerpt: String,
+    /// The match is in the answer (else in the question).
+    pub in_answer: bool,
+}
+
+/// Words too common to tell one question from another ("asked before" ranks by the rest).
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "can", "do", "does", "for", "how", "i", "in", "is", "it", "me", "my",
+    "of", "on", "or", "the", "to", "we", "what", "when", "where", "which", "who", "why", "with",
+    "you",
+];
 
 /// How many tokens of context a search excerpt carries around the match.
 const EXCERPT_TOKENS: i64 = 12;
@@ -52,7 +71,142 @@ pub fn fts_query(input: &str) -> Option<String> {
     Some(words.join(" ") + "*")
 }
 
+/// Like [`fts_query`], but every word limited to one column of the requests index.
+fn fts_query_in(column: &str, input: &str) -> Option<String> {
+    let all = fts_query(input)?;
+    // fts_query yields quoted words separated by single spaces (quotes inside are doubled, so a
+    // space never occurs inside a word... except within the quotes: split on the quote pairs).
+    let mut out = Vec::new();
+    for word in split_quoted(&all) {
+        out.push(format!("{column} : {word}"));
+    }
+    Some(out.join(" "))
+}
+
+/// Splits `"a" "b c"*` into its quoted words (a trailing `*` stays with its word).
+fn split_quoted(query: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut inside = false;
+    let mut chars = query.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if inside && chars.peek() == Some(&'"') => {
+                current.push_str("\"\"");
+                chars.next();
+            }
+            '"' => {
+                current.push('"');
+                inside = !inside;
+            }
+            ' ' if !inside => {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+            }
+            _ => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// "Any of these words" for "asked before": the distinctive words of a question being typed,
+/// each quoted, joined by OR, the last as a prefix. `None` when no distinctive word is left.
+fn fts_query_any(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2)
+        .filter(|w| !STOP_WORDS.contains(&w.to_lowercase().as_str()))
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(words.join(" OR ") + "*")
+}
+
 impl Store {
+    /// Knowledge requests whose question or answer contains every word of `query` (the last as
+    /// a prefix), newest first; a request matching in its question is reported there.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn search_requests(&self, query: &str, limit: usize) -> Result<Vec<RequestMatch>> {
+        let (Some(in_question), Some(in_answer)) = (
+            fts_query_in("question", query),
+            fts_query_in("response_content", query),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut found = Vec::new();
+        for (fts, column, answer) in [(in_question, 0, false), (in_answer, 1, true)] {
+            let rows = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {REQUEST_COLUMNS},
+                         snippet(share_requests_fts, {column}, '', '', '…', ?3)
+                     FROM share_requests_fts
+                     JOIN share_requests r ON r.id = share_requests_fts.rowid
+                     WHERE share_requests_fts MATCH ?1
+                     ORDER BY r.id DESC LIMIT ?2"
+                ))?
+                .query_map(params![fts, limit, EXCERPT_TOKENS], |r| {
+                    Ok(RequestMatch {
+                        request: request_from_row(r)?,
+                        excerpt: r.get(12)?,
+                        in_answer: answer,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for hit in rows {
+                if !found
+                    .iter()
+                    .any(|f: &RequestMatch| f.request.id == hit.request.id)
+                {
+                    found.push(hit);
+                }
+            }
+        }
+        found.sort_by(|a, b| b.request.id.cmp(&a.request.id));
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(found)
+    }
+
+    /// Approved requests with an answer that share distinctive words with `question` (a question
+    /// being typed), best match first: what was asked before and answered.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn asked_before(&self, question: &str, limit: usize) -> Result<Vec<RequestMatch>> {
+        let Some(fts) = fts_query_any(question) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS},
+                     snippet(share_requests_fts, 1, '', '', '…', ?3)
+                 FROM share_requests_fts
+                 JOIN share_requests r ON r.id = share_requests_fts.rowid
+                 WHERE share_requests_fts MATCH ?1 AND r.status = 'approved'
+                     AND r.response_content IS NOT NULL
+                 ORDER BY bm25(share_requests_fts), r.id DESC LIMIT ?2"
+            ))?
+            .query_map(params![fts, limit, EXCERPT_TOKENS], |r| {
+                Ok(RequestMatch {
+                    request: request_from_row(r)?,
+                    excerpt: r.get(12)?,
+                    in_answer: true,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Messages whose text contains every word of `query` (the last word as a prefix), newest
     /// first (unsent ones before all), optionally within one conversation. Any user input is
     /// accepted: see [`fts_query`]; nothing searchable gives no hits. Excerpts are plain text
@@ -101,6 +255,52 @@ impl Store {
 mod tests {
     use super::*;
     use crate::testing::*;
+    use confab_model::KnowledgeStatus;
+
+    fn store_with_requests() -> Store {
+        let mut store = store_with_conversation();
+        let mut asked = request(60, false, KnowledgeStatus::Pending, 20);
+        asked.question = "Where do the deploy keys live?".into();
+        store.apply_request(&asked).unwrap();
+        let mut answered = request(61, true, KnowledgeStatus::Approved, 21);
+        answered.question = "Which port does staging use?".into();
+        answered.response_content = Some("Staging listens on 8443 behind the gateway".into());
+        store.apply_request(&answered).unwrap();
+        let mut declined = request(62, false, KnowledgeStatus::Denied, 22);
+        declined.question = "Can I have the root password?".into();
+        declined.response_content = Some("Ask the on-call lead instead".into());
+        store.apply_request(&declined).unwrap();
+        store
+    }
+
+    #[test]
+    fn a_word_only_in_an_answer_finds_its_request_marked_as_an_answer_match() {
+        let store = store_with_requests();
+        let hits = store.search_requests("gateway", 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].request.id, 61);
+        assert!(hits[0].in_answer);
+        assert!(hits[0].excerpt.contains("gateway"));
+        let hits = store.search_requests("deploy ke", 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert!(!hits[0].in_answer);
+        // A declined request's reason is searchable too.
+        assert_eq!(store.search_requests("on-call", 10).unwrap()[0].request.id, 62);
+    }
+
+    #[test]
+    fn asked_before_offers_answered_questions_sharing_distinctive_words() {
+        let store = store_with_requests();
+        let hits = store
+            .asked_before("what port is staging on these days", 5)
+            .unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].request.id, 61);
+        // Declined and pending requests hold no answer to offer.
+        assert!(store.asked_before("root password", 5).unwrap().is_empty());
+        assert!(store.asked_before("deploy keys", 5).unwrap().is_empty());
+        assert!(store.asked_before("what is the", 5).unwrap().is_empty());
+    }
 
     fn store_with_texts(texts: &[&str]) -> Store {
         let mut store = store_with_conversation();

@@ -45,10 +45,17 @@ pub(crate) fn conversation(id: i64, title: &str, members: &[UserId]) -> Conversa
     Conversation {
         id,
         title: title.into(),
+        // Two people are a direct conversation, as the server makes them.
+        kind: if members.len() == 2 {
+            confab_model::ConversationKind::Direct
+        } else {
+            confab_model::ConversationKind::Group
+        },
         member_ids: members.to_vec(),
         last_message: None,
         unread_count: 0,
         last_read_seq: 0,
+        muted: None,
     }
 }
 
@@ -115,5 +122,8 @@ pub(crate) fn request(
         response_content: (status == KnowledgeStatus::Approved).then(|| format!("answer {id}")),
         created_at: time(id),
         seq,
+        owner_name: owner.name,
+        answered_at: (status != KnowledgeStatus::Pending).then(|| time(id + 1)),
+        answer_seen: true,
     }
 }

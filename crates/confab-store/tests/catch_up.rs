@@ -53,6 +53,8 @@ fn ten_thousand_missed_messages_arrive_exactly_once_in_order() {
                     last_message: None,
                     unread_count: 0,
                     last_read_seq: 0,
+                    kind: confab_model::ConversationKind::Group,
+                    muted: None,
                 },
             })
         })
@@ -91,6 +93,8 @@ fn ten_thousand_missed_messages_arrive_exactly_once_in_order() {
                 last_message: None,
                 unread_count: 0,
                 last_read_seq: 0,
+                kind: confab_model::ConversationKind::Group,
+                muted: None,
             },
             None,
         )

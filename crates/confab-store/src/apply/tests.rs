@@ -192,7 +192,8 @@ fn a_realtime_answer_updates_a_known_request_and_reports_an_unknown_one() {
     let answer = KnowledgeResponseEvent {
         request_id: 8,
         status: KnowledgeStatus::Denied,
-        response_content: None,
+        response_content: Some("not mine to share".into()),
+        answered_at: Some("2024-01-01T00:00:09Z".into()),
         seq: 4,
     };
     assert_eq!(
@@ -203,10 +204,14 @@ fn a_realtime_answer_updates_a_known_request_and_reports_an_unknown_one() {
         store.apply_request_response(&answer).unwrap(),
         Some(Applied::Unchanged)
     );
-    assert_eq!(
-        store.request(8).unwrap().unwrap().status,
-        KnowledgeStatus::Denied
-    );
+    let stored = store.request(8).unwrap().unwrap();
+    assert_eq!(stored.status, KnowledgeStatus::Denied);
+    assert_eq!(stored.response_content.as_deref(), Some("not mine to share"));
+    assert_eq!(stored.answered_at.as_deref(), Some("2024-01-01T00:00:09Z"));
+    assert!(!stored.answer_seen, "a new answer is unread until opened");
+    assert!(store.mark_answer_seen(8).unwrap());
+    assert!(!store.mark_answer_seen(8).unwrap(), "seen once");
+    assert!(store.request(8).unwrap().unwrap().answer_seen);
     let unknown = KnowledgeResponseEvent {
         request_id: 99,
         ..answer
@@ -364,4 +369,81 @@ fn a_conversation_from_the_server_settles_an_unsent_mark_at_or_below_its_read_po
     store.apply_conversation(&c, Some(1)).unwrap();
     // then nothing waits.
     assert!(unsent_seqs(&store).is_empty());
+}
+
+#[test]
+fn an_answer_arriving_by_sync_is_unread_and_an_older_copy_never_unreads_it() {
+    let mut store = store_with_account();
+    let pending = request(9, false, KnowledgeStatus::Pending, 3);
+    store.apply_request(&pending).unwrap();
+    let mut answered = request(9, false, KnowledgeStatus::Approved, 5);
+    answered.answer_seen = false;
+    store.apply_request(&answered).unwrap();
+    assert!(!store.request(9).unwrap().unwrap().answer_seen);
+    store.mark_answer_seen(9).unwrap();
+    store.apply_request(&answered).unwrap();
+    assert!(store.request(9).unwrap().unwrap().answer_seen);
+}
+
+#[test]
+fn leaving_a_conversation_drops_it_with_its_messages_and_search_entries() {
+    let mut store = store_with_conversation();
+    let mut m = message_from_ada(2);
+    m.content = "secret plans".into();
+    store.apply_message(&m).unwrap();
+    let left = confab_model::LeftChange {
+        seq: 3,
+        conversation_id: CONV,
+        user_id: ME,
+    };
+    let outcome = store.write(|tx| tx.apply_left(&left)).unwrap();
+    assert_eq!(outcome, Applied::Updated);
+    assert!(store.conversation_list().unwrap().is_empty());
+    assert!(store.search("secret", None, 10).unwrap().is_empty());
+    assert_eq!(
+        store.write(|tx| tx.apply_left(&left)).unwrap(),
+        Applied::Unchanged
+    );
+}
+
+#[test]
+fn a_rename_keeps_the_place_in_the_list_and_an_added_member_sees_the_conversation_arrive() {
+    let mut store = store_with_conversation();
+    let mut group = conversation(40, "Ops", &[ME, ADA, 3]);
+    store.write(|tx| tx.apply_conversation_update(&group, 7)).unwrap();
+    let list = store.conversation_list().unwrap();
+    assert_eq!(list[0].id, 40, "arrived at the change's place");
+    assert_eq!(list[0].kind, confab_model::ConversationKind::Group);
+    assert_eq!(list[0].direct_peer_id, None);
+    let m = message_from_ada(8);
+    store.apply_message(&m).unwrap();
+    group.title = "Ops on call".into();
+    store.write(|tx| tx.apply_conversation_update(&group, 9)).unwrap();
+    let list = store.conversation_list().unwrap();
+    assert_eq!(list[0].id, CONV, "a rename is no activity");
+    assert_eq!(list[1].title, "Ops on call");
+}
+
+#[test]
+fn mute_follows_the_server_and_a_mention_of_me_counts_even_when_muted() {
+    let mut store = store_with_conversation();
+    let muted = confab_model::MuteChange {
+        seq: 2,
+        conversation_id: CONV,
+        muted: true,
+    };
+    assert_eq!(
+        store.write(|tx| tx.apply_muted(&muted)).unwrap(),
+        Applied::Updated
+    );
+    let mut plain = message_from_ada(3);
+    plain.content = "lunch?".into();
+    store.apply_message(&plain).unwrap();
+    let mut mention = message_from_ada(4);
+    mention.content = format!("@{} can you review?", me().name);
+    store.apply_message(&mention).unwrap();
+    let summary = &store.conversation_list().unwrap()[0];
+    assert!(summary.muted);
+    assert_eq!(summary.unread_count, 2);
+    assert_eq!(summary.mention_count, 1);
 }
