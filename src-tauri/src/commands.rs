@@ -5,9 +5,10 @@
 
 use confab_core::Core;
 use confab_model::ipc::commands::{
-    Ask, CheckNow, Command, DiscardMessage, Draft, FirstPaint, MarkSeen, Messages, Respond,
-    RetryMessage, ScreenReady, Search, SendMessage, SetDraft, SetOpenConversation, SetSetting,
-    Setting, SignIn, SignOut, Start, Typing,
+    AddMembers, Ask, AskedBefore, CheckNow, Command, CreateConversation, DiscardMessage, Draft,
+    FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages, RenameConversation,
+    Respond, RetryMessage, ScreenReady, Search, SendMessage, SetConversationMuted, SetDraft,
+    SetOpenConversation, SetSetting, Setting, SignIn, SignOut, Start, Typing,
 };
 use confab_model::ipc::IpcError;
 use tauri::{AppHandle, State};
@@ -111,6 +112,62 @@ pub(crate) async fn set_draft(core: State<'_, Core>, args: SetDraft) -> Answer<S
 #[tauri::command]
 pub(crate) async fn search(core: State<'_, Core>, args: Search) -> Answer<Search> {
     Ok(core.search(args.query).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn asked_before(core: State<'_, Core>, args: AskedBefore) -> Answer<AskedBefore> {
+    Ok(core.asked_before(args.question).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn create_conversation(
+    core: State<'_, Core>,
+    args: CreateConversation,
+) -> Answer<CreateConversation> {
+    Ok(core.create_conversation(args.member_ids, args.title).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn rename_conversation(
+    core: State<'_, Core>,
+    args: RenameConversation,
+) -> Answer<RenameConversation> {
+    Ok(core
+        .rename_conversation(args.conversation_id, args.title)
+        .await?)
+}
+
+#[tauri::command]
+pub(crate) async fn add_members(core: State<'_, Core>, args: AddMembers) -> Answer<AddMembers> {
+    Ok(core
+        .add_members(args.conversation_id, args.member_ids)
+        .await?)
+}
+
+#[tauri::command]
+pub(crate) async fn leave_conversation(
+    core: State<'_, Core>,
+    args: LeaveConversation,
+) -> Answer<LeaveConversation> {
+    Ok(core.leave_conversation(args.conversation_id).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn set_conversation_muted(
+    core: State<'_, Core>,
+    args: SetConversationMuted,
+) -> Answer<SetConversationMuted> {
+    Ok(core
+        .set_conversation_muted(args.conversation_id, args.muted)
+        .await?)
+}
+
+#[tauri::command]
+pub(crate) async fn mark_answer_seen(
+    core: State<'_, Core>,
+    args: MarkAnswerSeen,
+) -> Answer<MarkAnswerSeen> {
+    Ok(core.mark_answer_seen(args.request_id).await?)
 }
 
 #[tauri::command]

@@ -19,10 +19,13 @@ use std::time::Duration;
 use confab_model::api::PusherClientConfig;
 use confab_model::events::{
     ConversationCreated, ReadReceipt, Typing, CLIENT_TYPING, CONVERSATION_CREATED,
-    KNOWLEDGE_REQUEST, KNOWLEDGE_RESPONSE, NEW_MESSAGE, READ_RECEIPT,
+    CONVERSATION_LEFT, CONVERSATION_MUTED, CONVERSATION_UPDATED, KNOWLEDGE_REQUEST,
+    KNOWLEDGE_RESPONSE, NEW_MESSAGE, READ_RECEIPT,
 };
 use confab_model::ipc::UiEvent;
-use confab_model::{Change, ChannelName, KnowledgeRequest, Message, SYNC_PAGE_MAX};
+use confab_model::{
+    Change, ChannelName, ConversationId, KnowledgeRequest, LeftChange, Message, SYNC_PAGE_MAX,
+};
 use confab_store::Applied;
 use pusher_channels::auth::HttpAuthorizer;
 use pusher_channels::client::Client;
@@ -52,6 +55,10 @@ pub(crate) enum Command {
     Sent(i64),
     /// Wake from sleep / network change.
     CheckNow,
+    /// I am in a conversation now (created or joined here): subscribe to its room.
+    Join(ConversationId),
+    /// I left a conversation here: leave its room.
+    Leave(ConversationId),
 }
 
 /// What an engine works with.
@@ -224,6 +231,35 @@ impl Engine {
         }
     }
 
+    /// Leaves a room: no more of its events, presence or typing (the backend refuses the
+    /// subscription from now on anyway).
+    fn leave_room(&mut self, pusher: &Client, conversation: i64) {
+        if self.rooms.remove(&conversation) {
+            let _ = pusher.unsubscribe(&ChannelName::chat_room(conversation));
+        }
+        if self.presence.remove(&conversation).is_some() {
+            self.emit_presence(conversation);
+        }
+    }
+
+    /// I left a conversation (told by the event, here or from another device): it goes from
+    /// the cache and the window, and its room is left.
+    async fn on_left(&mut self, pusher: &Client, left: LeftChange) {
+        if left.user_id != self.me {
+            return;
+        }
+        let conversation = left.conversation_id;
+        if self
+            .db
+            .run(move |s| s.write(|tx| tx.apply_left(&left)))
+            .await
+            .is_ok_and(Applied::changed)
+        {
+            self.feed.send(Changes::conversation(conversation));
+        }
+        self.leave_room(pusher, conversation);
+    }
+
     async fn on_command(&mut self, pusher: &Client, cmd: Command) {
         let now = Instant::now().into_std();
         match cmd {
@@ -241,6 +277,8 @@ impl Engine {
                 let _ = pusher.check_now();
                 self.planner.request_now(now);
             }
+            Command::Join(c) => self.join_room(pusher, c),
+            Command::Leave(c) => self.leave_room(pusher, c),
         }
     }
 
@@ -374,22 +412,39 @@ impl Engine {
                     Some(ChannelName::PrivateUser(_)) => match event.as_str() {
                         // The event pokes; the full row comes from the backend.
                         KNOWLEDGE_REQUEST | KNOWLEDGE_RESPONSE => self.planner.request_now(now),
-                        CONVERSATION_CREATED => {
+                        CONVERSATION_CREATED | CONVERSATION_UPDATED => {
                             if let Ok(cc) = serde_json::from_value::<ConversationCreated>(value) {
                                 let conv = cc.conversation.clone();
                                 let seq = cc.seq;
+                                let created = event == CONVERSATION_CREATED;
                                 if self
                                     .db
-                                    .run(move |s| s.apply_conversation(&conv, Some(seq)))
+                                    .run(move |s| {
+                                        if created {
+                                            s.apply_conversation(&conv, Some(seq))
+                                        } else {
+                                            s.write(|tx| tx.apply_conversation_update(&conv, seq))
+                                        }
+                                    })
                                     .await
                                     .is_ok()
                                 {
                                     self.feed.send(Changes::conversation(cc.conversation.id));
                                 }
-                                self.join_room(pusher, cc.conversation.id);
+                                if cc.conversation.member_ids.contains(&self.me) {
+                                    self.join_room(pusher, cc.conversation.id);
+                                }
                             }
                             self.planner.request_now(now);
                         }
+                        CONVERSATION_LEFT => {
+                            if let Ok(left) = serde_json::from_value::<LeftChange>(value) {
+                                self.on_left(pusher, left).await;
+                            }
+                            self.planner.request_now(now);
+                        }
+                        // The change carries it whole, in order with the rest.
+                        CONVERSATION_MUTED => self.planner.request_now(now),
                         _ => {}
                     },
                     Some(ChannelName::ChatRoom(c)) => match event.as_str() {
@@ -550,10 +605,23 @@ impl Engine {
                     announce.requests = true;
                     new_requests.push(kc.request.clone());
                 }
-                Change::ConversationCreated(cc) => {
+                Change::ConversationCreated(cc) | Change::ConversationUpdated(cc) => {
                     announce.conversations.insert(cc.conversation.id);
-                    self.join_room(pusher, cc.conversation.id);
+                    if cc.conversation.member_ids.contains(&self.me) {
+                        self.join_room(pusher, cc.conversation.id);
+                    }
                 }
+                Change::ConversationLeft(lc) => {
+                    // Applied already: the feed finds it gone and tells the window.
+                    announce.conversations.insert(lc.conversation_id);
+                    if lc.user_id == self.me {
+                        self.leave_room(pusher, lc.conversation_id);
+                    }
+                }
+                Change::ConversationMuted(mc) => {
+                    announce.conversations.insert(mc.conversation_id);
+                }
+                Change::KnowledgeAnswerSeen(_) => announce.requests = true,
             }
         }
         self.feed.send(announce);

@@ -3,8 +3,8 @@
 //! needs at once and announces what it changed on the UI feed; nobody re-reads a list after it.
 
 use confab_model::ipc::{
-    ChatMessage, ConnectionStatus, ConversationSummary, FocusState, RequestLists, SearchHit,
-    ShareRequestView, Teammate,
+    ChatMessage, ConnectionStatus, ConversationSummary, FocusState, RequestLists, ShareRequestView,
+    Teammate,
 };
 use confab_model::{ConversationId, KnowledgeDecision, RequestId, UserId};
 use confab_model::{MAX_MESSAGE_CHARS, MESSAGES_PAGE_MAX};
@@ -187,7 +187,8 @@ impl Core {
             })
             .await?;
         self.changed(Changes::requests()).await;
-        Ok(views::request_view(&r, &users))
+        let me = self.with_active(|a| a.info.user_id).await?;
+        Ok(views::request_view(&r, &users, Some(me)))
     }
 
     /// The directory with who is online (listeners get it on the event stream; this is for
@@ -276,17 +277,6 @@ impl Core {
         self.db()
             .await?
             .run(move |s| s.set_draft(conversation_id, &text, views::now_ms()))
-            .await
-    }
-
-    /// Full-text search over cached messages.
-    ///
-    /// # Errors
-    /// Not signed in; cache errors.
-    pub async fn search(&self, query: String) -> Result<Vec<SearchHit>, CoreError> {
-        self.db()
-            .await?
-            .run(move |s| s.search(&query, None, 50))
             .await
     }
 

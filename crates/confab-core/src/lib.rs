@@ -33,6 +33,7 @@ mod sender;
 pub mod session;
 mod shared;
 pub mod sync_plan;
+mod team;
 pub mod typing;
 mod views;
 pub mod wake;

@@ -286,9 +286,90 @@ impl Api {
             &confab_model::api::CreateConversation {
                 title: title.map(str::to_owned),
                 member_ids: member_ids.to_vec(),
+                kind: None,
             },
         )
         .await
+    }
+
+    /// `PATCH /api/conversations/{id}`: renames a group.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn rename_conversation(
+        &self,
+        conversation_id: i64,
+        title: &str,
+    ) -> Result<Conversation, ApiError> {
+        self.call(
+            Method::PATCH,
+            &format!("/api/conversations/{conversation_id}"),
+            Some(&confab_model::api::RenameConversation {
+                title: title.to_owned(),
+            }),
+            None,
+        )
+        .await
+        .map(|(_, c)| c)
+    }
+
+    /// `POST /api/conversations/{id}/members`: adds people to a group.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn add_members(
+        &self,
+        conversation_id: i64,
+        member_ids: &[i64],
+    ) -> Result<Conversation, ApiError> {
+        self.post(
+            &format!("/api/conversations/{conversation_id}/members"),
+            &confab_model::api::AddMembers {
+                member_ids: member_ids.to_vec(),
+            },
+        )
+        .await
+    }
+
+    /// `POST /api/conversations/{id}/leave`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn leave_conversation(&self, conversation_id: i64) -> Result<(), ApiError> {
+        self.post::<_, Option<serde_json::Value>>(
+            &format!("/api/conversations/{conversation_id}/leave"),
+            &serde_json::json!({}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `PUT /api/conversations/{id}/mute`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn set_muted(&self, conversation_id: i64, muted: bool) -> Result<(), ApiError> {
+        self.call::<_, Option<serde_json::Value>>(
+            Method::PUT,
+            &format!("/api/conversations/{conversation_id}/mute"),
+            Some(&confab_model::api::SetMuted { muted }),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /api/knowledge/requests/{id}/seen`: I opened the answer.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn mark_answer_seen(&self, request_id: i64) -> Result<(), ApiError> {
+        self.post::<_, Option<serde_json::Value>>(
+            &format!("/api/knowledge/requests/{request_id}/seen"),
+            &serde_json::json!({}),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// `GET /api/conversations/{id}/messages`.

@@ -3,8 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use confab_model::ipc::{ChatMessage, DeliveryState, RequestLists, ShareRequestView, Teammate};
-use confab_model::{ConversationId, KnowledgeRequest, Message, UserId, UserSummary};
+use confab_model::ipc::{
+    ChatMessage, DeliveryState, RequestHit, RequestLists, ShareRequestView, Teammate,
+};
+use confab_model::{
+    ConversationId, KnowledgeRequest, KnowledgeStatus, Message, UserId, UserSummary,
+};
 use confab_store::{Store, StoreError};
 
 /// A stored message as the UI shows it.
@@ -22,40 +26,65 @@ pub(crate) fn chat_message(m: &Message) -> ChatMessage {
     }
 }
 
-/// A request with the owner's name looked up in the directory.
-pub(crate) fn request_view(r: &KnowledgeRequest, users: &[UserSummary]) -> ShareRequestView {
+/// A request as the library shows it: the owner's name as the request carried it, else from the
+/// directory; an answer is unread only for me, the requester.
+pub(crate) fn request_view(
+    r: &KnowledgeRequest,
+    users: &[UserSummary],
+    me: Option<UserId>,
+) -> ShareRequestView {
+    let owner_name = Some(r.owner_name.clone())
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            users
+                .iter()
+                .find(|u| u.id == r.owner_id)
+                .map(|u| u.name.clone())
+        });
     ShareRequestView {
         id: r.id,
         requester_id: r.requester_id,
         requester_name: r.requester_name.clone(),
         owner_id: r.owner_id,
-        owner_name: users
-            .iter()
-            .find(|u| u.id == r.owner_id)
-            .map(|u| u.name.clone()),
+        owner_name,
         question: r.question.clone(),
         status: r.status,
         response_content: r.response_content.clone(),
         created_at: r.created_at.clone(),
+        answered_at: r.answered_at.clone(),
+        unread: me == Some(r.requester_id)
+            && r.status != KnowledgeStatus::Pending
+            && !r.answer_seen,
     }
 }
 
-/// Incoming pending requests and the account's own, with names looked up in the directory.
+/// Incoming pending requests, the account's own, and those it answered, with names looked up in
+/// the directory.
 pub(crate) fn request_lists(s: &Store) -> Result<RequestLists, StoreError> {
     let users = s.users()?;
+    let me = s.account()?.map(|u| u.id);
+    let views = |list: Vec<KnowledgeRequest>| -> Vec<ShareRequestView> {
+        list.iter().map(|r| request_view(r, &users, me)).collect()
+    };
     Ok(RequestLists {
         // The store returns only pending incoming requests.
-        incoming: s
-            .incoming_requests()?
-            .iter()
-            .map(|r| request_view(r, &users))
-            .collect(),
-        outgoing: s
-            .outgoing_requests()?
-            .iter()
-            .map(|r| request_view(r, &users))
-            .collect(),
+        incoming: views(s.incoming_requests()?),
+        outgoing: views(s.outgoing_requests()?),
+        answered: views(s.answered_requests()?),
     })
+}
+
+/// A stored search match as the UI shows it.
+pub(crate) fn request_hit(
+    m: &confab_store::RequestMatch,
+    users: &[UserSummary],
+    me: Option<UserId>,
+) -> RequestHit {
+    RequestHit {
+        request: request_view(&m.request, users, me),
+        excerpt: m.excerpt.clone(),
+        in_answer: m.in_answer,
+    }
 }
 
 /// The directory without me, with who is online in any room right now (`online`: per room).

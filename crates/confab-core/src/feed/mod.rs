@@ -99,13 +99,22 @@ async fn publish(db: &Db, shared: &Shared, me: UserId, out: Changes) {
                 Some(ConversationsUpdate {
                     complete: true,
                     conversations: s.conversation_list()?,
+                    removed: Vec::new(),
                 })
             } else if ids.is_empty() {
                 None
             } else {
+                let conversations = s.conversation_summaries(&ids)?;
+                // A conversation that changed and is no longer cached was left: it goes.
+                let removed = ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !conversations.iter().any(|c| c.id == *id))
+                    .collect();
                 Some(ConversationsUpdate {
                     complete: false,
-                    conversations: s.conversation_summaries(&ids)?,
+                    conversations,
+                    removed,
                 })
             };
             let requests: Option<RequestLists> = if everything || requests {

@@ -39,6 +39,7 @@ fn candidates(
     requests: &[KnowledgeRequest],
 ) -> Result<Vec<Candidate>, StoreError> {
     let mut out = Vec::with_capacity(messages.len() + requests.len());
+    let my_name = s.account()?.map(|u| u.name).unwrap_or_default();
     // One lookup per conversation, not per message: a catch-up brings thousands.
     let mut labels: HashMap<ConversationId, Option<ConversationLabel>> = HashMap::new();
     for m in messages {
@@ -59,6 +60,7 @@ fn candidates(
             content: m.content.clone(),
             read_seq: label.as_ref().map_or(0, |l| l.last_read_seq),
             muted: label.is_some_and(|l| l.muted),
+            mentions_me: m.sender_id != me && confab_store::mentions(&m.content, &my_name),
         });
     }
     let answers = requests
@@ -78,10 +80,15 @@ fn candidates(
             out.push(Candidate::Answer {
                 seq: r.seq,
                 request_id: r.id,
-                owner_name: users
-                    .iter()
-                    .find(|u| u.id == r.owner_id)
-                    .map_or_else(|| "A teammate".to_owned(), |u| u.name.clone()),
+                owner_name: Some(r.owner_name.clone())
+                    .filter(|n| !n.is_empty())
+                    .or_else(|| {
+                        users
+                            .iter()
+                            .find(|u| u.id == r.owner_id)
+                            .map(|u| u.name.clone())
+                    })
+                    .unwrap_or_else(|| "A teammate".to_owned()),
                 status: r.status,
                 content: r.response_content.clone(),
             });

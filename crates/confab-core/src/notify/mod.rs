@@ -5,8 +5,8 @@
 //! Rules: an incoming share request, an answer to my request, a message from someone else;
 //! never my own messages, never anything already read or already notified (sequence at or
 //! below the notified cursor, which is persisted so restarts and wake-ups never replay), not
-//! for muted conversations or while globally muted, not for the conversation the focused window
-//! shows; a catch-up of many items becomes one summary per conversation.
+//! for muted conversations (unless the message mentions me) or while globally muted, not for the
+//! conversation the focused window shows; a catch-up of many items becomes one summary per conversation.
 //!
 //! [`decide_and_record`] builds the candidates from the cache and keeps the cursor there.
 
@@ -40,6 +40,8 @@ pub enum Candidate {
         read_seq: i64,
         /// Conversation muted.
         muted: bool,
+        /// It mentions me (`@my name`): notified even when the conversation is muted.
+        mentions_me: bool,
     },
     /// A share request addressed to me.
     Request {
@@ -121,12 +123,14 @@ pub fn decide(ctx: &Context, batch: &[Candidate]) -> (Vec<Notification>, i64) {
                 sender_id,
                 read_seq,
                 muted,
+                mentions_me,
                 ..
             } => {
                 let watching = ctx.focus.visible
                     && ctx.focus.focused
                     && ctx.focus.conversation_id == Some(*conversation_id);
-                if *sender_id != ctx.me && seq > read_seq && !muted && !watching {
+                let wanted = !*muted || *mentions_me;
+                if *sender_id != ctx.me && seq > read_seq && wanted && !watching {
                     per_conversation
                         .entry(*conversation_id)
                         .or_default()
@@ -178,7 +182,22 @@ pub fn decide(ctx: &Context, batch: &[Candidate]) -> (Vec<Notification>, i64) {
         else {
             continue;
         };
-        let n = if msgs.len() > SUMMARY_AFTER {
+        let mention = msgs.iter().rev().find_map(|m| match m {
+            Candidate::Message {
+                mentions_me: true,
+                sender_name,
+                content,
+                ..
+            } => Some((sender_name, content)),
+            _ => None,
+        });
+        let n = if let Some((sender_name, content)) = mention {
+            Notification {
+                title: format!("{sender_name} mentioned you in {conversation_title}"),
+                body: preview(content),
+                target: NavigateTarget::Conversation(conversation_id),
+            }
+        } else if msgs.len() > SUMMARY_AFTER {
             Notification {
                 title: format!("{} new messages in {conversation_title}", msgs.len()),
                 body: format!("{sender_name}: {}", preview(content)),
@@ -224,6 +243,7 @@ mod tests {
             content: format!("hello {seq}"),
             read_seq: 0,
             muted: false,
+            mentions_me: false,
         }
     }
 
@@ -285,6 +305,25 @@ mod tests {
             ..ctx()
         };
         assert_eq!(decide(&away, &[msg(7, 9, 2)]).0.len(), 1);
+    }
+
+    #[test]
+    fn a_mention_of_me_in_a_muted_conversation_notifies_and_says_so() {
+        let mut quiet = msg(5, 8, 2);
+        let mut mention = msg(6, 8, 3);
+        for c in [&mut quiet, &mut mention] {
+            if let Candidate::Message { muted, .. } = c {
+                *muted = true;
+            }
+        }
+        assert!(decide(&ctx(), std::slice::from_ref(&quiet)).0.is_empty());
+        if let Candidate::Message { mentions_me, .. } = &mut mention {
+            *mentions_me = true;
+        }
+        let (n, _) = decide(&ctx(), &[quiet, mention]);
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].title, "User 3 mentioned you in Room 8");
+        assert_eq!(n[0].body, "hello 6");
     }
 
     #[test]
