@@ -1,9 +1,10 @@
 //! Pure logic behind the screens (no web APIs): time formatting, message timelines, sentences,
-//! keyboard rules and text matching. Tested natively.
+//! keyboard rules, text matching, and links and mentions in text. Tested natively.
 
 pub mod filter;
 pub mod form;
 pub mod format;
 pub mod keys;
+pub mod rich_text;
 pub mod text;
 pub mod timeline;
