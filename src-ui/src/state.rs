@@ -43,12 +43,16 @@ pub enum Dialog {
     Respond(RequestId),
     /// Ask a teammate, maybe preselected.
     Ask(Option<UserId>),
-    /// All requests, incoming and mine, with answers; one highlighted.
+    /// The knowledge library: every request asked or answered, with answers; one highlighted.
     Requests(Option<RequestId>),
-    /// Search over cached messages.
+    /// Search over everything cached.
     Search,
     /// The quick conversation switcher.
     Switcher,
+    /// Start a direct or group conversation.
+    NewConversation,
+    /// A group's settings: rename, add people, leave.
+    Group(ConversationId),
 }
 
 /// Everything the UI shows.
@@ -96,6 +100,9 @@ pub struct AppState {
     pub now_ms: i64,
     /// The local UTC offset in minutes.
     pub offset_min: i32,
+    /// A message to show and highlight (a search hit): the message list loads older pages until
+    /// it holds it, then scrolls to it. Cleared when another conversation opens.
+    pub highlight: Option<(ConversationId, Seq)>,
 }
 
 impl Default for AppState {
@@ -124,6 +131,7 @@ impl Default for AppState {
             composer_focus: 0,
             now_ms: 0,
             offset_min: 0,
+            highlight: None,
         }
     }
 }
@@ -178,6 +186,13 @@ pub enum Action {
     FocusComposer,
     /// A window-wide keyboard shortcut.
     Shortcut(Shortcut),
+    /// Open a conversation at one message, highlighted (a search hit).
+    JumpTo {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The message's sequence.
+        seq: Seq,
+    },
     /// Clock tick.
     Tick {
         /// Epoch ms.
@@ -219,6 +234,25 @@ impl AppState {
     /// Unread messages over all conversations.
     pub fn unread_total(&self) -> i64 {
         self.conversations.iter().map(|c| c.unread_count).sum()
+    }
+
+    /// Unread mentions of me over all conversations.
+    pub fn mention_total(&self) -> i64 {
+        self.conversations.iter().map(|c| c.mention_count).sum()
+    }
+
+    /// Answers to my questions I have not opened yet.
+    pub fn unread_answers(&self) -> usize {
+        self.requests.unread_answers()
+    }
+
+    /// The teammates' names and mine, for `@` mentions (completion and highlighting).
+    pub fn mention_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.teammates.iter().map(|t| t.name.clone()).collect();
+        if let Some(me) = &self.session {
+            names.push(me.name.clone());
+        }
+        names
     }
 
     fn clear_account(&mut self) {
@@ -302,12 +336,16 @@ impl AppState {
     /// is known.
     fn conversations_changed(&mut self, update: ConversationsUpdate) {
         let complete = update.complete;
+        let gone = update.removed.clone();
         update.apply_to(&mut self.conversations);
         self.conversations_loaded |= complete;
         if let Some(open) = self.selected {
             match self.conversations.iter_mut().find(|c| c.id == open) {
-                Some(c) => c.unread_count = 0,
-                None if complete => self.selected = None,
+                Some(c) => {
+                c.unread_count = 0;
+                c.mention_count = 0;
+            }
+                None if complete || gone.contains(&open) => self.selected = None,
                 None => {}
             }
         }
@@ -328,6 +366,7 @@ impl AppState {
             Shortcut::Requests => self.dialog = toggle(&self.dialog, Dialog::Requests(None)),
             Shortcut::Search => self.dialog = toggle(&self.dialog, Dialog::Search),
             Shortcut::Ask => self.dialog = Some(Dialog::Ask(None)),
+            Shortcut::NewConversation => self.dialog = Some(Dialog::NewConversation),
             Shortcut::Close => self.dialog = None,
             Shortcut::FocusComposer => {
                 self.dialog = None;
@@ -344,8 +383,12 @@ impl AppState {
 
     fn select(&mut self, id: ConversationId) {
         self.selected = Some(id);
+        if self.highlight.is_some_and(|(c, _)| c != id) {
+            self.highlight = None;
+        }
         if let Some(c) = self.conversations.iter_mut().find(|c| c.id == id) {
             c.unread_count = 0;
+            c.mention_count = 0;
         }
     }
 }
@@ -453,6 +496,14 @@ impl Reducible for AppState {
                 s.composer_focus = s.composer_focus.wrapping_add(1);
             }
             Action::Shortcut(k) => s.shortcut(k),
+            Action::JumpTo {
+                conversation_id,
+                seq,
+            } => {
+                s.dialog = None;
+                s.select(conversation_id);
+                s.highlight = Some((conversation_id, seq));
+            }
             Action::Tick { now_ms, offset_min } => {
                 s.now_ms = now_ms;
                 s.offset_min = offset_min;
@@ -472,7 +523,7 @@ pub fn clamp_split(f: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::logic::timeline::tests::msg;
     use confab_model::ipc::{DeliveryState, ShareRequestView};
@@ -487,10 +538,12 @@ mod tests {
         }
     }
 
-    pub(super) fn conv(id: i64, unread: i64) -> ConversationSummary {
+    pub(crate) fn conv(id: i64, unread: i64) -> ConversationSummary {
         ConversationSummary {
             id,
             title: format!("c{id}"),
+            kind: confab_model::ConversationKind::Direct,
+            mention_count: 0,
             member_ids: vec![1, 2],
             last_message_preview: None,
             last_activity_at: None,
@@ -507,6 +560,7 @@ mod tests {
         Action::Event(UiEvent::Conversations(ConversationsUpdate {
             complete: true,
             conversations,
+            removed: Vec::new(),
         }))
     }
 
@@ -534,6 +588,8 @@ mod tests {
             status: KnowledgeStatus::Pending,
             response_content: None,
             created_at: "2025-03-05T10:00:00Z".into(),
+            answered_at: None,
+            unread: false,
         }
     }
 
@@ -643,11 +699,46 @@ mod tests {
     }
 
     #[test]
+    fn a_left_conversation_leaves_the_list_and_another_opens() {
+        let s = run([
+            started(Some(session()), None, None),
+            list(vec![conv(1, 0), conv(2, 0)]),
+            Action::Select(1),
+            Action::Event(UiEvent::Conversations(ConversationsUpdate {
+                complete: false,
+                conversations: vec![],
+                removed: vec![1],
+            })),
+        ]);
+        assert_eq!(s.conversations.len(), 1);
+        assert_eq!(s.selected, Some(2), "the left conversation closes, the next one opens");
+    }
+
+    #[test]
+    fn a_search_hit_opens_its_conversation_with_the_message_highlighted_until_another_opens() {
+        let s = run([
+            started(Some(session()), None, None),
+            list(vec![conv(1, 3), conv(2, 0)]),
+            Action::Open(Dialog::Search),
+            Action::JumpTo {
+                conversation_id: 2,
+                seq: 40,
+            },
+        ]);
+        assert_eq!(s.selected, Some(2));
+        assert_eq!(s.highlight, Some((2, 40)));
+        assert_eq!(s.dialog, None);
+        let s = s.reduce(Action::Select(1));
+        assert_eq!(s.highlight, None);
+    }
+
+    #[test]
     fn an_answered_request_leaves_the_list_and_its_dialog_closes() {
         let s = run([
             Action::Event(UiEvent::Requests(RequestLists {
                 incoming: vec![request(4), request(5)],
                 outgoing: vec![],
+                answered: vec![],
             })),
             Action::Open(Dialog::Respond(4)),
             Action::Answered(4),
@@ -807,6 +898,7 @@ mod list_tests {
         Action::Event(UiEvent::Conversations(ConversationsUpdate {
             complete,
             conversations,
+            removed: Vec::new(),
         }))
     }
 

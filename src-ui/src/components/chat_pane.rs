@@ -2,7 +2,8 @@
 //! typing, and the composer. Opening a conversation loads it, marks it seen and tells the core
 //! which conversation is on screen (for the notification policy).
 
-use confab_model::ipc::commands::{MarkSeen, SetOpenConversation};
+use confab_model::ipc::commands::{MarkSeen, SetConversationMuted, SetOpenConversation};
+use confab_model::ConversationKind;
 use confab_model::ipc::ConnectionStatus;
 use yew::prelude::*;
 
@@ -66,16 +67,26 @@ pub fn chat_pane() -> Html {
     }
 
     let Some(conv) = store.selected_conversation().cloned() else {
-        let text = if store.conversations_loaded && store.conversations.is_empty() {
-            "No conversations yet. Ask a teammate for knowledge from the sidebar."
+        let empty = store.conversations_loaded && store.conversations.is_empty();
+        let text = if empty {
+            "No conversations yet. Start one with a teammate, or ask someone for knowledge."
         } else {
             "Pick a conversation on the left."
         };
+        let d = store.dispatcher();
+        let start = Callback::from(move |_: MouseEvent| {
+            d.dispatch(Action::Open(Dialog::NewConversation));
+        });
         return html! {
             <main class="chat empty-chat">
                 <div class="empty-state">
                     <Icon glyph={Glyph::Bulb} />
                     <p>{ text }</p>
+                    if empty {
+                        <button class="primary" id="empty-new-conversation" onclick={start}>
+                            { "New conversation" }
+                        </button>
+                    }
                 </div>
             </main>
         };
@@ -111,6 +122,28 @@ pub fn chat_pane() -> Html {
         Callback::from(move |_: MouseEvent| d.dispatch(Action::Open(Dialog::Ask(peer))))
     };
 
+    let mute = {
+        let (d, id, muted) = (store.dispatcher(), conv.id, conv.muted);
+        Callback::from(move |_: MouseEvent| {
+            effects::fire(
+                &d,
+                SetConversationMuted {
+                    conversation_id: id,
+                    muted: !muted,
+                },
+            );
+        })
+    };
+    let mute_label = if conv.muted {
+        "Unmute (notifications on)"
+    } else {
+        "Mute (only mentions notify)"
+    };
+    let group = {
+        let (d, id) = (store.dispatcher(), conv.id);
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::Open(Dialog::Group(id))))
+    };
+
     html! {
         <main class="chat" aria-label={format!("Conversation {}", conv.title)}>
             <header class="chat-head">
@@ -129,6 +162,17 @@ pub fn chat_pane() -> Html {
                         html! { <span title={name.clone()}><Avatar {name} small=true online={Some(true)} /></span> }
                     }) }
                 </div>
+                <button class={classes!("icon-button", conv.muted.then_some("on"))} id="chat-mute"
+                        onclick={mute} title={mute_label} aria-label={mute_label}
+                        aria-pressed={conv.muted.to_string()}>
+                    <Icon glyph={if conv.muted { Glyph::BellOff } else { Glyph::Bell }} />
+                </button>
+                if conv.kind == ConversationKind::Group {
+                    <button class="icon-button" id="chat-group" onclick={group}
+                            title="People and name" aria-label="People and name">
+                        <Icon glyph={Glyph::People} />
+                    </button>
+                }
                 <button class="ghost" onclick={ask} title="Ask for knowledge">
                     <Icon glyph={Glyph::Bulb} />{ "Ask" }
                 </button>

@@ -1,10 +1,11 @@
 //! One row of the conversation list: avatar (with online dot for direct chats), title, last
-//! message preview, time and unread badge.
+//! message preview, time, unread and mention badges, and a mute toggle beside it.
 
 use confab_model::ipc::ConversationSummary;
 use yew::prelude::*;
 
 use crate::components::avatar::Avatar;
+use crate::components::icon::{Glyph, Icon};
 use crate::logic::format::list_time;
 use crate::logic::text::badge;
 
@@ -25,6 +26,8 @@ pub struct ConversationItemProps {
     pub offset_min: i32,
     /// Opens it.
     pub onselect: Callback<i64>,
+    /// Mutes (`true`) or unmutes it.
+    pub onmute: Callback<(i64, bool)>,
 }
 
 /// A conversation row.
@@ -45,25 +48,49 @@ pub fn conversation_item(props: &ConversationItemProps) -> Html {
         unread.then_some("unread")
     );
     let hint = (props.index < 9).then(|| format!("Ctrl+{}", props.index + 1));
+    let muted = c.muted;
+    let onmute = props.onmute.reform(move |e: MouseEvent| {
+        e.stop_propagation();
+        (id, !muted)
+    });
+    let mute_label = if muted {
+        "Unmute conversation"
+    } else {
+        "Mute conversation"
+    };
     html! {
-        <li>
+        <li class={classes!("conversation-row", muted.then_some("muted"))}>
             <button {class} {onclick} data-conversation-id={id.to_string()}
                     aria-current={props.selected.then_some("true")} title={hint}>
                 <Avatar name={c.title.clone()} online={props.online} />
                 <span class="conversation-text">
                     <span class="conversation-top">
                         <span class="conversation-title">{ c.title.clone() }</span>
+                        if muted {
+                            <span class="muted-mark" title="Muted" aria-label="muted"><Icon glyph={Glyph::BellOff} /></span>
+                        }
                         <span class="conversation-time">{ time }</span>
                     </span>
                     <span class="conversation-bottom">
                         <span class="conversation-preview">
                             { c.last_message_preview.clone().unwrap_or_else(|| "No messages yet".into()) }
                         </span>
+                        if c.mention_count > 0 {
+                            <span class="badge mention-badge" aria-label="mentions of you">
+                                { format!("@{}", badge(c.mention_count)) }
+                            </span>
+                        }
                         if unread {
-                            <span class="badge" aria-label="unread messages">{ badge(c.unread_count) }</span>
+                            <span class={classes!("badge", muted.then_some("quiet"))} aria-label="unread messages">
+                                { badge(c.unread_count) }
+                            </span>
                         }
                     </span>
                 </span>
+            </button>
+            <button class="icon-button row-action mute-toggle" title={mute_label} aria-label={mute_label}
+                    aria-pressed={muted.to_string()} onclick={onmute}>
+                <Icon glyph={if muted { Glyph::Bell } else { Glyph::BellOff }} />
             </button>
         </li>
     }

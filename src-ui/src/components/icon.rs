@@ -27,6 +27,14 @@ pub enum Glyph {
     Retry,
     /// Lightbulb: knowledge.
     Bulb,
+    /// Pencil on a page: new conversation.
+    Compose,
+    /// Bell: notifications on.
+    Bell,
+    /// Struck-through bell: muted.
+    BellOff,
+    /// Two people: group settings.
+    People,
 }
 
 fn paths(g: Glyph) -> Html {
@@ -62,6 +70,21 @@ fn paths(g: Glyph) -> Html {
         Glyph::Bulb => html! { <>
             <path d="M9 17h6M10 20h4" />
             <path d="M12 3.5a5.5 5.5 0 0 0-3.3 9.9c.5.4.8 1 .8 1.6h5c0-.6.3-1.2.8-1.6A5.5 5.5 0 0 0 12 3.5z" />
+        </> },
+        Glyph::Compose => html! { <>
+            <path d="M12 4H6a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-6" />
+            <path d="M17.5 3.5l3 3L12 15l-4 1 1-4z" />
+        </> },
+        Glyph::Bell => html! { <>
+            <path d="M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15z" /><path d="M10 20.5h4" />
+        </> },
+        Glyph::BellOff => html! { <>
+            <path d="M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l1.5 2h-15z" /><path d="M10 20.5h4" />
+            <path d="M4 4l16 16" />
+        </> },
+        Glyph::People => html! { <>
+            <circle cx="9" cy="8.5" r="3" /><path d="M3.5 19a5.5 5.5 0 0 1 11 0" />
+            <path d="M15.5 5.8a3 3 0 0 1 0 5.4M17 14.2a5.5 5.5 0 0 1 3.5 4.8" />
         </> },
     }
 }

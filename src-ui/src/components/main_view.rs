@@ -3,12 +3,13 @@
 use yew::prelude::*;
 
 use crate::components::{
-    ask_dialog::AskDialog, banner::Banner, chat_pane::ChatPane, requests_dialog::RequestsDialog,
+    ask_dialog::AskDialog, banner::Banner, chat_pane::ChatPane, group_dialog::GroupDialog,
+    new_conversation::NewConversationDialog, requests_dialog::RequestsDialog,
     respond_dialog::RespondDialog, search_dialog::SearchDialog, sidebar::Sidebar,
     switcher::Switcher,
 };
 use crate::effects;
-use crate::logic::text::window_title;
+use crate::logic::text::{window_title, Waiting};
 use crate::state::{Action, Dialog};
 use crate::store::use_store;
 
@@ -32,10 +33,15 @@ pub fn main_view() -> Html {
     }
     {
         // The title (taskbar, window switcher) says what waits, like the tray.
-        let counts = (store.pending_incoming().count(), store.unread_total());
-        use_effect_with(counts, |(pending, unread)| {
+        let waiting = Waiting {
+            requests: store.pending_incoming().count() as i64,
+            answers: store.unread_answers() as i64,
+            mentions: store.mention_total(),
+            unread: store.unread_total(),
+        };
+        use_effect_with(waiting, |waiting| {
             if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-                doc.set_title(&window_title(*pending, *unread));
+                doc.set_title(&window_title(*waiting));
             }
         });
     }
@@ -46,6 +52,8 @@ pub fn main_view() -> Html {
         Some(Dialog::Requests(h)) => html! { <RequestsDialog highlight={*h} /> },
         Some(Dialog::Search) => html! { <SearchDialog /> },
         Some(Dialog::Switcher) => html! { <Switcher /> },
+        Some(Dialog::NewConversation) => html! { <NewConversationDialog /> },
+        Some(Dialog::Group(id)) => html! { <GroupDialog conversation_id={*id} /> },
     };
     let toast = store.toast.clone().map(|t| {
         let d = store.dispatcher();

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use confab_model::ipc::commands::{SetSetting, SignOut};
+use confab_model::ipc::commands::{SetConversationMuted, SetSetting, SignOut};
 use confab_model::ipc::ConnectionStatus;
 use web_sys::{Element, HtmlElement, PointerEvent};
 use yew::prelude::*;
@@ -85,6 +85,18 @@ pub fn sidebar() -> Html {
         let d = d.clone();
         Callback::from(move |id: i64| d.dispatch(Action::Select(id)))
     };
+    let mute = {
+        let d = d.clone();
+        Callback::from(move |(conversation_id, muted): (i64, bool)| {
+            effects::fire(
+                &d,
+                SetConversationMuted {
+                    conversation_id,
+                    muted,
+                },
+            );
+        })
+    };
     let open_request = {
         let d = d.clone();
         Callback::from(move |id: i64| d.dispatch(Action::Open(Dialog::Respond(id))))
@@ -107,6 +119,7 @@ pub fn sidebar() -> Html {
         .iter()
         .filter(|r| r.status == confab_model::KnowledgeStatus::Pending)
         .count();
+    let unread_answers = store.unread_answers();
 
     html! {
         <aside class="sidebar">
@@ -130,10 +143,22 @@ pub fn sidebar() -> Html {
                     <div class="pane-title">
                         <span>{ "Conversations" }</span>
                         <kbd title="Quick switcher">{ "Ctrl K" }</kbd>
+                        <span class="spacer" />
+                        <button class="icon-button" id="new-conversation"
+                                title="New conversation (Ctrl+Shift+N)" aria-label="New conversation"
+                                onclick={open(Dialog::NewConversation)}>
+                            <Icon glyph={Glyph::Compose} />
+                        </button>
                     </div>
                     <ul class="conversation-list" id="conversation-list">
                         if store.conversations.is_empty() && store.conversations_loaded {
-                            <li class="empty">{ "No conversations yet." }</li>
+                            <li class="empty">
+                                <p>{ "No conversations yet." }</p>
+                                <button class="primary small" id="start-first-conversation"
+                                        onclick={open(Dialog::NewConversation)}>
+                                    { "Start a conversation" }
+                                </button>
+                            </li>
                         }
                         { for store.conversations.iter().enumerate().map(|(i, c)| {
                             let online = c.direct_peer_id.map(|p| connected && store.is_online(p));
@@ -141,7 +166,7 @@ pub fn sidebar() -> Html {
                                 <ConversationItem key={c.id} summary={c.clone()} index={i}
                                     selected={store.selected == Some(c.id)} {online}
                                     now_ms={store.now_ms} offset_min={store.offset_min}
-                                    onselect={select.clone()} />
+                                    onselect={select.clone()} onmute={mute.clone()} />
                             }
                         }) }
                     </ul>
@@ -174,10 +199,15 @@ pub fn sidebar() -> Html {
                             }
                         }) }
                     </ul>
-                    <button class="pane-footer" id="open-requests" title="All requests (Ctrl+R)"
+                    <button class="pane-footer" id="open-requests" title="Knowledge library (Ctrl+R)"
                             onclick={open(Dialog::Requests(None))}>
                         <Icon glyph={Glyph::Inbox} />
-                        <span>{ "My questions" }</span>
+                        <span>{ "Knowledge library" }</span>
+                        if unread_answers > 0 {
+                            <span class="count" id="library-unread" aria-label="new answers">
+                                { badge(unread_answers as i64) }
+                            </span>
+                        }
                         if outgoing_open > 0 {
                             <span class="muted">{ format!("{outgoing_open} waiting") }</span>
                         }

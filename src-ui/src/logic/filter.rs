@@ -1,6 +1,31 @@
-//! Matching typed text: the quick switcher's conversation filter and search-hit highlighting.
+//! Matching typed text: the quick switcher's conversation filter, the teammate pickers and
+//! search-hit highlighting.
 
-use confab_model::ipc::ConversationSummary;
+use confab_model::ipc::{ConversationSummary, Teammate};
+use confab_model::UserId;
+
+/// Teammates a picker offers for `query`: every word must start a word of the name
+/// (case-insensitive), `exclude`d ids left out; online first, then by name.
+pub fn teammates<'a>(list: &'a [Teammate], query: &str, exclude: &[UserId]) -> Vec<&'a Teammate> {
+    let q: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let mut hits: Vec<&Teammate> = list
+        .iter()
+        .filter(|t| !exclude.contains(&t.id))
+        .filter(|t| {
+            let name = t.name.to_lowercase();
+            let words: Vec<&str> = name.split_whitespace().collect();
+            q.iter()
+                .all(|w| words.iter().any(|n| n.starts_with(w.as_str())))
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        b.online
+            .cmp(&a.online)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            .then(a.id.cmp(&b.id))
+    });
+    hits
+}
 
 /// Conversations whose title contains every word of the query (case-insensitive), titles that
 /// start with the query first; all of them, in list order, for an empty query.
@@ -70,6 +95,8 @@ mod tests {
         ConversationSummary {
             id,
             title: title.into(),
+            kind: confab_model::ConversationKind::Group,
+            mention_count: 0,
             member_ids: vec![],
             last_message_preview: None,
             last_activity_at: None,
@@ -78,6 +105,34 @@ mod tests {
             direct_peer_id: None,
             sort_key: (0, id),
         }
+    }
+
+    fn mate(id: i64, name: &str, online: bool) -> Teammate {
+        Teammate {
+            id,
+            name: name.into(),
+            online,
+        }
+    }
+
+    #[test]
+    fn the_picker_lists_online_teammates_first_and_matches_word_starts() {
+        let team = [
+            mate(2, "Grace Hopper", false),
+            mate(3, "Ada Lovelace", true),
+            mate(4, "Alan Turing", false),
+        ];
+        let names = |q: &str, ex: &[i64]| -> Vec<String> {
+            teammates(&team, q, ex)
+                .into_iter()
+                .map(|t| t.name.clone())
+                .collect()
+        };
+        assert_eq!(names("", &[]), ["Ada Lovelace", "Alan Turing", "Grace Hopper"]);
+        assert_eq!(names("a", &[]), ["Ada Lovelace", "Alan Turing"]);
+        assert_eq!(names("hop", &[]), ["Grace Hopper"]);
+        assert_eq!(names("ace", &[]), Vec::<String>::new(), "inside a word is no match");
+        assert_eq!(names("", &[3]), ["Alan Turing", "Grace Hopper"]);
     }
 
     #[test]

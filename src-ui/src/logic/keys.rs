@@ -31,6 +31,8 @@ pub enum Shortcut {
     Search,
     /// Ctrl+N: ask a teammate for knowledge.
     Ask,
+    /// Ctrl+Shift+N: start a conversation.
+    NewConversation,
     /// Escape: close the open dialog.
     Close,
 }
@@ -51,6 +53,7 @@ pub fn shortcut(k: KeyPress<'_>) -> Option<Shortcut> {
         "l" => Some(Shortcut::FocusComposer),
         "r" => Some(Shortcut::Requests),
         "f" => Some(Shortcut::Search),
+        "n" if k.shift => Some(Shortcut::NewConversation),
         "n" => Some(Shortcut::Ask),
         d if d.len() == 1 => match d.as_bytes()[0] {
             b @ b'1'..=b'9' => Some(Shortcut::Conversation(usize::from(b - b'1'))),

@@ -99,24 +99,41 @@ pub fn typing_line(names: &[String]) -> Option<String> {
 }
 
 /// The window title: "Confab", or with what waits, "Confab (2 requests · 5 unread)".
-pub fn window_title(pending_requests: usize, unread: i64) -> String {
+pub fn window_title(w: Waiting) -> String {
+    let plural = |n: i64, one: &str, many: &str| {
+        format!("{n} {}", if n == 1 { one } else { many })
+    };
     let mut parts = Vec::new();
-    if pending_requests > 0 {
-        let noun = if pending_requests == 1 {
-            "request"
-        } else {
-            "requests"
-        };
-        parts.push(format!("{pending_requests} {noun}"));
+    if w.requests > 0 {
+        parts.push(plural(w.requests, "request", "requests"));
     }
-    if unread > 0 {
-        parts.push(format!("{unread} unread"));
+    if w.answers > 0 {
+        parts.push(plural(w.answers, "new answer", "new answers"));
+    }
+    if w.mentions > 0 {
+        parts.push(plural(w.mentions, "mention", "mentions"));
+    }
+    if w.unread > 0 {
+        parts.push(format!("{} unread", w.unread));
     }
     if parts.is_empty() {
         "Confab".into()
     } else {
         format!("Confab ({})", parts.join(" · "))
     }
+}
+
+/// What waits for the user, as the window title counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Waiting {
+    /// Requests addressed to me, pending.
+    pub requests: i64,
+    /// Answers to my questions not opened yet.
+    pub answers: i64,
+    /// Unread mentions of me.
+    pub mentions: i64,
+    /// Unread messages.
+    pub unread: i64,
 }
 
 /// A badge count, capped for display ("99+").
@@ -243,9 +260,22 @@ mod tests {
 
     #[test]
     fn the_window_title_counts_what_waits() {
-        assert_eq!(window_title(0, 0), "Confab");
-        assert_eq!(window_title(1, 0), "Confab (1 request)");
-        assert_eq!(window_title(2, 5), "Confab (2 requests · 5 unread)");
+        let w = |requests, answers, mentions, unread| Waiting {
+            requests,
+            answers,
+            mentions,
+            unread,
+        };
+        assert_eq!(window_title(w(0, 0, 0, 0)), "Confab");
+        assert_eq!(window_title(w(1, 0, 0, 0)), "Confab (1 request)");
+        assert_eq!(
+            window_title(w(2, 0, 0, 5)),
+            "Confab (2 requests · 5 unread)"
+        );
+        assert_eq!(
+            window_title(w(0, 1, 2, 4)),
+            "Confab (1 new answer · 2 mentions · 4 unread)"
+        );
     }
 
     #[test]
