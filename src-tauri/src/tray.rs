@@ -27,8 +27,9 @@ struct TrayItems {
 #[derive(Default)]
 pub struct Shown(Mutex<BadgeCounts>);
 
-/// The tooltip and status line: "2 requests waiting · 5 unread messages", or "All caught up".
-pub fn summary(pending_requests: usize, unread_messages: i64) -> String {
+/// The tooltip and status line: "2 requests waiting · 1 new answer · 1 mention · 5 unread
+/// messages", or "All caught up".
+pub fn summary(counts: &BadgeCounts) -> String {
     let plural = |n: i64, one: &str, many: &str| {
         if n == 1 {
             format!("1 {one}")
@@ -36,13 +37,24 @@ pub fn summary(pending_requests: usize, unread_messages: i64) -> String {
             format!("{n} {many}")
         }
     };
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let mut parts = Vec::new();
-    if pending_requests > 0 {
-        let n = i64::try_from(pending_requests).unwrap_or(i64::MAX);
+    if counts.pending_requests > 0 {
+        let n = count(counts.pending_requests);
         parts.push(plural(n, "request waiting", "requests waiting"));
     }
-    if unread_messages > 0 {
-        parts.push(plural(unread_messages, "unread message", "unread messages"));
+    if counts.new_answers > 0 {
+        parts.push(plural(count(counts.new_answers), "new answer", "new answers"));
+    }
+    if counts.mentions > 0 {
+        parts.push(plural(counts.mentions, "mention", "mentions"));
+    }
+    if counts.unread_messages > 0 {
+        parts.push(plural(
+            counts.unread_messages,
+            "unread message",
+            "unread messages",
+        ));
     }
     if parts.is_empty() {
         "All caught up".into()
@@ -111,8 +123,8 @@ pub fn show(app: &AppHandle, counts: BadgeCounts) {
     if let Some(shown) = app.try_state::<Shown>() {
         *shown.0.lock().unwrap_or_else(|e| e.into_inner()) = counts;
     }
-    let text = summary(counts.pending_requests, counts.unread_messages);
-    let attention = counts.pending_requests > 0 || counts.unread_messages > 0;
+    let text = summary(&counts);
+    let attention = counts != BadgeCounts::default();
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let _ = tray.set_tooltip(Some(format!("Confab — {text}")));
         if let Ok(icon) = Image::from_bytes(if attention { ICON_ALERT } else { ICON }) {
@@ -142,9 +154,22 @@ mod tests {
 
     #[test]
     fn the_summary_counts_requests_and_unread_messages() {
-        assert_eq!(summary(0, 0), "All caught up");
-        assert_eq!(summary(1, 0), "1 request waiting");
-        assert_eq!(summary(2, 1), "2 requests waiting · 1 unread message");
-        assert_eq!(summary(0, 7), "7 unread messages");
+        let c = |pending_requests, new_answers, mentions, unread_messages| BadgeCounts {
+            pending_requests,
+            unread_messages,
+            mentions,
+            new_answers,
+        };
+        assert_eq!(summary(&c(0, 0, 0, 0)), "All caught up");
+        assert_eq!(summary(&c(1, 0, 0, 0)), "1 request waiting");
+        assert_eq!(
+            summary(&c(2, 0, 0, 1)),
+            "2 requests waiting · 1 unread message"
+        );
+        assert_eq!(summary(&c(0, 0, 0, 7)), "7 unread messages");
+        assert_eq!(
+            summary(&c(0, 2, 1, 3)),
+            "2 new answers · 1 mention · 3 unread messages"
+        );
     }
 }
