@@ -342,9 +342,9 @@ impl AppState {
         if let Some(open) = self.selected {
             match self.conversations.iter_mut().find(|c| c.id == open) {
                 Some(c) => {
-                c.unread_count = 0;
-                c.mention_count = 0;
-            }
+                    c.unread_count = 0;
+                    c.mention_count = 0;
+                }
                 None if complete || gone.contains(&open) => self.selected = None,
                 None => {}
             }
@@ -711,7 +711,11 @@ pub(crate) mod tests {
             })),
         ]);
         assert_eq!(s.conversations.len(), 1);
-        assert_eq!(s.selected, Some(2), "the left conversation closes, the next one opens");
+        assert_eq!(
+            s.selected,
+            Some(2),
+            "the left conversation closes, the next one opens"
+        );
     }
 
     #[test]

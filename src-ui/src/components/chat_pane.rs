@@ -3,8 +3,8 @@
 //! which conversation is on screen (for the notification policy).
 
 use confab_model::ipc::commands::{MarkSeen, SetConversationMuted, SetOpenConversation};
-use confab_model::ConversationKind;
 use confab_model::ipc::ConnectionStatus;
+use confab_model::ConversationKind;
 use yew::prelude::*;
 
 use crate::components::avatar::Avatar;

@@ -170,7 +170,8 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
         })
     };
     let leave = {
-        let (confirm_leave, status, d) = (confirm_leave.clone(), status.clone(), store.dispatcher());
+        let (confirm_leave, status, d) =
+            (confirm_leave.clone(), status.clone(), store.dispatcher());
         let group_title = conv.title.clone();
         Callback::from(move |_: MouseEvent| {
             if !online {

@@ -89,11 +89,15 @@ pub fn search_dialog() -> Html {
     };
     let request_row = |h: &RequestHit| {
         let (d, id) = (d.clone(), h.request.id);
-        let onclick =
-            Callback::from(move |_: MouseEvent| d.dispatch(Action::Open(Dialog::Requests(Some(id)))));
+        let onclick = Callback::from(move |_: MouseEvent| {
+            d.dispatch(Action::Open(Dialog::Requests(Some(id))))
+        });
         let r = &h.request;
         let who = if h.in_answer {
-            format!("Answer by {}", r.owner_name.clone().unwrap_or_else(|| "a teammate".into()))
+            format!(
+                "Answer by {}",
+                r.owner_name.clone().unwrap_or_else(|| "a teammate".into())
+            )
         } else {
             format!("Asked by {}", r.requester_name)
         };

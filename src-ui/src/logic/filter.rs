@@ -128,10 +128,17 @@ mod tests {
                 .map(|t| t.name.clone())
                 .collect()
         };
-        assert_eq!(names("", &[]), ["Ada Lovelace", "Alan Turing", "Grace Hopper"]);
+        assert_eq!(
+            names("", &[]),
+            ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
+        );
         assert_eq!(names("a", &[]), ["Ada Lovelace", "Alan Turing"]);
         assert_eq!(names("hop", &[]), ["Grace Hopper"]);
-        assert_eq!(names("ace", &[]), Vec::<String>::new(), "inside a word is no match");
+        assert_eq!(
+            names("ace", &[]),
+            Vec::<String>::new(),
+            "inside a word is no match"
+        );
         assert_eq!(names("", &[3]), ["Alan Turing", "Grace Hopper"]);
     }
 

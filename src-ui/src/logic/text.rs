@@ -100,9 +100,7 @@ pub fn typing_line(names: &[String]) -> Option<String> {
 
 /// The window title: "Confab", or with what waits, "Confab (2 requests · 5 unread)".
 pub fn window_title(w: Waiting) -> String {
-    let plural = |n: i64, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = Vec::new();
     if w.requests > 0 {
         parts.push(plural(w.requests, "request", "requests"));
