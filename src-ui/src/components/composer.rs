@@ -1,6 +1,8 @@
 //! The composer: Enter sends, Shift+Enter adds a line. Each conversation keeps its draft: it is
 //! restored when the conversation opens, saved shortly after typing stops, and saved at once
 //! when switching away. Every keystroke pokes the core's typing indicator (it throttles).
+//! Typing `@` offers the teammates whose names match (arrows to move, Enter or Tab to complete,
+//! Escape to dismiss).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,12 +16,23 @@ use yew::prelude::*;
 use crate::commands::call;
 use crate::components::icon::{Glyph, Icon};
 use crate::effects;
+use crate::logic::complete::{candidates, complete, typed_at, Typed};
 use crate::logic::keys::{composer_sends, KeyPress};
 use crate::state::Action;
 use crate::store::use_store;
 
 /// How long after the last keystroke the draft is saved.
 const DRAFT_SAVE_MS: u32 = 600;
+/// The most names the `@` list offers.
+const SUGGESTIONS: usize = 6;
+
+/// The `@` completion open at the caret.
+#[derive(Debug, Clone, PartialEq)]
+struct Suggesting {
+    typed: Typed,
+    caret: u32,
+    cursor: usize,
+}
 
 /// Properties of [`Composer`].
 #[derive(Properties, PartialEq)]
@@ -45,7 +58,28 @@ struct Pending {
 pub fn composer(props: &ComposerProps) -> Html {
     let store = use_store();
     let text = use_state(String::new);
+    let suggesting = use_state(|| None::<Suggesting>);
     let area = use_node_ref();
+    let names: Vec<String> = {
+        // Online teammates first: the one you are talking with is most likely.
+        let mut team = store.teammates.clone();
+        team.sort_by(|a, b| {
+            store
+                .is_online(b.id)
+                .cmp(&store.is_online(a.id))
+                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+        });
+        team.into_iter().map(|t| t.name).collect()
+    };
+    let offered: Vec<String> = suggesting
+        .as_ref()
+        .map(|s| {
+            candidates(&names, &s.typed.query, SUGGESTIONS)
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
     let pending = use_memo((), |_| Rc::new(RefCell::new(Pending::default())));
     let id = props.conversation_id;
 
@@ -132,10 +166,16 @@ pub fn composer(props: &ComposerProps) -> Html {
         })
     };
     let oninput = {
-        let (text, pending) = (text.clone(), pending.clone());
+        let (text, pending, suggesting) = (text.clone(), pending.clone(), suggesting.clone());
         Callback::from(move |e: InputEvent| {
             let el: HtmlTextAreaElement = e.target_unchecked_into();
             let value = el.value();
+            let caret = el.selection_start().ok().flatten().unwrap_or(0);
+            suggesting.set(typed_at(&value, caret).map(|typed| Suggesting {
+                typed,
+                caret,
+                cursor: 0,
+            }));
             effects::quiet(Typing {
                 conversation_id: id,
             });
@@ -151,10 +191,67 @@ pub fn composer(props: &ComposerProps) -> Html {
             text.set(value);
         })
     };
+    // Puts the chosen name in place of what was typed after the `@`.
+    let accept = {
+        let (text, pending, suggesting, area) = (
+            text.clone(),
+            pending.clone(),
+            suggesting.clone(),
+            area.clone(),
+        );
+        Callback::from(move |name: String| {
+            let Some(s) = (*suggesting).clone() else {
+                return;
+            };
+            let (value, caret) = complete(&text, &s.typed, s.caret, &name);
+            pending.borrow_mut().text = value.clone();
+            text.set(value.clone());
+            suggesting.set(None);
+            if let Some(el) = area.cast::<HtmlTextAreaElement>() {
+                el.set_value(&value);
+                let _ = el.set_selection_range(caret, caret);
+                let _ = el.focus();
+            }
+        })
+    };
     let onkeydown = {
         let send = send.clone();
+        let (suggesting, accept, offered) = (suggesting.clone(), accept.clone(), offered.clone());
         Callback::from(move |e: KeyboardEvent| {
             let key = e.key();
+            if let (Some(s), false) = ((*suggesting).clone(), offered.is_empty()) {
+                let last = offered.len() - 1;
+                let handled = match key.as_str() {
+                    "ArrowDown" => {
+                        suggesting.set(Some(Suggesting {
+                            cursor: (s.cursor + 1).min(last),
+                            ..s
+                        }));
+                        true
+                    }
+                    "ArrowUp" => {
+                        suggesting.set(Some(Suggesting {
+                            cursor: s.cursor.saturating_sub(1),
+                            ..s
+                        }));
+                        true
+                    }
+                    "Enter" | "Tab" if !e.shift_key() => {
+                        accept.emit(offered[s.cursor.min(last)].clone());
+                        true
+                    }
+                    "Escape" => {
+                        suggesting.set(None);
+                        true
+                    }
+                    _ => false,
+                };
+                if handled {
+                    e.prevent_default();
+                    e.stop_propagation();
+                    return;
+                }
+            }
             let press = KeyPress {
                 key: &key,
                 ctrl: e.ctrl_key(),
@@ -171,9 +268,36 @@ pub fn composer(props: &ComposerProps) -> Html {
     let onclick = send.reform(|_: MouseEvent| ());
     let rows = text.lines().count().clamp(1, 8).to_string();
     let empty = text.trim().is_empty();
+    let onblur = {
+        let suggesting = suggesting.clone();
+        // Later than the click on a suggestion, which would otherwise never land.
+        Callback::from(move |_: FocusEvent| {
+            let suggesting = suggesting.clone();
+            Timeout::new(150, move || suggesting.set(None)).forget();
+        })
+    };
+    let cursor = suggesting.as_ref().map_or(0, |s| s.cursor);
     html! {
         <div class="composer">
-            <textarea ref={area} id="composer" {rows} value={(*text).clone()} {oninput} {onkeydown}
+            if !offered.is_empty() {
+                <ul class="mention-suggestions" id="mention-suggestions" role="listbox"
+                    aria-label="Mention a teammate">
+                    { for offered.iter().enumerate().map(|(i, name)| {
+                        let (accept, chosen) = (accept.clone(), name.clone());
+                        let onmousedown = Callback::from(move |e: MouseEvent| {
+                            e.prevent_default();
+                            accept.emit(chosen.clone());
+                        });
+                        html! {
+                            <li role="option" aria-selected={(i == cursor).to_string()}
+                                class={classes!((i == cursor).then_some("active"))} {onmousedown}>
+                                { format!("@{name}") }
+                            </li>
+                        }
+                    }) }
+                </ul>
+            }
+            <textarea {onblur} ref={area} id="composer" {rows} value={(*text).clone()} {oninput} {onkeydown}
                       placeholder={format!("Message {}", props.title)} aria-label="Message" />
             <button class="send" {onclick} disabled={empty} aria-label="Send" title="Send (Enter)">
                 <Icon glyph={Glyph::Send} />

@@ -187,19 +187,19 @@ pub fn new_conversation_dialog() -> Html {
         <Modal title="New conversation" id="new-conversation-dialog">
             <form {onsubmit}>
                 <div class="picker">
-                    <div class="chips" id="chosen-members">
+                    <div class="member-chips" id="chosen-members">
                         { for chosen.iter().map(|id| {
                             let name = names.get(id).cloned().unwrap_or_else(|| format!("User {id}"));
                             let (unpick, id) = (unpick.clone(), *id);
                             let onclick = Callback::from(move |_: MouseEvent| unpick.emit(id));
                             html! {
-                                <button type="button" class="chip" data-user-id={id.to_string()} {onclick}
+                                <button type="button" class="member-chip" data-user-id={id.to_string()} {onclick}
                                         aria-label={format!("Remove {name}")}>
                                     { name }<span aria-hidden="true">{ " ×" }</span>
                                 </button>
                             }
                         }) }
-                        <input ref={input} class="chip-input" id="new-conversation-query" type="text"
+                        <input ref={input} class="member-chip-input" id="new-conversation-query" type="text"
                                placeholder={if chosen.is_empty() { "Type a teammate's name…" } else { "Add another…" }}
                                value={(*query).clone()} {oninput} {onkeydown}
                                aria-controls="new-conversation-people" autocomplete="off" />

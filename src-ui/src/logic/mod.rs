@@ -1,6 +1,7 @@
 //! Pure logic behind the screens (no web APIs): time formatting, message timelines, sentences,
 //! keyboard rules, text matching, and links and mentions in text. Tested natively.
 
+pub mod complete;
 pub mod filter;
 pub mod form;
 pub mod format;
