@@ -20,7 +20,10 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 /// The schema migrations, in order; `PRAGMA user_version` records how many were applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_kinds_mute_answers.sql"),
+];
 /// The most jobs committed in one transaction.
 const MAX_GROUP: usize = 128;
 /// The most idle reader connections kept open.
@@ -321,6 +324,66 @@ mod tests {
             })
             .await?;
         assert_eq!(value, 2, "the failed job's increment was rolled back");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_version_1_database_keeps_its_rows_as_groups_and_seen_answers() -> anyhow::Result<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("v1.db");
+        {
+            let conn = open_connection(&path)?;
+            conn.execute_batch(MIGRATIONS[0])?;
+            conn.execute_batch(
+                "INSERT INTO users (id, email, name, password_hash, created_at)
+                     VALUES (1, 'a@x.test', 'A', 'h', 't'), (2, 'b@x.test', 'B', 'h', 't');
+                 INSERT INTO conversations (id, title, creator_id, created_at, seq)
+                     VALUES (7, 'A, B', 1, 't', 1);
+                 INSERT INTO members (conversation_id, user_id) VALUES (7, 1), (7, 2);
+                 INSERT INTO knowledge_requests
+                     (requester_id, owner_id, question, status, response_content, created_at, seq)
+                     VALUES (2, 1, 'q', 'approved', 'a', 't', 2);
+                 PRAGMA user_version = 1;",
+            )?;
+        }
+        let db = Db::open(&path)?;
+        let row = db
+            .read(|c| -> Result<_, JobError> {
+                Ok(c.query_row(
+                    "SELECT cv.kind, cv.direct_key, m.muted, m.joined_seq, k.answered_at,
+                        k.answer_seen, (SELECT user_version FROM pragma_user_version)
+                     FROM conversations cv JOIN members m ON m.conversation_id = cv.id
+                     JOIN knowledge_requests k WHERE m.user_id = 1",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, bool>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, bool>(5)?,
+                            r.get::<_, i64>(6)?,
+                        ))
+                    },
+                )?)
+            })
+            .await?;
+        assert_eq!(
+            row,
+            (
+                "group".into(),
+                None,
+                false,
+                0,
+                None,
+                true,
+                MIGRATIONS.len() as i64
+            ),
+            "an old conversation is a group nobody muted, visible from the start; an old \
+             answer counts as seen"
+        );
         Ok(())
     }
 }

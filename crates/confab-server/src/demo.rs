@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use confab_model::events::{self, KnowledgeRequestEvent, UserNotice};
-use confab_model::{ChannelName, ConversationId, User};
+use confab_model::{ChannelName, Conversation, ConversationId, User, UserId};
 use rand::Rng;
 
 use crate::auth::{generate_password, hash_password};
@@ -11,6 +11,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::routes::triggers::trigger;
 use crate::state::AppState;
+use crate::store::conversations::Created;
 use crate::store::{self, StoreError};
 
 /// A seeded user and the password printed for them.
@@ -64,7 +65,8 @@ const TEAMMATE_QUESTIONS: &[&str] = &[
     "Can you share the on-call runbook?",
 ];
 
-/// Creates the demo users, two conversations with history and two pending requests to Ada.
+/// Creates the demo users, three conversations (direct ones of Ada with Grace and with Linus,
+/// the group "Team" of all three), history in two of them, and two pending requests to Ada.
 ///
 /// # Errors
 /// Database errors, or the database already has users (demo mode wants a fresh one).
@@ -83,10 +85,11 @@ pub fn seed(db: &Db) -> Result<DemoData, AppError> {
     }
     let [ada, grace, linus] = [&users[0].user, &users[1].user, &users[2].user];
     let rooms = db.write_blocking(|c| -> Result<_, StoreError> {
-        let (pair, _) = store::chat::create_conversation(c, ada, None, &[grace.id])?;
-        let (team, _) =
-            store::chat::create_conversation(c, ada, Some("Team"), &[grace.id, linus.id])?;
-        let (with_linus, _) = store::chat::create_conversation(c, linus, None, &[ada.id])?;
+        // Two people without a title: direct conversations (one per pair); the titled one of
+        // three is a group.
+        let pair = start(c, ada, None, &[grace.id])?;
+        let team = start(c, ada, Some("Team"), &[grace.id, linus.id])?;
+        let with_linus = start(c, linus, None, &[ada.id])?;
         let who = [ada, grace, linus];
         for (i, (from, text)) in HISTORY.iter().enumerate() {
             store::chat::post_message(c, pair.id, who[*from], text, &format!("seed-pair-{i}"))?;
@@ -102,6 +105,19 @@ pub fn seed(db: &Db) -> Result<DemoData, AppError> {
         users,
         teammate_rooms: rooms,
     })
+}
+
+/// Starts a conversation on a fresh database (so it is always a new one).
+fn start(
+    c: &rusqlite::Connection,
+    creator: &User,
+    title: Option<&str>,
+    others: &[UserId],
+) -> Result<Conversation, StoreError> {
+    match store::conversations::create(c, creator, title, others, None)? {
+        Created::New(event) => Ok(event.conversation),
+        Created::Existing(conversation) => Ok(conversation),
+    }
 }
 
 /// Runs the teammate forever: every 4–12 s Linus posts a line in one of `rooms`, and about one

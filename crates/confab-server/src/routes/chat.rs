@@ -1,13 +1,12 @@
-//! Conversations, messages and read marks.
+//! Messages and read marks (conversations themselves are in [`super::conversations`]).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use confab_model::api::{CreateConversation, MarkRead, MessagesQuery, SendMessage};
-use confab_model::events::{self, ConversationCreated};
+use confab_model::api::{MarkRead, MessagesQuery, SendMessage};
+use confab_model::events;
 use confab_model::{
-    ChannelName, Conversation, ConversationId, ErrorBody, Message, MESSAGES_PAGE_DEFAULT,
-    MESSAGES_PAGE_MAX,
+    ChannelName, ConversationId, ErrorBody, Message, MESSAGES_PAGE_DEFAULT, MESSAGES_PAGE_MAX,
 };
 
 use crate::auth::AuthUser;
@@ -15,58 +14,6 @@ use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
 use crate::routes::triggers::{socket_id_header, trigger};
 use crate::state::AppState;
 use crate::store;
-
-/// The caller's conversations, most recently active first.
-#[utoipa::path(get, path = "/api/conversations", tag = "chat", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Conversation>), (status = 401, body = ErrorBody)))]
-pub async fn list_conversations(
-    State(state): State<AppState>,
-    me: AuthUser,
-) -> Result<Json<Vec<Conversation>>, AppError> {
-    let id = me.id();
-    Ok(Json(
-        state
-            .db()
-            .read(move |c| store::chat::list_conversations(c, id))
-            .await?,
-    ))
-}
-
-/// Creates a conversation; the caller is a member. Triggers `conversation-created` on every
-/// member's `private-user-{id}`.
-#[utoipa::path(post, path = "/api/conversations", tag = "chat", security(("bearer" = [])),
-    request_body = CreateConversation,
-    responses((status = 201, body = Conversation), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_conversation(
-    State(state): State<AppState>,
-    me: AuthUser,
-    ApiJson(body): ApiJson<CreateConversation>,
-) -> Result<(StatusCode, Json<Conversation>), AppError> {
-    let creator = me.user;
-    let (conversation, seq) = state
-        .db()
-        .write(move |c| {
-            store::chat::create_conversation(c, &creator, body.title.as_deref(), &body.member_ids)
-        })
-        .await?;
-    let channels = conversation
-        .member_ids
-        .iter()
-        .map(|&m| ChannelName::private_user(m))
-        .collect();
-    trigger(
-        &state,
-        channels,
-        events::CONVERSATION_CREATED,
-        &ConversationCreated {
-            conversation: conversation.clone(),
-            seq,
-        },
-        None,
-    )?;
-    Ok((StatusCode::CREATED, Json(conversation)))
-}
 
 /// A page of messages, ascending by seq (the newest page when `before` is absent).
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "chat",

@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use confab_model::api::{CreateKnowledgeRequest, KnowledgeRequestLists, RespondKnowledgeRequest};
 use confab_model::events::{self, KnowledgeRequestEvent, KnowledgeResponseEvent, UserNotice};
-use confab_model::{ChannelName, ErrorBody, KnowledgeRequest};
+use confab_model::{ChannelName, ErrorBody, KnowledgeRequest, RequestId};
 
 use crate::auth::AuthUser;
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, ApiPath, AppError};
 use crate::routes::triggers::trigger;
 use crate::state::AppState;
 use crate::store;
@@ -62,8 +62,8 @@ pub async fn list_requests(
     ))
 }
 
-/// Answers a request addressed to the caller. Triggers `knowledge-response` on
-/// `private-user-{requesterId}`.
+/// Answers a request addressed to the caller, with optional text: the answer when approving, the
+/// reason when declining. Triggers `knowledge-response` on `private-user-{requesterId}`.
 #[utoipa::path(post, path = "/api/knowledge/respond", tag = "knowledge",
     security(("bearer" = [])), request_body = RespondKnowledgeRequest,
     responses((status = 200, body = KnowledgeRequest), (status = 400, body = ErrorBody),
@@ -92,6 +92,7 @@ pub async fn respond(
         request_id: answered.id,
         status: answered.status,
         response_content: answered.response_content.clone(),
+        answered_at: answered.answered_at.clone(),
         seq: answered.seq,
     });
     trigger(
@@ -102,4 +103,26 @@ pub async fn respond(
         None,
     )?;
     Ok(Json(answered))
+}
+
+/// Records that the caller, who made the request, opened its answer. Idempotent; the change
+/// reaches the caller's other devices through `/api/sync` (no realtime event).
+#[utoipa::path(post, path = "/api/knowledge/requests/{id}/seen", tag = "knowledge",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Request id")),
+    responses((status = 204, description = "Seen (or already seen)"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn mark_answer_seen(
+    State(state): State<AppState>,
+    me: AuthUser,
+    ApiPath(id): ApiPath<RequestId>,
+) -> Result<StatusCode, AppError> {
+    let user = me.id();
+    state
+        .db()
+        .write(move |c| store::knowledge::mark_answer_seen(c, user, id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

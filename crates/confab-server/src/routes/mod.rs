@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod chat;
+pub mod conversations;
 pub mod knowledge;
 pub mod openapi;
 pub mod pusher;
@@ -9,7 +10,7 @@ pub mod sync;
 pub mod triggers;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 
 use crate::error::AppError;
@@ -29,7 +30,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/config", get(account::config))
         .route(
             "/api/conversations",
-            get(chat::list_conversations).post(chat::create_conversation),
+            get(conversations::list_conversations).post(conversations::create_conversation),
+        )
+        .route(
+            "/api/conversations/{id}",
+            patch(conversations::rename_conversation),
+        )
+        .route(
+            "/api/conversations/{id}/members",
+            post(conversations::add_members),
+        )
+        .route(
+            "/api/conversations/{id}/leave",
+            post(conversations::leave_conversation),
+        )
+        .route(
+            "/api/conversations/{id}/mute",
+            put(conversations::set_muted),
         )
         .route(
             "/api/conversations/{id}/messages",
@@ -39,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/knowledge/request", post(knowledge::create_request))
         .route("/api/knowledge/requests", get(knowledge::list_requests))
         .route("/api/knowledge/respond", post(knowledge::respond))
+        .route(
+            "/api/knowledge/requests/{id}/seen",
+            post(knowledge::mark_answer_seen),
+        )
         .route("/api/sync", get(sync::sync))
         .route("/api/pusher/auth", post(pusher::authorize))
         .route("/api/openapi.json", get(openapi::openapi_json))

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{account, chat, knowledge, pusher, sync};
+use crate::routes::{account, chat, conversations, knowledge, pusher, sync};
 
 /// The API description served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -15,13 +15,16 @@ use crate::routes::{account, chat, knowledge, pusher, sync};
     info(title = "Confab companion backend", description = "REST API, channel authorization and sync for Confab."),
     paths(
         account::healthz, account::login, account::logout, account::me, account::users,
-        account::config, chat::list_conversations, chat::create_conversation,
-        chat::list_messages, chat::send_message, chat::mark_read, knowledge::create_request,
-        knowledge::list_requests, knowledge::respond, sync::sync, pusher::authorize,
+        account::config, conversations::list_conversations, conversations::create_conversation,
+        conversations::rename_conversation, conversations::add_members,
+        conversations::leave_conversation, conversations::set_muted, chat::list_messages,
+        chat::send_message, chat::mark_read, knowledge::create_request, knowledge::list_requests,
+        knowledge::respond, knowledge::mark_answer_seen, sync::sync, pusher::authorize,
     ),
     components(schemas(
         confab_model::events::UserNotice, confab_model::events::ConversationCreated,
         confab_model::events::ReadReceipt, confab_model::events::Typing,
+        confab_model::LeftChange, confab_model::MuteChange,
     )),
     modifiers(&BearerAuth)
 )]

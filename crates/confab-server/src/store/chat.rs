@@ -1,20 +1,16 @@
-//! Conversations, members, messages and read marks.
+//! Membership checks, messages and read marks (conversations themselves are in
+//! [`crate::store::conversations`]).
 
 use confab_model::events::ReadReceipt;
 use confab_model::{
-    Change, Conversation, ConversationChange, ConversationId, Message, MessageChange, ReadChange,
-    Seq, User, UserId, UserSummary,
+    Change, ConversationId, Message, MessageChange, ReadChange, Seq, User, UserId, UserSummary,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::next_seq;
 use crate::store::sync::{record_change, Visibility};
-use crate::store::{users, validate_text, StoreError};
+use crate::store::{validate_text, StoreError};
 
-/// The most members a conversation may have.
-pub const MAX_MEMBERS: usize = 100;
-/// The longest title, in characters.
-pub const MAX_TITLE_CHARS: usize = 200;
 /// The longest `clientId`, in characters.
 pub const MAX_CLIENT_ID_CHARS: usize = 100;
 
@@ -86,120 +82,11 @@ pub fn member_ids(c: &Connection, conv: ConversationId) -> Result<Vec<UserId>, S
     Ok(ids.collect::<Result<_, _>>()?)
 }
 
-/// Creates a conversation of `creator` and `member_ids` (deduplicated; the creator is added).
-/// Returns it as the creator sees it, with the seq of its recorded `ConversationCreated` change.
-///
-/// # Errors
-/// [`StoreError::Invalid`] for no other member, too many, an unknown or disabled member, or a
-/// too-long title; SQLite errors.
-pub fn create_conversation(
-    c: &Connection,
-    creator: &User,
-    title: Option<&str>,
-    member_ids: &[UserId],
-) -> Result<(Conversation, Seq), StoreError> {
-    let mut members: Vec<UserId> = member_ids.to_vec();
-    members.push(creator.id);
-    members.sort_unstable();
-    members.dedup();
-    if members.len() < 2 {
-        return Err(StoreError::Invalid(
-            "memberIds must name at least one other user".into(),
-        ));
-    }
-    if members.len() > MAX_MEMBERS {
-        return Err(StoreError::Invalid(format!(
-            "a conversation has at most {MAX_MEMBERS} members"
-        )));
-    }
-    let mut names = Vec::new();
-    for &id in &members {
-        let summary = users::summary(c, id)?
-            .ok_or_else(|| StoreError::Invalid(format!("unknown user id {id}")))?;
-        names.push(summary.name);
-    }
-    let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
-            return Err(StoreError::Invalid(format!(
-                "title must be at most {MAX_TITLE_CHARS} characters"
-            )))
-        }
-        Some(t) => t.to_owned(),
-        None => names.join(", "),
-    };
-    let seq = next_seq(c)?;
-    let id: ConversationId = c
-        .prepare_cached(
-            "INSERT INTO conversations (title, creator_id, created_at, seq) VALUES (?1, ?2, ?3, ?4)
-             RETURNING id",
-        )?
-        .query_row(
-            params![title, creator.id, crate::time::now_rfc3339(), seq],
-            |r| r.get(0),
-        )?;
-    let mut insert =
-        c.prepare_cached("INSERT INTO members (conversation_id, user_id) VALUES (?1, ?2)")?;
-    for &m in &members {
-        insert.execute(params![id, m])?;
-    }
-    let conversation = Conversation {
-        id,
-        title,
-        member_ids: members,
-        last_message: None,
-        unread_count: 0,
-        last_read_seq: 0,
-    };
-    record_change(
-        c,
-        seq,
-        Visibility::Conversation(id),
-        &Change::ConversationCreated(ConversationChange {
-            seq,
-            conversation: conversation.clone(),
-        }),
-    )?;
-    Ok((conversation, seq))
-}
-
-/// The caller's conversations, most recently active first.
+/// The message stored under `seq`, if any.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn list_conversations(c: &Connection, user: UserId) -> Result<Vec<Conversation>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT cv.id, cv.title, m.last_read_seq, cv.last_message_seq,
-            (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = cv.id
-               AND x.seq > m.last_read_seq AND x.sender_id != m.user_id)
-         FROM members m JOIN conversations cv ON cv.id = m.conversation_id
-         WHERE m.user_id = ?1
-         ORDER BY MAX(cv.last_message_seq, cv.seq) DESC",
-    )?;
-    let rows: Vec<(ConversationId, String, Seq, Seq, i64)> = stmt
-        .query_map([user], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, title, last_read_seq, last_message_seq, unread_count) in rows {
-        let last_message = if last_message_seq > 0 {
-            message_by_seq(c, last_message_seq)?
-        } else {
-            None
-        };
-        out.push(Conversation {
-            id,
-            title,
-            member_ids: member_ids(c, id)?,
-            last_message,
-            unread_count,
-            last_read_seq,
-        });
-    }
-    Ok(out)
-}
-
-fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>, StoreError> {
+pub(crate) fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>, StoreError> {
     Ok(
         c.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} WHERE m.seq = ?1"))?
             .query_row([seq], message_from_row)

@@ -11,23 +11,34 @@ use crate::db::next_seq;
 use crate::store::sync::{record_change, Visibility};
 use crate::store::{users, validate_text, StoreError};
 
-const COLUMNS: &str = "k.id, k.requester_id, u.name, k.owner_id, k.question, k.status, \
-     k.response_content, k.created_at, k.seq FROM knowledge_requests k \
-     JOIN users u ON u.id = k.requester_id";
+const COLUMNS: &str = "k.id, k.requester_id, r.name, k.owner_id, o.name, k.question, k.status, \
+     k.response_content, k.created_at, k.answered_at, k.answer_seen, k.seq \
+     FROM knowledge_requests k JOIN users r ON r.id = k.requester_id \
+     JOIN users o ON o.id = k.owner_id";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
-    let status: String = r.get(5)?;
+    let status: String = r.get(6)?;
     Ok(KnowledgeRequest {
         id: r.get(0)?,
         requester_id: r.get(1)?,
         requester_name: r.get(2)?,
         owner_id: r.get(3)?,
-        question: r.get(4)?,
+        owner_name: r.get(4)?,
+        question: r.get(5)?,
         status: KnowledgeStatus::parse(&status).unwrap_or(KnowledgeStatus::Pending),
-        response_content: r.get(6)?,
-        created_at: r.get(7)?,
-        seq: r.get(8)?,
+        response_content: r.get(7)?,
+        created_at: r.get(8)?,
+        answered_at: r.get(9)?,
+        answer_seen: r.get(10)?,
+        seq: r.get(11)?,
     })
+}
+
+fn by_id(c: &Connection, request: RequestId) -> Result<KnowledgeRequest, StoreError> {
+    c.prepare_cached(&format!("SELECT {COLUMNS} WHERE k.id = ?1"))?
+        .query_row([request], from_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("no such request"))
 }
 
 /// Stores a pending request from `requester` to `owner` and records its change.
@@ -44,9 +55,9 @@ pub fn create(
     if owner == requester.id {
         return Err(StoreError::Invalid("you cannot ask yourself".into()));
     }
-    if users::summary(c, owner)?.is_none() {
-        return Err(StoreError::Invalid(format!("unknown user id {owner}")));
-    }
+    let owner_name = users::summary(c, owner)?
+        .ok_or_else(|| StoreError::Invalid(format!("unknown user id {owner}")))?
+        .name;
     let seq = next_seq(c)?;
     let created_at = crate::time::now_rfc3339();
     let id = c
@@ -63,10 +74,14 @@ pub fn create(
         requester_id: requester.id,
         requester_name: requester.name.clone(),
         owner_id: owner,
+        owner_name,
         question: question.to_owned(),
         status: KnowledgeStatus::Pending,
         response_content: None,
         created_at,
+        answered_at: None,
+        // Nothing to open yet: only an answer can be unseen.
+        answer_seen: true,
         seq,
     };
     record_change(
@@ -101,7 +116,9 @@ pub fn lists(c: &Connection, user: UserId) -> Result<KnowledgeRequestLists, Stor
     Ok(KnowledgeRequestLists { incoming, outgoing })
 }
 
-/// Records the owner's answer and its change.
+/// Records the owner's answer (the text when approving, the reason when declining; either may
+/// be left out) and its change. The answer is unseen until the requester opens it
+/// ([`mark_answer_seen`]).
 ///
 /// # Errors
 /// [`StoreError::NotFound`] for no such request, [`StoreError::NotAllowed`] unless `owner` owns
@@ -117,11 +134,7 @@ pub fn respond(
     if let Some(text) = content {
         validate_text("responseContent", text)?;
     }
-    let current = c
-        .prepare_cached(&format!("SELECT {COLUMNS} WHERE k.id = ?1"))?
-        .query_row([request], from_row)
-        .optional()?
-        .ok_or(StoreError::NotFound("no such request"))?;
+    let current = by_id(c, request)?;
     if current.owner_id != owner.id {
         return Err(StoreError::NotAllowed(
             "only the owner may answer this request",
@@ -134,13 +147,18 @@ pub fn respond(
     }
     let seq = next_seq(c)?;
     let status = KnowledgeStatus::from(decision);
+    let answered_at = crate::time::now_rfc3339();
     c.prepare_cached(
-        "UPDATE knowledge_requests SET status = ?2, response_content = ?3, seq = ?4 WHERE id = ?1",
+        "UPDATE knowledge_requests SET status = ?2, response_content = ?3, seq = ?4,
+            answered_at = ?5, answer_seen = 0
+         WHERE id = ?1",
     )?
-    .execute(params![request, status.as_str(), content, seq])?;
+    .execute(params![request, status.as_str(), content, seq, answered_at])?;
     let answered = KnowledgeRequest {
         status,
         response_content: content.map(str::to_owned),
+        answered_at: Some(answered_at),
+        answer_seen: false,
         seq,
         ..current
     };
@@ -154,4 +172,52 @@ pub fn respond(
         }),
     )?;
     Ok(answered)
+}
+
+/// Records that the requester opened the answer to their request. Returns the request as it
+/// stands when that changed it (its change, visible to the requester alone, is recorded), `None`
+/// when it was already seen.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for no such request, [`StoreError::NotAllowed`] unless `requester`
+/// made it, [`StoreError::Conflict`] while it is still pending; SQLite errors.
+pub fn mark_answer_seen(
+    c: &Connection,
+    requester: UserId,
+    request: RequestId,
+) -> Result<Option<KnowledgeRequest>, StoreError> {
+    let current = by_id(c, request)?;
+    if current.requester_id != requester {
+        return Err(StoreError::NotAllowed(
+            "only the requester marks an answer seen",
+        ));
+    }
+    if current.status == KnowledgeStatus::Pending {
+        return Err(StoreError::Conflict(
+            "this request has not been answered yet".into(),
+        ));
+    }
+    if current.answer_seen {
+        return Ok(None);
+    }
+    // The request's seq moves to this change too, so a client that keeps the newest version of
+    // a request by seq takes it.
+    let seq = next_seq(c)?;
+    c.prepare_cached("UPDATE knowledge_requests SET answer_seen = 1, seq = ?2 WHERE id = ?1")?
+        .execute(params![request, seq])?;
+    let seen = KnowledgeRequest {
+        answer_seen: true,
+        seq,
+        ..current
+    };
+    record_change(
+        c,
+        seq,
+        Visibility::User(requester),
+        &Change::KnowledgeAnswerSeen(KnowledgeChange {
+            seq,
+            request: seen.clone(),
+        }),
+    )?;
+    Ok(Some(seen))
 }

@@ -4,6 +4,7 @@
 //! together.
 
 pub mod chat;
+pub mod conversations;
 mod error;
 pub mod knowledge;
 pub mod sync;

@@ -8,10 +8,14 @@ use crate::store::StoreError;
 /// Who may see a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
-    /// Every (current) member of the conversation.
+    /// Every current member of the conversation who was already a member at the change (see
+    /// `members.joined_seq`); someone who left no longer sees it.
     Conversation(ConversationId),
     /// Exactly these two users (requester and owner of a knowledge request).
     Users(UserId, UserId),
+    /// This user alone (their own settings, a conversation they left, answers they opened),
+    /// whether or not they are still a member of anything.
+    User(UserId),
 }
 
 /// Appends a change to the log under `seq` (which must come from [`crate::db::next_seq`] in
@@ -28,6 +32,7 @@ pub fn record_change(
     let (conv, a, b) = match visibility {
         Visibility::Conversation(id) => (Some(id), None, None),
         Visibility::Users(a, b) => (None, Some(a), Some(b)),
+        Visibility::User(a) => (None, Some(a), None),
     };
     let payload = serde_json::to_string(change)?;
     c.prepare_cached(
@@ -48,10 +53,13 @@ pub fn changes_since(
     since: Seq,
     limit: u32,
 ) -> Result<SyncPage, StoreError> {
+    // A conversation's change is visible to its members from the change that made them members
+    // on (`joined_seq`): one primary-key lookup per candidate change.
     let mut stmt = c.prepare_cached(
-        "SELECT seq, payload FROM changes
-         WHERE seq > ?2 AND (user_a = ?1 OR user_b = ?1 OR conversation_id IN
-             (SELECT conversation_id FROM members WHERE user_id = ?1))
+        "SELECT seq, payload FROM changes ch
+         WHERE seq > ?2 AND (user_a = ?1 OR user_b = ?1 OR EXISTS
+             (SELECT 1 FROM members m WHERE m.conversation_id = ch.conversation_id
+                AND m.user_id = ?1 AND m.joined_seq <= ch.seq))
          ORDER BY seq LIMIT ?3",
     )?;
     let rows: Vec<(Seq, String)> = stmt
