@@ -134,6 +134,30 @@ impl Backend {
         self.sockudo.log_tail(40)
     }
 
+    /// Provisions one more user the way `confab-server users add` does (no conversations, no
+    /// requests): a teammate starting from nothing. Returns their id and REST client.
+    ///
+    /// # Errors
+    /// The database refused, or the login failed.
+    pub async fn add_user(&self, name: &str, email: &str, password: &str) -> Result<(i64, Api)> {
+        let hash = confab_server::auth::hash_password(password)
+            .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+        let (email_owned, name_owned) = (email.to_owned(), name.to_owned());
+        let user = self
+            .state
+            .db()
+            .write(move |c| {
+                confab_server::store::users::create_user(c, &email_owned, &name_owned, &hash)
+            })
+            .await
+            .map_err(|e: confab_server::store::StoreError| {
+                anyhow::anyhow!("adding {email}: {e}")
+            })?;
+        let api = Api::new(&self.url());
+        let login = api.login(email, password).await?;
+        Ok((user.id, api.with_token(login.token)))
+    }
+
     /// The conversation of user `i` whose members are exactly `members`.
     ///
     /// # Errors

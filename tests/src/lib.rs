@@ -13,6 +13,7 @@
 pub mod backend;
 pub mod procs;
 pub mod session;
+pub mod steps;
 pub mod tray;
 pub mod window;
 
