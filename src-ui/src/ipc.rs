@@ -1,5 +1,6 @@
 //! Hand-written bindings to the Tauri 2 JavaScript API injected into the window
-//! (`app.withGlobalTauri`): `window.__TAURI__.core.invoke` and `window.__TAURI__.event.listen`.
+//! (`app.withGlobalTauri`): `window.__TAURI__.core.invoke` and `window.__TAURI__.event.listen`,
+//! for Confab's commands and the opener plugin's `open_url`.
 //!
 //! Values cross as JSON text, so the serde shapes of `confab-model` are the whole contract.
 //! Outside the webview (native tests) these functions are never called.
@@ -49,6 +50,20 @@ pub async fn invoke<T: DeserializeOwned>(cmd: &str, args: &impl Serialize) -> Re
         Ok(v) => from_js(&v).map_err(|_| internal()),
         Err(e) => Err(from_js::<IpcError>(&e).unwrap_or_else(|_| internal())),
     }
+}
+
+/// Asks the shell's opener plugin (`plugin:opener|open_url`) to open `url` in the system's
+/// browser or mail program. The shell grants it for `http://`, `https://` and `mailto:` only.
+///
+/// # Errors
+/// The plugin's refusal or failure, as it words it (a URL outside the scope, no launcher).
+pub async fn open_url(url: &str) -> Result<(), String> {
+    // Plugins other than Confab's own take their arguments by name, not as one `args`.
+    let args = to_js(&serde_json::json!({ "url": url }));
+    tauri_invoke("plugin:opener|open_url", args)
+        .await
+        .map(drop)
+        .map_err(|e| e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
 fn internal() -> IpcError {

@@ -11,6 +11,7 @@ use web_sys::Element;
 use yew::prelude::*;
 
 use crate::components::message_row::MessageRow;
+use crate::components::rich_text::use_text_env;
 use crate::effects;
 use crate::logic::text::pending_label;
 use crate::logic::timeline::{rows, seen_by, Row};
@@ -34,6 +35,7 @@ struct Scroll {
 #[component(MessageList)]
 pub fn message_list(props: &MessageListProps) -> Html {
     let store = use_store();
+    let text_env = use_text_env();
     let list_ref = use_node_ref();
     let scroll = use_memo((), |_| Rc::new(Scroll::default()));
     let id = props.conversation_id;
@@ -130,7 +132,8 @@ pub fn message_list(props: &MessageListProps) -> Html {
                     let key = message.client_id.clone();
                     html! {
                         <MessageRow {key} {message} {mine} {show_sender} {pending_label}
-                            {time} seen={seen_names} onretry={retry.clone()} ondiscard={discard.clone()} />
+                            {time} seen={seen_names} onretry={retry.clone()} ondiscard={discard.clone()}
+                            text_env={text_env.clone()} />
                     }
                 }
             }) }

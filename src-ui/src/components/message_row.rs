@@ -1,11 +1,13 @@
-//! One message: sender name at the start of a group, the text (always a text node), time and,
-//! for mine, the delivery state (pending, sent, seen, failed with retry / discard).
+//! One message: sender name at the start of a group, the text (text nodes, with its links and
+//! mentions marked: [`RichText`]), time and, for mine, the delivery state (pending, sent, seen,
+//! failed with retry / discard).
 
 use confab_model::ipc::{ChatMessage, DeliveryState};
 use yew::prelude::*;
 
 use crate::components::avatar::Avatar;
 use crate::components::icon::{Glyph, Icon};
+use crate::components::rich_text::{RichText, TextEnv};
 
 /// Properties of [`MessageRow`].
 #[derive(Properties, PartialEq)]
@@ -27,6 +29,8 @@ pub struct MessageRowProps {
     pub onretry: Callback<String>,
     /// Discard a failed message (client id).
     pub ondiscard: Callback<String>,
+    /// Names to mark in the text; given by the list, so a row re-renders only with its props.
+    pub text_env: TextEnv,
 }
 
 /// A message row.
@@ -78,7 +82,7 @@ pub fn message_row(props: &MessageRowProps) -> Html {
                     <div class="sender">{ m.sender_name.clone() }</div>
                 }
                 <div class="bubble">
-                    <span class="content">{ m.content.clone() }</span>
+                    <span class="content"><RichText text={m.content.clone()} env={props.text_env.clone()} /></span>
                     <span class="meta">
                         <span class="time">{ props.time.clone() }</span>
                         if props.mine && state == "sent" {

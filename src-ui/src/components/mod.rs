@@ -18,6 +18,7 @@ pub mod new_conversation;
 pub mod request_item;
 pub mod requests_dialog;
 pub mod respond_dialog;
+pub mod rich_text;
 pub mod search_dialog;
 pub mod sidebar;
 pub mod sign_in;

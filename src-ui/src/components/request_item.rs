@@ -1,9 +1,11 @@
-//! A compact pending request in the sidebar: who asks, the question (one line), how long ago.
+//! A compact pending request in the sidebar: who asks, the question (one line, mentions
+//! marked; its links open from the respond dialog, since the row is one button), how long ago.
 
 use confab_model::ipc::ShareRequestView;
 use yew::prelude::*;
 
 use crate::components::avatar::Avatar;
+use crate::components::rich_text::{use_text_env, RichText};
 use crate::logic::format::age;
 
 /// Properties of [`RequestItem`].
@@ -20,6 +22,7 @@ pub struct RequestItemProps {
 /// A request row.
 #[component(RequestItem)]
 pub fn request_item(props: &RequestItemProps) -> Html {
+    let text_env = use_text_env();
     let r = &props.request;
     let id = r.id;
     let onclick = props.onopen.reform(move |_: MouseEvent| id);
@@ -32,7 +35,9 @@ pub fn request_item(props: &RequestItemProps) -> Html {
                         <span class="request-from">{ r.requester_name.clone() }</span>
                         <span class="request-age">{ age(&r.created_at, props.now_ms) }</span>
                     </span>
-                    <span class="request-question">{ r.question.clone() }</span>
+                    <span class="request-question">
+                        <RichText text={r.question.clone()} env={text_env} links=false />
+                    </span>
                 </span>
             </button>
         </li>

@@ -1,5 +1,5 @@
-//! The respond dialog: read an incoming question, then share an answer or decline. If the
-//! request was answered elsewhere meanwhile, it says so instead.
+//! The respond dialog: read an incoming question (its links open in the browser), then share an
+//! answer or decline. If the request was answered elsewhere meanwhile, it says so instead.
 
 use confab_model::ipc::commands::Respond;
 use confab_model::ipc::IpcErrorCode;
@@ -10,6 +10,7 @@ use yew::prelude::*;
 use crate::commands::call;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
+use crate::components::rich_text::{use_text_env, RichText};
 use crate::logic::format::age_words;
 use crate::state::Action;
 use crate::store::use_store;
@@ -25,6 +26,7 @@ pub struct RespondDialogProps {
 #[component(RespondDialog)]
 pub fn respond_dialog(props: &RespondDialogProps) -> Html {
     let store = use_store();
+    let text_env = use_text_env();
     let answer = use_state(String::new);
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
@@ -109,7 +111,9 @@ pub fn respond_dialog(props: &RespondDialogProps) -> Html {
                     <div class="muted small">{ format!("asked {}", age_words(&req.created_at, store.now_ms)) }</div>
                 </div>
             </div>
-            <blockquote class="question" id="respond-question">{ req.question.clone() }</blockquote>
+            <blockquote class="question" id="respond-question">
+                <RichText text={req.question.clone()} env={text_env} />
+            </blockquote>
             <label class="field">
                 <span>{ "Your answer" }</span>
                 <textarea id="respond-content" rows="6" value={(*answer).clone()} {oninput}
