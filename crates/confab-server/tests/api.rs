@@ -534,7 +534,8 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
 #[tokio::test]
 async fn the_openapi_document_states_the_text_limits_the_server_enforces() -> Result<()> {
     use confab_model::MAX_MESSAGE_CHARS;
-    use confab_server::store::chat::{MAX_CLIENT_ID_CHARS, MAX_TITLE_CHARS};
+    use confab_server::store::chat::MAX_CLIENT_ID_CHARS;
+    use confab_server::store::conversations::{MAX_ADDED_MEMBERS, MAX_TITLE_CHARS};
     let server = TestServer::start().await?;
     let (_, doc) = Api::anonymous(&server.base)?
         .get("/api/openapi.json")
@@ -565,6 +566,15 @@ async fn the_openapi_document_states_the_text_limits_the_server_enforces() -> Re
     assert_eq!(
         limits("CreateConversation", "title").1,
         most(MAX_TITLE_CHARS)
+    );
+    assert_eq!(
+        limits("RenameConversation", "title"),
+        (Some(1), most(MAX_TITLE_CHARS))
+    );
+    let ids = field("AddMembers", "memberIds");
+    assert_eq!(
+        (ids["minItems"].as_u64(), ids["maxItems"].as_u64()),
+        (Some(1), most(MAX_ADDED_MEMBERS))
     );
 
     // And the server holds to them: one character over is refused, naming the field.

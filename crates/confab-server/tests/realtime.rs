@@ -88,7 +88,7 @@ async fn knowledge_requests_and_answers_arrive_on_the_private_user_channels() ->
     assert_eq!(
         got.data,
         json!({"type": "knowledge-response", "requestId": req["id"], "status": "denied",
-            "seq": answered["seq"]})
+            "answeredAt": answered["answeredAt"], "seq": answered["seq"]})
     );
     Ok(())
 }

@@ -130,6 +130,30 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Creates a group (a title makes it one) through the API and returns its id.
+    pub async fn group(&self, api: &Api, title: &str, members: &[usize]) -> Result<i64> {
+        let ids: Vec<i64> = members.iter().map(|&i| self.users[i].user.id).collect();
+        let (status, body) = api
+            .post(
+                "/api/conversations",
+                &json!({"title": title, "memberIds": ids}),
+            )
+            .await?;
+        if status != StatusCode::CREATED || body["kind"] != "group" {
+            bail!("creating a group: {status} {body}");
+        }
+        body["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("no id in {body}"))
+    }
+
+    /// Seeded user `i`'s id.
+    pub fn id(&self, i: usize) -> i64 {
+        self.users[i].user.id
+    }
+}
+
 /// A tiny REST client; `token` is sent as a bearer token when set.
 #[derive(Clone)]
 pub struct Api {
@@ -191,6 +215,47 @@ impl Api {
     pub async fn post(&self, path: &str, body: &Value) -> Result<(StatusCode, Value)> {
         self.send(self.req(reqwest::Method::POST, path).json(body))
             .await
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<(StatusCode, Value)> {
+        self.send(self.req(reqwest::Method::PATCH, path).json(body))
+            .await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Result<(StatusCode, Value)> {
+        self.send(self.req(reqwest::Method::PUT, path).json(body))
+            .await
+    }
+
+    /// Every change `GET /api/sync` has for the caller after `since`, all pages, in order.
+    pub async fn changes_since(&self, since: i64) -> Result<Vec<Value>> {
+        let mut since = since;
+        let mut all = Vec::new();
+        loop {
+            let (status, page) = self.get(&format!("/api/sync?since={since}")).await?;
+            if status != StatusCode::OK {
+                bail!("sync failed: {status} {page}");
+            }
+            all.extend(page["changes"].as_array().cloned().unwrap_or_default());
+            since = page["nextSince"]
+                .as_i64()
+                .ok_or_else(|| anyhow!("no nextSince in {page}"))?;
+            if page["hasMore"] != true {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The caller's sync cursor now: the seq of the last change they can see.
+    pub async fn cursor(&self) -> Result<i64> {
+        Ok(self
+            .changes_since(0)
+            .await?
+            .last()
+            .and_then(|c| c["seq"].as_i64())
+            .unwrap_or(0))
     }
 
     /// `POST path` with a JSON body and an `X-Socket-Id` header.
