@@ -82,6 +82,26 @@ pub fn older(d: Dispatch, id: ConversationId, before: Seq) {
     });
 }
 
+/// Loads the `limit` messages before `before` (a jump to an older message asks for bigger
+/// pages than scrolling does). Like [`older`], a failure reads as an empty page: the history
+/// then ends there instead of the list asking again and again.
+pub fn older_by(d: Dispatch, id: ConversationId, before: Seq, limit: u32) {
+    d.dispatch(Action::LoadingOlder(id));
+    spawn_local(async move {
+        let page = Messages {
+            conversation_id: id,
+            before_seq: Some(before),
+            limit,
+        };
+        let messages = call(page).await.unwrap_or_default();
+        d.dispatch(Action::OlderLoaded {
+            conversation_id: id,
+            messages,
+            limit,
+        });
+    });
+}
+
 /// Runs a command whose only interesting outcome is an error.
 pub fn fire<C: Command<Output = ()> + 'static>(d: &Dispatch, args: C) {
     let d = d.clone();

@@ -1,12 +1,14 @@
 //! The scrolling list of messages: day separators, grouped senders, "seen" under my last read
 //! message. Scrolling near the top loads the older page and keeps the view where it was; new
-//! messages scroll into view when the reader is at the bottom (or wrote them).
+//! messages scroll into view when the reader is at the bottom (or wrote them). A search hit
+//! (`AppState::highlight`) loads older pages until its message is there, then brings it to the
+//! middle of the view, marked.
 
 use confab_model::ipc::commands::{DiscardMessage, RetryMessage};
 use std::cell::Cell;
 use std::rc::Rc;
 
-use confab_model::ConversationId;
+use confab_model::{ConversationId, Seq};
 use web_sys::Element;
 use yew::prelude::*;
 
@@ -14,7 +16,8 @@ use crate::components::message_row::MessageRow;
 use crate::components::rich_text::use_text_env;
 use crate::effects;
 use crate::logic::text::pending_label;
-use crate::logic::timeline::{rows, seen_by, Row};
+use crate::logic::timeline::{jump, rows, seen_by, Jump, Row, JUMP_PAGE};
+use crate::state::Action;
 use crate::store::use_store;
 
 /// Properties of [`MessageList`].
@@ -29,6 +32,9 @@ struct Scroll {
     at_bottom: Cell<bool>,
     /// Scroll height and top before an older page was asked for.
     anchor: Cell<Option<(i32, i32)>>,
+    /// The search hit already brought into view (or found missing): later renders leave the
+    /// view where the reader takes it.
+    jumped: Cell<Option<(ConversationId, Seq)>>,
 }
 
 /// The message list.
@@ -70,6 +76,43 @@ pub fn message_list(props: &MessageListProps) -> Html {
             scroll.at_bottom.set(true);
             if let Some(el) = list_ref.cast::<Element>() {
                 el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+
+    // After the effects above, so a page loaded on the way does not leave the view at the
+    // bottom once the message is there.
+    let target = store
+        .highlight
+        .filter(|(c, _)| *c == id)
+        .map(|(_, seq)| seq);
+    {
+        let (list_ref, scroll, d) = (list_ref.clone(), scroll.clone(), store.dispatcher());
+        let next = target.map(|seq| (seq, jump(store.timelines.get(&id), seq)));
+        use_effect_with((id, next), move |&(id, next)| {
+            let Some((seq, next)) = next else {
+                return;
+            };
+            if scroll.jumped.get() == Some((id, seq)) {
+                return;
+            }
+            match next {
+                Jump::Wait => {}
+                Jump::LoadOlder(before) => effects::older_by(d, id, before, JUMP_PAGE),
+                Jump::Show => {
+                    if let Some(list) = list_ref.cast::<Element>() {
+                        if center_on(&list, seq) {
+                            scroll.jumped.set(Some((id, seq)));
+                            scroll.at_bottom.set(false);
+                        }
+                    }
+                }
+                Jump::Missing => {
+                    scroll.jumped.set(Some((id, seq)));
+                    d.dispatch(Action::Toast(
+                        "That message is no longer saved on this computer.".into(),
+                    ));
+                }
             }
         });
     }
@@ -130,8 +173,9 @@ pub fn message_list(props: &MessageListProps) -> Html {
                         .filter(|(cid, _)| *cid == message.client_id)
                         .map(|(_, who)| who.join(", "));
                     let key = message.client_id.clone();
+                    let highlight = target.is_some() && message.seq == target;
                     html! {
-                        <MessageRow {key} {message} {mine} {show_sender} {pending_label}
+                        <MessageRow {key} {message} {mine} {show_sender} {pending_label} {highlight}
                             {time} seen={seen_names} onretry={retry.clone()} ondiscard={discard.clone()}
                             text_env={text_env.clone()} />
                     }
@@ -139,4 +183,17 @@ pub fn message_list(props: &MessageListProps) -> Html {
             }) }
         </div>
     }
+}
+
+/// Scrolls `list` so the row of message `seq` sits in its middle; `false` when the row is not
+/// rendered. Only the list scrolls (`scrollIntoView` would scroll the window's clipped
+/// ancestors too).
+fn center_on(list: &Element, seq: Seq) -> bool {
+    let Ok(Some(row)) = list.query_selector(&format!("[data-seq=\"{seq}\"]")) else {
+        return false;
+    };
+    let (r, l) = (row.get_bounding_client_rect(), list.get_bounding_client_rect());
+    let offset = (r.top() + r.height() / 2.0) - (l.top() + l.height() / 2.0);
+    list.set_scroll_top(list.scroll_top() + offset.round() as i32);
+    true
 }

@@ -29,6 +29,9 @@ pub struct MessageRowProps {
     pub onretry: Callback<String>,
     /// Discard a failed message (client id).
     pub ondiscard: Callback<String>,
+    /// The message a search hit jumped to: marked until another conversation opens.
+    #[prop_or_default]
+    pub highlight: bool,
     /// Names to mark in the text; given by the list, so a row re-renders only with its props.
     pub text_env: TextEnv,
 }
@@ -68,10 +71,12 @@ pub fn message_row(props: &MessageRowProps) -> Html {
         "message",
         if props.mine { "mine" } else { "theirs" },
         props.show_sender.then_some("first"),
-        state
+        state,
+        props.highlight.then_some("highlight")
     );
     html! {
-        <div {class} data-client-id={m.client_id.clone()} data-delivery={state}>
+        <div {class} data-client-id={m.client_id.clone()} data-delivery={state}
+             data-seq={m.seq.map(|s| s.to_string())}>
             <div class="gutter">
                 if props.show_sender && !props.mine {
                     <Avatar name={m.sender_name.clone()} small=true />

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod form;
 pub mod format;
 pub mod keys;
+pub mod library;
 pub mod rich_text;
 pub mod text;
 pub mod timeline;

@@ -1,5 +1,6 @@
 //! One conversation's loaded messages: merging pages and live updates without duplicates,
-//! and turning them into display rows (day separators, sender grouping, "seen").
+//! turning them into display rows (day separators, sender grouping, "seen"), and deciding how
+//! to reach an older message to show (a search hit).
 //!
 //! Order: messages the server stored, by sequence; then mine that are still pending or failed,
 //! in the order I wrote them. A message is identified by its client id; a server id seen twice
@@ -69,6 +70,44 @@ impl Timeline {
     /// The sequence to ask older pages before.
     pub fn oldest_seq(&self) -> Option<Seq> {
         self.messages.iter().filter_map(|m| m.seq).min()
+    }
+}
+
+/// How many messages each older page asks for while looking for a message to jump to: the
+/// most the core answers at once, so a hit far back costs few round trips.
+pub const JUMP_PAGE: u32 = confab_model::MESSAGES_PAGE_MAX;
+
+/// The next step towards showing message `seq` of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jump {
+    /// It is loaded: scroll to it.
+    Show,
+    /// Load the page before this sequence (the oldest loaded), then decide again.
+    LoadOlder(Seq),
+    /// A page is on its way (or the newest page is not read yet): decide when it arrives.
+    Wait,
+    /// The cache holds no such message: everything before it is loaded, or nothing is left.
+    Missing,
+}
+
+/// What to do to show message `seq`, given what is loaded (`None`: the newest page is not read
+/// yet).
+pub fn jump(t: Option<&Timeline>, seq: Seq) -> Jump {
+    let Some(t) = t else {
+        return Jump::Wait;
+    };
+    if t.messages.iter().any(|m| m.seq == Some(seq)) {
+        return Jump::Show;
+    }
+    if t.loading_older {
+        return Jump::Wait;
+    }
+    match t.oldest_seq() {
+        // Loaded back past it and it is not there: sequences come from one counter, so a gap
+        // is normal, but a message older than the oldest loaded one can only be further back.
+        Some(oldest) if oldest < seq => Jump::Missing,
+        Some(oldest) if t.has_more => Jump::LoadOlder(oldest),
+        _ => Jump::Missing,
     }
 }
 
@@ -249,6 +288,40 @@ pub(crate) mod tests {
         assert_eq!(ids(&t), ["m3", "m10", "m11"]);
         assert!(!t.has_more);
         assert!(!t.loading_older);
+    }
+
+    #[test]
+    fn a_jump_waits_for_the_newest_page_then_loads_older_pages_until_the_message_is_there() {
+        let page = |from: Seq, to: Seq| -> Vec<ChatMessage> {
+            (from..to)
+                .map(|s| msg(&format!("m{s}"), Some(s * 2), 2, "2025-03-05T10:00:00Z"))
+                .collect()
+        };
+        assert_eq!(jump(None, 40), Jump::Wait);
+        let mut t = Timeline::from_page(page(50, 60), 10);
+        assert_eq!(jump(Some(&t), 40), Jump::LoadOlder(100));
+        t.loading_older = true;
+        assert_eq!(jump(Some(&t), 40), Jump::Wait);
+        t.prepend_older(page(10, 50), 40);
+        assert_eq!(jump(Some(&t), 40), Jump::Show);
+        assert_eq!(jump(Some(&t), 118), Jump::Show);
+    }
+
+    #[test]
+    fn a_jump_to_a_message_the_cache_lacks_gives_up_instead_of_loading_forever() {
+        let page: Vec<_> = (10..12)
+            .map(|s| msg(&format!("m{s}"), Some(s), 2, "2025-03-05T10:00:00Z"))
+            .collect();
+        let full = Timeline::from_page(page.clone(), 2);
+        assert_eq!(jump(Some(&full), 11), Jump::Show);
+        // Between two loaded messages (deleted, or another conversation's sequence).
+        let mut gap = full.clone();
+        gap.upsert([msg("m14", Some(14), 2, "2025-03-05T10:00:00Z")]);
+        assert_eq!(jump(Some(&gap), 13), Jump::Missing);
+        // Older than everything, and the history has ended.
+        let ended = Timeline::from_page(page, 50);
+        assert_eq!(jump(Some(&ended), 3), Jump::Missing);
+        assert_eq!(jump(Some(&Timeline::default()), 3), Jump::Missing);
     }
 
     #[test]
