@@ -271,7 +271,7 @@ impl AppState {
         match ev {
             UiEvent::Conversations(update) => self.conversations_changed(update),
             UiEvent::Requests(lists) => self.requests = lists,
-            UiEvent::Teammates(list) => self.teammates = list,
+            UiEvent::Teammates { teammates } => self.teammates = teammates,
             UiEvent::SignedOut => self.clear_account(),
             UiEvent::MessagesChanged {
                 conversation_id,
@@ -798,11 +798,13 @@ pub(crate) mod tests {
     #[test]
     fn presence_and_directory_both_say_who_is_online() {
         let s = run([
-            Action::Event(UiEvent::Teammates(vec![Teammate {
-                id: 3,
-                name: "Cleo".into(),
-                online: true,
-            }])),
+            Action::Event(UiEvent::Teammates {
+                teammates: vec![Teammate {
+                    id: 3,
+                    name: "Cleo".into(),
+                    online: true,
+                }],
+            }),
             Action::Event(UiEvent::Presence {
                 conversation_id: 1,
                 online: vec![2],

@@ -307,3 +307,32 @@ async fn a_burst_of_a_thousand_messages_reaches_alice_in_at_most_one_event_of_a_
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn after_signing_in_the_stream_carries_the_team_directory_without_me() -> anyhow::Result<()> {
+    init_tracing();
+    // Given a backend with Alice and Bob, when Alice signs in,
+    let backend = Backend::start().await?;
+    let dirs = tempfile::tempdir()?;
+    let mut alice = Client::sign_in(&backend, 0, &dirs).await?;
+    // then the directory reaches her stream (the ask dialog, the pickers and @ read it).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let team = loop {
+        if let UiEvent::Teammates { teammates: t } =
+            next(&mut alice, deadline, "waiting for the directory").await
+        {
+            if !t.is_empty() {
+                break t;
+            }
+        }
+    };
+    assert!(
+        team.iter().any(|t| t.id == backend.users[1].user.id),
+        "{team:?}"
+    );
+    assert!(
+        team.iter().all(|t| t.id != backend.users[0].user.id),
+        "{team:?}"
+    );
+    Ok(())
+}

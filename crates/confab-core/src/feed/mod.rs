@@ -159,10 +159,8 @@ async fn publish(db: &Db, shared: &Shared, me: UserId, out: Changes) {
         shared.emit(UiEvent::Requests(lists));
     }
     if let Some(users) = users {
-        shared.emit(UiEvent::Teammates(views::teammates(
-            users,
-            me,
-            &shared.online(),
-        )));
+        shared.emit(UiEvent::Teammates {
+            teammates: views::teammates(users, me, &shared.online()),
+        });
     }
 }

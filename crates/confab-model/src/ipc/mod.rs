@@ -326,7 +326,10 @@ pub enum UiEvent {
     /// The share requests as they are now (added, answered).
     Requests(RequestLists),
     /// The team directory as it is now.
-    Teammates(Vec<Teammate>),
+    Teammates {
+        /// Everyone but me, by name. (A struct variant: serde cannot tag a bare list.)
+        teammates: Vec<Teammate>,
+    },
     /// Connection state.
     Connection(ConnectionStatus),
     /// Who is online in a conversation's room.
@@ -486,3 +489,68 @@ impl std::fmt::Display for IpcError {
 }
 
 impl std::error::Error for IpcError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of every event, with lists and nested enums filled in.
+    fn every_event() -> Vec<UiEvent> {
+        vec![
+            UiEvent::Conversations(ConversationsUpdate {
+                complete: false,
+                conversations: vec![],
+                removed: vec![4],
+            }),
+            UiEvent::MessagesChanged {
+                conversation_id: 1,
+                messages: vec![],
+            },
+            UiEvent::MessageRemoved {
+                conversation_id: 1,
+                client_id: "c".into(),
+            },
+            UiEvent::Requests(RequestLists::default()),
+            UiEvent::Teammates {
+                teammates: vec![Teammate {
+                    id: 2,
+                    name: "Ada".into(),
+                    online: true,
+                }],
+            },
+            UiEvent::Connection(ConnectionStatus::Connecting {
+                retry_in_secs: Some(3),
+            }),
+            UiEvent::Presence {
+                conversation_id: 1,
+                online: vec![2],
+            },
+            UiEvent::Typing {
+                conversation_id: 1,
+                names: vec!["Ada".into()],
+            },
+            UiEvent::ReadReceipt {
+                conversation_id: 1,
+                user_id: 2,
+                seq: 3,
+            },
+            UiEvent::SessionEnded {
+                reason: "expired".into(),
+            },
+            UiEvent::SignedOut,
+            UiEvent::Navigate(NavigateTarget::Answer(5)),
+        ]
+    }
+
+    #[test]
+    fn every_event_crosses_to_the_window_as_json_and_comes_back_the_same() {
+        // The shell serializes each event for the window: one that does not serialize never
+        // arrives (a tagged enum cannot carry a bare list; the directory was lost that way).
+        for event in every_event() {
+            let json = serde_json::to_string(&event)
+                .unwrap_or_else(|e| panic!("{event:?} does not serialize: {e}"));
+            let back: UiEvent = serde_json::from_str(&json).expect("deserializes");
+            assert_eq!(back, event, "{json}");
+        }
+    }
+}
