@@ -23,6 +23,9 @@ pub(crate) struct Active {
     /// Syncing and sending; `None` while the token is still being read from the keyring (a
     /// restored session opens its cache first; an unlock prompt may be waiting on the user).
     pub live: Option<Live>,
+    /// Conversations whose history the server has no more of than the cache (asked once per
+    /// session: scrolling to the start again asks nobody).
+    pub history_complete: std::sync::Mutex<std::collections::HashSet<confab_model::ConversationId>>,
 }
 
 /// What runs with the token.
@@ -50,6 +53,7 @@ impl Active {
             feed,
             feed_task,
             live: None,
+            history_complete: std::sync::Mutex::default(),
         }
     }
 

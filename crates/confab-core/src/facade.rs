@@ -27,10 +27,54 @@ impl Core {
         limit: u32,
     ) -> Result<Vec<ChatMessage>, CoreError> {
         let limit = limit.clamp(1, MESSAGES_PAGE_MAX) as usize;
-        self.db()
-            .await?
+        let db = self.db().await?;
+        let page = db
             .run(move |s| s.messages_before(conversation_id, before_seq, limit))
+            .await?;
+        if page.len() >= limit || self.history_complete(conversation_id).await {
+            return Ok(page);
+        }
+        // A short page: the cache may lack older history the server has (a conversation I was
+        // added to: sync brings its changes from my joining on). Offline, the cache's page is
+        // the answer.
+        let Ok(api) = self.api().await else {
+            return Ok(page);
+        };
+        let oldest = page.iter().filter_map(|m| m.seq).min().or(before_seq);
+        let Ok(older) = api
+            .messages(conversation_id, oldest, MESSAGES_PAGE_MAX)
             .await
+        else {
+            return Ok(page);
+        };
+        if older.len() < MESSAGES_PAGE_MAX as usize {
+            let _ = self
+                .with_active(|a| {
+                    if let Ok(mut done) = a.history_complete.lock() {
+                        done.insert(conversation_id);
+                    }
+                })
+                .await;
+        }
+        if older.is_empty() {
+            return Ok(page);
+        }
+        db.run(move |s| {
+            s.write(|tx| tx.apply_history(&older))?;
+            s.messages_before(conversation_id, before_seq, limit)
+        })
+        .await
+    }
+
+    /// Whether the server was found to have no older messages of a conversation than the cache.
+    async fn history_complete(&self, conversation_id: ConversationId) -> bool {
+        self.with_active(|a| {
+            a.history_complete
+                .lock()
+                .is_ok_and(|done| done.contains(&conversation_id))
+        })
+        .await
+        .unwrap_or(false)
     }
 
     /// Writes a message: stored and answered as pending at once (listeners get the row and the

@@ -612,6 +612,31 @@ impl StoreTx<'_> {
         apply_conversation_update(self, conversation, seq)
     }
 
+    /// Stores older history fetched from the server because the cache lacked it (a
+    /// conversation the account was added to, whose earlier messages sync does not bring).
+    /// History is not news: the account's read position moves up to the newest of these (here
+    /// only; nothing is sent), so paging back never raises the unread or mention counts.
+    /// Returns how many messages were new.
+    ///
+    /// # Errors
+    /// SQLite errors; [`crate::StoreError::DiskFull`].
+    pub fn apply_history(&self, messages: &[Message]) -> Result<usize> {
+        let mut new = 0;
+        for m in messages {
+            new += usize::from(apply_message(self, m)? == Applied::Inserted);
+        }
+        let mut newest: std::collections::HashMap<ConversationId, Seq> =
+            std::collections::HashMap::new();
+        for m in messages {
+            let at = newest.entry(m.conversation_id).or_insert(m.seq);
+            *at = (*at).max(m.seq);
+        }
+        for (conversation, seq) in newest {
+            advance_my_read_seq(self.conn(), conversation, seq)?;
+        }
+        Ok(new)
+    }
+
     /// The account left a conversation: it is dropped with everything in it.
     ///
     /// # Errors
