@@ -46,8 +46,8 @@ async fn main() -> Result<()> {
                 store::users::create_user(c, &format!("u{i}@bench.test"), &format!("U{i}"), &hash)?;
             let partner =
                 store::users::create_user(c, &format!("p{i}@bench.test"), &format!("P{i}"), &hash)?;
-            let (room, _) = store::chat::create_conversation(c, &me, None, &[partner.id])?;
-            Ok(room.id)
+            let room = store::conversations::create(c, &me, None, &[partner.id], None)?;
+            Ok(room.into_conversation().id)
         })?;
         rooms.push(room);
     }

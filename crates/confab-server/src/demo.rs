@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use confab_model::events::{self, KnowledgeRequestEvent, UserNotice};
-use confab_model::{ChannelName, Conversation, ConversationId, User, UserId};
+use confab_model::{ChannelName, ConversationId, User, UserId};
 use rand::Rng;
 
 use crate::auth::{generate_password, hash_password};
@@ -87,9 +87,13 @@ pub fn seed(db: &Db) -> Result<DemoData, AppError> {
     let rooms = db.write_blocking(|c| -> Result<_, StoreError> {
         // Two people without a title: direct conversations (one per pair); the titled one of
         // three is a group.
-        let pair = start(c, ada, None, &[grace.id])?;
-        let team = start(c, ada, Some("Team"), &[grace.id, linus.id])?;
-        let with_linus = start(c, linus, None, &[ada.id])?;
+        let start = |creator: &User, title: Option<&str>, others: &[UserId]| {
+            store::conversations::create(c, creator, title, others, None)
+                .map(Created::into_conversation)
+        };
+        let pair = start(ada, None, &[grace.id])?;
+        let team = start(ada, Some("Team"), &[grace.id, linus.id])?;
+        let with_linus = start(linus, None, &[ada.id])?;
         let who = [ada, grace, linus];
         for (i, (from, text)) in HISTORY.iter().enumerate() {
             store::chat::post_message(c, pair.id, who[*from], text, &format!("seed-pair-{i}"))?;
@@ -105,19 +109,6 @@ pub fn seed(db: &Db) -> Result<DemoData, AppError> {
         users,
         teammate_rooms: rooms,
     })
-}
-
-/// Starts a conversation on a fresh database (so it is always a new one).
-fn start(
-    c: &rusqlite::Connection,
-    creator: &User,
-    title: Option<&str>,
-    others: &[UserId],
-) -> Result<Conversation, StoreError> {
-    match store::conversations::create(c, creator, title, others, None)? {
-        Created::New(event) => Ok(event.conversation),
-        Created::Existing(conversation) => Ok(conversation),
-    }
 }
 
 /// Runs the teammate forever: every 4–12 s Linus posts a line in one of `rooms`, and about one

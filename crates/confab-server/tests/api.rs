@@ -118,11 +118,22 @@ async fn every_protected_endpoint_refuses_a_missing_or_unknown_token() -> Result
             "/api/conversations/1/read",
             "/api/knowledge/request",
             "/api/knowledge/respond",
+            "/api/knowledge/requests/1/seen",
+            "/api/conversations/1/members",
+            "/api/conversations/1/leave",
             "/api/pusher/auth",
         ] {
             let (status, _) = api.post(path, &json!({})).await?;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "POST {path}");
         }
+        let (status, _) = api
+            .patch("/api/conversations/1", &json!({"title": "t"}))
+            .await?;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "PATCH a conversation");
+        let (status, _) = api
+            .put("/api/conversations/1/mute", &json!({"muted": true}))
+            .await?;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "PUT mute");
     }
     Ok(())
 }
@@ -166,6 +177,7 @@ async fn conversations_are_created_with_the_creator_listed_and_validated() -> Re
         .await?;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["memberIds"], json!([ada_id, grace_id]));
+    assert_eq!(created["kind"], "direct", "one other member, no title");
     assert_eq!(
         created["title"], "Ada, Grace",
         "the default title names every member"
@@ -181,6 +193,7 @@ async fn conversations_are_created_with_the_creator_listed_and_validated() -> Re
         )
         .await?;
     assert_eq!(titled["title"], "Plans");
+    assert_eq!(titled["kind"], "group", "a title makes a group");
 
     let (_, list) = ada.get("/api/conversations").await?;
     assert_eq!(list.as_array().map(Vec::len), Some(2));
@@ -523,6 +536,37 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
+    for (path, method, statuses) in [
+        ("/api/conversations", "post", "200 201 400 401 422"),
+        (
+            "/api/conversations/{id}",
+            "patch",
+            "200 400 401 403 404 422",
+        ),
+        (
+            "/api/conversations/{id}/members",
+            "post",
+            "200 400 401 403 404 422",
+        ),
+        (
+            "/api/conversations/{id}/leave",
+            "post",
+            "204 400 401 403 404 422",
+        ),
+        ("/api/conversations/{id}/mute", "put", "204 400 401 403 404"),
+        (
+            "/api/knowledge/requests/{id}/seen",
+            "post",
+            "204 400 401 403 404 409",
+        ),
+    ] {
+        let mut documented: Vec<&str> = doc["paths"][path][method]["responses"]
+            .as_object()
+            .map(|r| r.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        documented.sort_unstable();
+        assert_eq!(documented.join(" "), statuses, "{method} {path}");
+    }
     let (status, body) = anon.get("/api/nope").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(code(&body), "not_found");
@@ -680,6 +724,8 @@ async fn a_method_a_route_does_not_have_is_405_with_allow_and_the_json_error_sha
         ("DELETE", "/api/auth/login", "POST"),
         ("PUT", "/api/conversations", "GET,POST"),
         ("PATCH", "/api/conversations/1/messages", "GET,POST"),
+        ("GET", "/api/conversations/1", "PATCH"),
+        ("GET", "/api/conversations/1/mute", "PUT"),
     ] {
         let response = http
             .request(

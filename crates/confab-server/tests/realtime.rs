@@ -257,3 +257,114 @@ async fn sync_returns_exactly_what_a_disconnected_client_missed() -> Result<()> 
     assert_eq!(missed["hasMore"], false);
     Ok(())
 }
+
+#[tokio::test]
+async fn renaming_adding_and_leaving_a_group_are_announced_on_the_members_private_channels(
+) -> Result<()> {
+    let server = TestServer::start().await?;
+    let ada = server.login(0).await?;
+    let grace = server.login(1).await?;
+    let linus = server.login(2).await?;
+    let (ada_id, grace_id, linus_id) = (server.id(0), server.id(1), server.id(2));
+    let mut ada_ws = server.listen(&ada).await?;
+    let mut grace_ws = server.listen(&grace).await?;
+    let mut linus_ws = server.listen(&linus).await?;
+    ada_ws.subscribe(&ChannelName::private_user(ada_id)).await?;
+    grace_ws
+        .subscribe(&ChannelName::private_user(grace_id))
+        .await?;
+    linus_ws
+        .subscribe(&ChannelName::private_user(linus_id))
+        .await?;
+    let group = server.group(&ada, "Plans", &[1]).await?;
+
+    let (_, renamed) = grace
+        .patch(
+            &format!("/api/conversations/{group}"),
+            &json!({"title": "Launch"}),
+        )
+        .await?;
+    let (_, changes) = ada.get("/api/sync").await?;
+    let change = &changes["changes"][1];
+    assert_eq!(change["type"], "conversation-updated");
+    for (ws, id) in [(&mut ada_ws, ada_id), (&mut grace_ws, grace_id)] {
+        let got = ws.next("conversation-updated").await?;
+        assert_eq!(got.channel, ChannelName::private_user(id));
+        assert_eq!(
+            got.data,
+            json!({"conversation": change["conversation"], "seq": change["seq"]})
+        );
+        assert_eq!(got.data["conversation"]["title"], renamed["title"]);
+    }
+
+    ada.post(
+        &format!("/api/conversations/{group}/members"),
+        &json!({"memberIds": [linus_id]}),
+    )
+    .await?;
+    for ws in [&mut linus_ws, &mut ada_ws, &mut grace_ws] {
+        let got = ws.next("conversation-updated").await?;
+        assert_eq!(got.data["conversation"]["id"], group);
+        assert_eq!(
+            got.data["conversation"]["memberIds"],
+            json!([ada_id, grace_id, linus_id]),
+            "the newcomer learns of it this way, the others see him join"
+        );
+    }
+
+    let (status, _) = grace
+        .post(&format!("/api/conversations/{group}/leave"), &json!({}))
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let left = grace_ws.next("conversation-left").await?;
+    assert_eq!(left.channel, ChannelName::private_user(grace_id));
+    assert_eq!(
+        left.data,
+        json!({"seq": left.data["seq"], "conversationId": group, "userId": grace_id})
+    );
+    for ws in [&mut ada_ws, &mut linus_ws] {
+        let got = ws.next("conversation-updated").await?;
+        assert_eq!(
+            got.data["conversation"]["memberIds"],
+            json!([ada_id, linus_id])
+        );
+        assert_ne!(got.data["seq"], left.data["seq"]);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn muting_is_announced_on_the_callers_own_channel_for_their_other_devices() -> Result<()> {
+    let server = TestServer::start().await?;
+    let ada = server.login(0).await?;
+    let ada_laptop = server.login(0).await?;
+    let ada_id = server.id(0);
+    let mut laptop_ws = server.listen(&ada_laptop).await?;
+    laptop_ws
+        .subscribe(&ChannelName::private_user(ada_id))
+        .await?;
+    let direct = server.conversation(&ada, &[1]).await?;
+    laptop_ws.next("conversation-created").await?;
+
+    let (status, _) = ada
+        .put(
+            &format!("/api/conversations/{direct}/mute"),
+            &json!({"muted": true}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let got = laptop_ws.next("conversation-muted").await?;
+    assert_eq!(got.channel, ChannelName::private_user(ada_id));
+    assert_eq!(
+        got.data,
+        json!({"seq": got.data["seq"], "conversationId": direct, "muted": true})
+    );
+    let (_, page) = ada.get("/api/sync").await?;
+    assert_eq!(
+        page["changes"].as_array().and_then(|c| c.last()),
+        Some(&json!({
+            "type": "conversation-muted", "seq": got.data["seq"], "conversationId": direct, "muted": true
+        }))
+    );
+    Ok(())
+}

@@ -35,6 +35,16 @@ pub enum Created {
     Existing(Conversation),
 }
 
+impl Created {
+    /// The conversation, new or existing (a new one as every member receives it).
+    pub fn into_conversation(self) -> Conversation {
+        match self {
+            Self::New(event) => event.conversation,
+            Self::Existing(conversation) => conversation,
+        }
+    }
+}
+
 /// What a change to a group did, for the route to answer and announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Updated {
