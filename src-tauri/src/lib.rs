@@ -72,6 +72,13 @@ pub fn run() {
                 .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
                 .build(),
         )
+        // Links in messages open in the system browser. The UI handles their clicks itself, so
+        // no click script is injected; the capability grants `open_url` for http(s)/mailto only.
+        .plugin(
+            tauri_plugin_opener::Builder::new()
+                .open_js_links_on_click(false)
+                .build(),
+        )
         .manage(FocusTracker::new())
         .manage(window::Shown::default())
         .manage(tray::Shown::default())
