@@ -150,16 +150,15 @@ pub fn create(
     let title = title.map_or_else(|| names.join(", "), str::to_owned);
     let seq = next_seq(c)?;
     let Some(id) = insert_conversation(c, &title, kind, key.as_deref(), creator.id, seq)? else {
-        // The unique index refused a second row for the pair: only a writer outside the writer
-        // thread (the command line's `write_blocking`) could have added it. Answer that one.
-        let id = key
-            .as_deref()
-            .map(|k| direct_by_key(c, k))
-            .transpose()?
-            .flatten()
-            .ok_or(StoreError::Conflict(
-                "this direct conversation is being created, try again".into(),
-            ))?;
+        // The unique index refused a second row for the pair. The lookup above runs in this
+        // same write transaction, so today this is not reached; it is here so that the
+        // database's own guarantee, not only the order of this code, decides: answer the row
+        // that holds the pair. A conflict on anything else cannot happen: a database error.
+        let id = match &key {
+            Some(key) => direct_by_key(c, key)?,
+            None => None,
+        }
+        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         return Ok(Created::Existing(caller_view(c, id, creator.id)?));
     };
     let mut insert = c.prepare_cached(
