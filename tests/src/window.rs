@@ -2,6 +2,7 @@
 //! built `confab-desktop` through `WebKitWebDriver`, and fantoccini talks to it. Everything is
 //! awaited under a deadline (Yew renders after the wasm loads, events arrive when they do).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,11 +38,12 @@ pub async fn within<T>(
 }
 
 /// Starts tauri-driver (which starts WebKitWebDriver, which starts the app when a session is
-/// requested) on free ports.
+/// requested) on free ports, with `env` added to the environment the three inherit.
 fn spawn_driver(
     desktop: &Desktop,
     data_dir: &Path,
     server_url: &str,
+    env: &[(&str, OsString)],
 ) -> Result<(Driver, u16, u16)> {
     let port = confab_testkit::free_port();
     let native_port = confab_testkit::free_port();
@@ -54,6 +56,7 @@ fn spawn_driver(
         .env("CONFAB_DATA_DIR", data_dir)
         .env("CONFAB_SERVER_URL", server_url)
         .env("RUST_LOG", "info")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))
         .spawn()
@@ -128,12 +131,27 @@ impl AppWindow {
         server_url: &str,
         shots: &str,
     ) -> Result<Self> {
+        Self::launch_with_env(desktop, data_dir, server_url, shots, &[]).await
+    }
+
+    /// [`Self::launch`] with `env` added to the app's environment (a `PATH` that puts a
+    /// recording `xdg-open` first, say).
+    ///
+    /// # Errors
+    /// tauri-driver or the app did not start.
+    pub async fn launch_with_env(
+        desktop: &Desktop,
+        data_dir: &Path,
+        server_url: &str,
+        shots: &str,
+        env: &[(&str, OsString)],
+    ) -> Result<Self> {
         // A WebDriver session that never opens (seen once under heavy load: the app up, the
         // session request unanswered) gets a second, fresh try instead of a hung test.
         let mut attempt = 0;
         let (client, driver) = loop {
             attempt += 1;
-            let (driver, port, native_port) = spawn_driver(desktop, data_dir, server_url)?;
+            let (driver, port, native_port) = spawn_driver(desktop, data_dir, server_url, env)?;
             match within(
                 SESSION_WAIT,
                 "opening a WebDriver session",
