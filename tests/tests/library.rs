@@ -1,8 +1,9 @@
 //! The knowledge library and search, end to end: answered and declined requests (a reason typed
 //! in the window's decline step among them) stay readable from the cache after a restart with
 //! the backend stopped, filtered by who asked and by state, an unread answer counted read once
-//! opened; search finds a word that occurs only in an answer; a search hit 2,000 messages back
-//! opens its conversation scrolled to that message, highlighted.
+//! opened; search finds a word that occurs only in an answer, and so does "asked before" while a
+//! question is typed; a search hit 2,000 messages back opens its conversation scrolled to that
+//! message, highlighted.
 //!
 //! Each test runs in its own desktop session (the real window under Xvfb, the real backend and
 //! Sockudo) and leaves screenshots in `test-artifacts/e2e/<test>/`. Nothing sleeps: every step
@@ -276,6 +277,29 @@ async fn library_offline(desktop: Desktop) -> Result<()> {
     .await
     .context("the hit opens in the library")?;
     app.screenshot("hit-in-library").await?;
+
+    // Asking a question like it, still offline: the answer shows under the field, and opens in
+    // the library.
+    press(&app, ESCAPE).await?;
+    app.click("#open-ask").await?;
+    app.type_into("#ask-question", "rotate the staging certificate")
+        .await?;
+    let before = app
+        .wait_text("#asked-before", |t| t.contains(answered_q))
+        .await
+        .context("asked before shows the answered question")?;
+    ensure!(
+        before.contains("Answered by Grace Hopper"),
+        "who answered: {before}"
+    );
+    app.screenshot("asked-before").await?;
+    app.click(&format!("#asked-before button[data-request-id=\"{a}\"]"))
+        .await?;
+    app.wait_for(&format!(
+        "#requests-dialog .library-item.highlight[data-request-id=\"{a}\"]"
+    ))
+    .await
+    .context("the past answer opens in the library")?;
     app.quit().await
 }
 

@@ -91,6 +91,8 @@ pub fn message_list(props: &MessageListProps) -> Html {
         let next = target.map(|seq| (seq, jump(store.timelines.get(&id), seq)));
         use_effect_with((id, next), move |&(id, next)| {
             let Some((seq, next)) = next else {
+                // No hit (any more): the same hit found again later is brought into view again.
+                scroll.jumped.set(None);
                 return;
             };
             if scroll.jumped.get() == Some((id, seq)) {
@@ -192,7 +194,10 @@ fn center_on(list: &Element, seq: Seq) -> bool {
     let Ok(Some(row)) = list.query_selector(&format!("[data-seq=\"{seq}\"]")) else {
         return false;
     };
-    let (r, l) = (row.get_bounding_client_rect(), list.get_bounding_client_rect());
+    let (r, l) = (
+        row.get_bounding_client_rect(),
+        list.get_bounding_client_rect(),
+    );
     let offset = (r.top() + r.height() / 2.0) - (l.top() + l.height() / 2.0);
     list.set_scroll_top(list.scroll_top() + offset.round() as i32);
     true
