@@ -18,8 +18,8 @@ pub fn mentions(text: &str, name: &str) -> bool {
         if c != '@' {
             return false;
         }
-        // "a@b" is an email address, not a mention.
-        if at > 0 && chars[at - 1].is_alphanumeric() {
+        // A mention starts a word: "a@b" is an email address, ".../@ada" part of a link.
+        if at > 0 && !(chars[at - 1].is_whitespace() || "([{\"'".contains(chars[at - 1])) {
             return false;
         }
         let mut rest = chars[at + 1..].iter().flat_map(|c| c.to_lowercase());
@@ -43,6 +43,8 @@ mod tests {
     fn a_longer_word_an_email_or_a_bare_name_is_no_mention() {
         assert!(!mentions("@Adam is here", "Ada"));
         assert!(!mentions("mail ada@example.com", "example"));
+        assert!(!mentions("see https://example.com/@Ada", "Ada"));
+        assert!(mentions("(@Ada) thoughts?", "Ada"));
         assert!(!mentions("Ada said so", "Ada"));
         assert!(!mentions("@ ada", "Ada"));
         assert!(!mentions("@anyone", ""));

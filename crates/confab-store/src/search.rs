@@ -171,7 +171,7 @@ impl Store {
                 }
             }
         }
-        found.sort_by(|a, b| b.request.id.cmp(&a.request.id));
+        found.sort_by_key(|m| std::cmp::Reverse(m.request.id));
         found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(found)
     }
