@@ -6,8 +6,8 @@
 use confab_core::Core;
 use confab_model::ipc::commands::{
     AddMembers, Ask, AskedBefore, CheckNow, Command, CreateConversation, DiscardMessage, Draft,
-    FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages, RenameConversation,
-    Respond, RetryMessage, ScreenReady, Search, SendMessage, SetConversationMuted, SetDraft,
+    FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages, RenameConversation, Respond,
+    RetryMessage, ScreenReady, Search, SendMessage, SetConversationMuted, SetDraft,
     SetOpenConversation, SetSetting, Setting, SignIn, SignOut, Start, Typing,
 };
 use confab_model::ipc::IpcError;
@@ -124,7 +124,9 @@ pub(crate) async fn create_conversation(
     core: State<'_, Core>,
     args: CreateConversation,
 ) -> Answer<CreateConversation> {
-    Ok(core.create_conversation(args.member_ids, args.title).await?)
+    Ok(core
+        .create_conversation(args.member_ids, args.title)
+        .await?)
 }
 
 #[tauri::command]

@@ -47,6 +47,16 @@ macro_rules! handlers {
 fn confab_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
     tauri::plugin::Builder::new(confab_model::ipc::commands::PLUGIN)
         .invoke_handler(confab_model::for_each_command!(handlers))
+        .on_navigation(|_, url| {
+            let stays = window::stays_in_app(url);
+            if !stays {
+                tracing::info!(
+                    scheme = url.scheme(),
+                    "refused a navigation away from the app"
+                );
+            }
+            stays
+        })
         .build()
 }
 

@@ -44,7 +44,11 @@ pub fn summary(counts: &BadgeCounts) -> String {
         parts.push(plural(n, "request waiting", "requests waiting"));
     }
     if counts.new_answers > 0 {
-        parts.push(plural(count(counts.new_answers), "new answer", "new answers"));
+        parts.push(plural(
+            count(counts.new_answers),
+            "new answer",
+            "new answers",
+        ));
     }
     if counts.mentions > 0 {
         parts.push(plural(counts.mentions, "mention", "mentions"));

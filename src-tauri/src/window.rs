@@ -66,3 +66,37 @@ pub fn reveal(app: &AppHandle) {
     }
     report_focus(app, true, true);
 }
+
+/// Whether the webview may navigate to `url`: only within the app itself (its bundled pages,
+/// served as `tauri://localhost`, or `http(s)://tauri.localhost` on Windows; the dev server in
+/// debug builds). A link opened any other way (a context menu's "Open Link", a dropped link) is
+/// refused: links go to the system browser through the opener, never replace the app.
+pub fn stays_in_app(url: &tauri::Url) -> bool {
+    match (url.scheme(), url.host_str()) {
+        ("tauri", Some("localhost")) => true,
+        ("http" | "https", Some("tauri.localhost")) => true,
+        ("http", Some("127.0.0.1")) if cfg!(debug_assertions) => url.port() == Some(1420),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stays_in_app;
+
+    fn allowed(url: &str) -> bool {
+        stays_in_app(&tauri::Url::parse(url).expect("a URL"))
+    }
+
+    #[test]
+    fn the_webview_stays_on_the_apps_own_pages() {
+        assert!(allowed("tauri://localhost/index.html"));
+        assert!(allowed("https://tauri.localhost/"));
+        assert!(!allowed("https://example.com/"));
+        assert!(!allowed("https://tauri.localhost.evil.example/"));
+        assert!(!allowed("file:///etc/passwd"));
+        assert!(!allowed("javascript:alert(1)"));
+        assert!(!allowed("mailto:ada@example.com"));
+        assert!(!allowed("http://127.0.0.1:8080/"));
+    }
+}

@@ -24,7 +24,8 @@ mod sync;
 
 pub use channels::ChannelName;
 pub use domain::{
-    Conversation, ConversationKind, KnowledgeDecision, KnowledgeRequest, KnowledgeStatus, Message, User, UserSummary,
+    Conversation, ConversationKind, KnowledgeDecision, KnowledgeRequest, KnowledgeStatus, Message,
+    User, UserSummary,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use sync::{

@@ -246,7 +246,8 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut list = Vec::with_capacity(rows.len());
-        for (id, title, last_activity_at, muted, unread_count, sort_key, kind, mention_count) in rows
+        for (id, title, last_activity_at, muted, unread_count, sort_key, kind, mention_count) in
+            rows
         {
             let member_ids = members(&self.conn, id)?;
             let direct_peer_id = self.direct_peer(kind, &member_ids);

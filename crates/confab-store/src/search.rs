@@ -285,7 +285,10 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert!(!hits[0].in_answer);
         // A declined request's reason is searchable too.
-        assert_eq!(store.search_requests("on-call", 10).unwrap()[0].request.id, 62);
+        assert_eq!(
+            store.search_requests("on-call", 10).unwrap()[0].request.id,
+            62
+        );
     }
 
     #[test]

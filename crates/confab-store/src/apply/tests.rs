@@ -206,7 +206,10 @@ fn a_realtime_answer_updates_a_known_request_and_reports_an_unknown_one() {
     );
     let stored = store.request(8).unwrap().unwrap();
     assert_eq!(stored.status, KnowledgeStatus::Denied);
-    assert_eq!(stored.response_content.as_deref(), Some("not mine to share"));
+    assert_eq!(
+        stored.response_content.as_deref(),
+        Some("not mine to share")
+    );
     assert_eq!(stored.answered_at.as_deref(), Some("2024-01-01T00:00:09Z"));
     assert!(!stored.answer_seen, "a new answer is unread until opened");
     assert!(store.mark_answer_seen(8).unwrap());
@@ -410,7 +413,9 @@ fn leaving_a_conversation_drops_it_with_its_messages_and_search_entries() {
 fn a_rename_keeps_the_place_in_the_list_and_an_added_member_sees_the_conversation_arrive() {
     let mut store = store_with_conversation();
     let mut group = conversation(40, "Ops", &[ME, ADA, 3]);
-    store.write(|tx| tx.apply_conversation_update(&group, 7)).unwrap();
+    store
+        .write(|tx| tx.apply_conversation_update(&group, 7))
+        .unwrap();
     let list = store.conversation_list().unwrap();
     assert_eq!(list[0].id, 40, "arrived at the change's place");
     assert_eq!(list[0].kind, confab_model::ConversationKind::Group);
@@ -418,7 +423,9 @@ fn a_rename_keeps_the_place_in_the_list_and_an_added_member_sees_the_conversatio
     let m = message_from_ada(8);
     store.apply_message(&m).unwrap();
     group.title = "Ops on call".into();
-    store.write(|tx| tx.apply_conversation_update(&group, 9)).unwrap();
+    store
+        .write(|tx| tx.apply_conversation_update(&group, 9))
+        .unwrap();
     let list = store.conversation_list().unwrap();
     assert_eq!(list[0].id, CONV, "a rename is no activity");
     assert_eq!(list[1].title, "Ops on call");
