@@ -35,14 +35,23 @@ impl Core {
             return Ok(page);
         }
         // A short page: the cache may lack older history the server has (a conversation I was
-        // added to: sync brings its changes from my joining on). Offline, the cache's page is
-        // the answer.
+        // added to: sync brings its changes from my joining on, so only what is older than that
+        // can be missing; asking below it never races a catch-up in progress). Offline, the
+        // cache's page is the answer.
+        let joined = db.run(move |s| s.joined_seq(conversation_id)).await?;
         let Ok(api) = self.api().await else {
             return Ok(page);
         };
-        let oldest = page.iter().filter_map(|m| m.seq).min().or(before_seq);
+        if joined <= 0 {
+            return Ok(page);
+        }
+        let below = page
+            .iter()
+            .filter_map(|m| m.seq)
+            .chain(before_seq)
+            .fold(joined, i64::min);
         let Ok(older) = api
-            .messages(conversation_id, oldest, MESSAGES_PAGE_MAX)
+            .messages(conversation_id, Some(below), MESSAGES_PAGE_MAX)
             .await
         else {
             return Ok(page);

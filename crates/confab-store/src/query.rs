@@ -320,6 +320,21 @@ impl Store {
         }))
     }
 
+    /// Where the account's view of a conversation starts: the seq of the change that brought it
+    /// here (its creation, or being added to it); `0` when unknown. Sync brings everything
+    /// above it; anything older is history only the server's message pages have.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn joined_seq(&self, id: ConversationId) -> Result<Seq> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT created_seq FROM conversations WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
     /// One conversation in the server's shape (its last message is the newest sent one).
     ///
     /// # Errors
