@@ -277,8 +277,17 @@ impl AppState {
                 conversation_id,
                 messages,
             } => {
-                if let Some(t) = self.timelines.get_mut(&conversation_id) {
-                    t.upsert(messages);
+                match self.timelines.get_mut(&conversation_id) {
+                    Some(t) => t.upsert(messages),
+                    // The open conversation's page is being read: what arrives meanwhile is kept
+                    // (the page, when it comes, merges with it), else it would be in neither.
+                    None if self.selected == Some(conversation_id) => {
+                        self.timelines
+                            .entry(conversation_id)
+                            .or_default()
+                            .upsert(messages);
+                    }
+                    None => {}
                 }
             }
             UiEvent::MessageRemoved {
@@ -654,6 +663,32 @@ pub(crate) mod tests {
         ]);
         assert_eq!(s.timelines[&1].messages.len(), 1);
         assert!(!s.timelines.contains_key(&2));
+    }
+
+    #[test]
+    fn messages_arriving_while_the_open_conversations_page_is_read_are_kept() {
+        // Opened, its newest page on its way; a catch-up delivers newer rows meanwhile.
+        let s = run([
+            started(Some(session()), None, None),
+            list(vec![conv(1, 0)]),
+            Action::Select(1),
+            Action::Event(UiEvent::MessagesChanged {
+                conversation_id: 1,
+                messages: vec![msg("late", Some(9), 2, "2025-03-05T10:01:00Z")],
+            }),
+            // The page was read before the catch-up stored the newer row.
+            Action::MessagesLoaded {
+                conversation_id: 1,
+                messages: vec![msg("early", Some(3), 2, "2025-03-05T10:00:00Z")],
+                limit: 50,
+            },
+        ]);
+        let ids: Vec<&str> = s.timelines[&1]
+            .messages
+            .iter()
+            .map(|m| m.client_id.as_str())
+            .collect();
+        assert_eq!(ids, ["early", "late"]);
     }
 
     #[test]
