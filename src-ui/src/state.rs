@@ -278,14 +278,14 @@ impl AppState {
                 messages,
             } => {
                 match self.timelines.get_mut(&conversation_id) {
-                    Some(t) => t.upsert(messages),
+                    Some(t) => t.upsert_live(messages),
                     // The open conversation's page is being read: what arrives meanwhile is kept
                     // (the page, when it comes, merges with it), else it would be in neither.
                     None if self.selected == Some(conversation_id) => {
                         self.timelines
                             .entry(conversation_id)
                             .or_default()
-                            .upsert(messages);
+                            .upsert_live(messages);
                     }
                     None => {}
                 }
@@ -668,7 +668,7 @@ pub(crate) mod tests {
     #[test]
     fn messages_arriving_while_the_open_conversations_page_is_read_are_kept() {
         // Opened, its newest page on its way; a catch-up delivers newer rows meanwhile.
-        let s = run([
+        let opened = run([
             started(Some(session()), None, None),
             list(vec![conv(1, 0)]),
             Action::Select(1),
@@ -676,13 +676,18 @@ pub(crate) mod tests {
                 conversation_id: 1,
                 messages: vec![msg("late", Some(9), 2, "2025-03-05T10:01:00Z")],
             }),
-            // The page was read before the catch-up stored the newer row.
-            Action::MessagesLoaded {
-                conversation_id: 1,
-                messages: vec![msg("early", Some(3), 2, "2025-03-05T10:00:00Z")],
-                limit: 50,
-            },
         ]);
+        assert!(
+            !opened.timelines[&1].page_loaded,
+            "live rows alone do not make the page loaded: the chat pane still reads it"
+        );
+        // The page was read before the catch-up stored the newer row.
+        let s = opened.reduce(Action::MessagesLoaded {
+            conversation_id: 1,
+            messages: vec![msg("early", Some(3), 2, "2025-03-05T10:00:00Z")],
+            limit: 50,
+        });
+        assert!(s.timelines[&1].page_loaded);
         let ids: Vec<&str> = s.timelines[&1]
             .messages
             .iter()

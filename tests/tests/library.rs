@@ -396,12 +396,28 @@ async fn jump_far_back(desktop: Desktop) -> Result<()> {
         return { seq: Number(row.dataset.seq), text: row.textContent, \
                  inView: r.top >= list.top && r.bottom <= list.bottom, \
                  rows: document.querySelectorAll('#message-list .message').length };";
-    let shown = app
+    let shown = match app
         .wait_script_for(Duration::from_secs(60), script, |v| {
             v["inView"] == json!(true) && v["seq"] == json!(target.seq)
         })
         .await
-        .context("the message 2,000 back is highlighted in view")?;
+    {
+        Ok(v) => v,
+        Err(e) => {
+            let seqs = app
+                .client()
+                .execute(
+                    "const s = Array.from(document.querySelectorAll('#message-list [data-seq]')).map(e => Number(e.dataset.seq));                      return [s.length, s[0], s[s.length - 1], document.body.innerText.slice(0, 400)];",
+                    vec![],
+                )
+                .await?;
+            app.screenshot("not-highlighted").await?;
+            return Err(e.context(format!(
+                "the message 2,000 back (seq {}) is highlighted in view; the list holds {seqs}",
+                target.seq
+            )));
+        }
+    };
     println!(
         "highlighted in view {:?} after the click, {} rows loaded: {shown}",
         clicked.elapsed(),

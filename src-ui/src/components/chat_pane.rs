@@ -28,7 +28,8 @@ fn window_focused() -> bool {
 pub fn chat_pane() -> Html {
     let store = use_store();
     let selected = store.selected;
-    let loaded = selected.is_some_and(|id| store.timelines.contains_key(&id));
+    // Live rows may have started the timeline already: only a read page counts as loaded.
+    let loaded = selected.is_some_and(|id| store.timelines.get(&id).is_some_and(|t| t.page_loaded));
     {
         let d = store.dispatcher();
         use_effect_with(selected, move |sel| {

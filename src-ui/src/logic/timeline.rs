@@ -25,6 +25,9 @@ pub struct Timeline {
     pub has_more: bool,
     /// An older page is being fetched.
     pub loading_older: bool,
+    /// The newest page was read from the cache (a timeline started by live rows alone, while
+    /// the page was on its way, still needs it).
+    pub page_loaded: bool,
 }
 
 impl Timeline {
@@ -34,6 +37,7 @@ impl Timeline {
         let mut t = Timeline::default();
         t.upsert(page);
         t.has_more = has_more;
+        t.page_loaded = true;
         t
     }
 
@@ -53,6 +57,23 @@ impl Timeline {
             }
         }
         sort(&mut self.messages);
+    }
+
+    /// Adds or replaces messages that arrived live (events). A sent message older than the
+    /// oldest one loaded is a catch-up filling the cache in below what is shown (a first sync
+    /// runs oldest first): it is not put in, where it would leave a hole of rows that arrived
+    /// before this timeline existed; the timeline learns instead that older messages exist, and
+    /// scrolling back (or a jump) loads them page by page, contiguously.
+    pub fn upsert_live(&mut self, messages: impl IntoIterator<Item = ChatMessage>) {
+        let oldest = self.oldest_seq();
+        let mut newer = Vec::new();
+        for m in messages {
+            match (m.seq, oldest) {
+                (Some(seq), Some(oldest)) if seq < oldest => self.has_more = true,
+                _ => newer.push(m),
+            }
+        }
+        self.upsert(newer);
     }
 
     /// Adds an older page (ascending) in front; `has_more` when the page was full.
@@ -305,6 +326,28 @@ pub(crate) mod tests {
         t.prepend_older(page(10, 50), 40);
         assert_eq!(jump(Some(&t), 40), Jump::Show);
         assert_eq!(jump(Some(&t), 118), Jump::Show);
+    }
+
+    #[test]
+    fn a_catch_up_filling_in_below_the_loaded_rows_says_older_pages_exist_instead_of_leaving_a_hole(
+    ) {
+        // The newest message came first (the conversation list carries it); the catch-up then
+        // brings older ones.
+        let mut t = Timeline::from_page(
+            vec![msg("newest", Some(900), 2, "2025-03-05T11:00:00Z")],
+            50,
+        );
+        assert!(!t.has_more);
+        t.upsert_live([msg("old", Some(10), 2, "2025-03-05T09:00:00Z")]);
+        assert_eq!(t.messages.len(), 1, "not put in front of a hole");
+        assert!(t.has_more, "older pages can be loaded now");
+        assert_eq!(jump(Some(&t), 10), Jump::LoadOlder(900));
+        // Newer rows and my pending ones still go in.
+        t.upsert_live([
+            msg("next", Some(901), 2, "2025-03-05T11:01:00Z"),
+            msg("mine", None, 1, "2025-03-05T11:02:00Z"),
+        ]);
+        assert_eq!(t.messages.len(), 3);
     }
 
     #[test]
