@@ -224,7 +224,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        Ok(self
+        let mut hits: Vec<SearchHit> = self
             .conn
             .prepare_cached(
                 "SELECT m.conversation_id, c.title, m.client_id, m.seq, m.sender_name,
@@ -247,7 +247,23 @@ impl Store {
                     created_at: r.get(6)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?)
+            .collect::<rusqlite::Result<_>>()?;
+        // Titled as the list titles them (a direct conversation by the other person's name):
+        // one lookup per conversation among the hits.
+        let mut titles: std::collections::HashMap<ConversationId, String> =
+            std::collections::HashMap::new();
+        for hit in &mut hits {
+            if !titles.contains_key(&hit.conversation_id) {
+                let title = self
+                    .conversation_label(hit.conversation_id)?
+                    .map_or_else(|| hit.conversation_title.clone(), |l| l.title);
+                titles.insert(hit.conversation_id, title);
+            }
+            if let Some(title) = titles.get(&hit.conversation_id) {
+                hit.conversation_title.clone_from(title);
+            }
+        }
+        Ok(hits)
     }
 }
 
@@ -317,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_word_finds_the_messages_containing_it_newest_first_with_an_excerpt() {
-        let store = store_with_texts(&[
+        let mut store = store_with_texts(&[
             "the deploy went fine",
             "lunch?",
             "another deploy tomorrow morning",
@@ -327,6 +343,14 @@ mod tests {
         assert_eq!(hits[0].excerpt, "another deploy tomorrow morning");
         assert_eq!(hits[0].seq, Some(4));
         assert_eq!(hits[0].conversation_title, "Ada");
+        // A direct conversation is titled by the other person, whatever its stored title.
+        store
+            .apply_conversation(&conversation(CONV, "Me, Ada", &[ME, ADA]), None)
+            .unwrap();
+        assert_eq!(
+            store.search("deploy", None, 10).unwrap()[0].conversation_title,
+            "Ada"
+        );
         assert_eq!(hits[0].sender_name, "Ada");
         assert_eq!(hits[1].excerpt, "the deploy went fine");
     }
