@@ -253,15 +253,14 @@ impl Store {
         let mut titles: std::collections::HashMap<ConversationId, String> =
             std::collections::HashMap::new();
         for hit in &mut hits {
-            if !titles.contains_key(&hit.conversation_id) {
-                let title = self
-                    .conversation_label(hit.conversation_id)?
-                    .map_or_else(|| hit.conversation_title.clone(), |l| l.title);
-                titles.insert(hit.conversation_id, title);
-            }
-            if let Some(title) = titles.get(&hit.conversation_id) {
-                hit.conversation_title.clone_from(title);
-            }
+            let title = match titles.entry(hit.conversation_id) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
+                    self.conversation_label(hit.conversation_id)?
+                        .map_or_else(|| hit.conversation_title.clone(), |l| l.title),
+                ),
+            };
+            hit.conversation_title.clone_from(title);
         }
         Ok(hits)
     }
