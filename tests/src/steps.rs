@@ -1,6 +1,6 @@
 //! Steps several end-to-end tests share: signing the window in, a teammate's own headless core
-//! (the other side of a conversation), awaiting a core event, polling a condition under a
-//! deadline.
+//! (the other side of a conversation), a user's bare realtime connection, awaiting a core event,
+//! polling a condition under a deadline.
 //!
 //! What it never does: sleep to synchronise. Polling checks a condition every 50 ms and fails
 //! at its deadline; events are awaited under [`WAIT`].
@@ -13,6 +13,9 @@ use anyhow::{bail, ensure, Context, Result};
 use confab_core::session::{MemoryTokens, TokenStore};
 use confab_core::{Core, CoreConfig};
 use confab_model::ipc::{SignInRequest, UiEvent};
+use pusher_channels::auth::HttpAuthorizer;
+use pusher_channels::client::{Client, Events};
+use pusher_channels::proto::{Config, Endpoint};
 use tokio::sync::broadcast;
 
 use crate::{AppWindow, Backend, WAIT};
@@ -111,4 +114,24 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A realtime connection of demo user `who` (the same Pusher client the app's core uses),
+/// authorized by the backend with their own token, subscribed to nothing yet.
+///
+/// # Errors
+/// The login or `/api/config` failed, or the settings name no self-hosted server.
+pub async fn realtime_client_of(backend: &Backend, who: usize) -> Result<(Client, Events)> {
+    let api = backend.api(who).await?;
+    let cfg = api.config().await?.pusher;
+    let endpoint = Endpoint::Host {
+        host: cfg.host.clone().context("self-hosted Sockudo has a host")?,
+        port: cfg.port.context("and a port")?,
+        tls: cfg.use_tls,
+    };
+    let token = api.token().unwrap_or_default().to_owned();
+    let authorizer = HttpAuthorizer::new(api.pusher_auth_url()).headers(Arc::new(move || {
+        vec![("Authorization".into(), format!("Bearer {token}"))]
+    }));
+    Ok(Client::start(Config::new(cfg.key, endpoint), authorizer))
 }

@@ -4,57 +4,29 @@
 //! in `test-artifacts/e2e/<test>/`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use confab_core::session::{MemoryTokens, TokenStore};
-use confab_core::{Core, CoreConfig};
+use confab_core::Core;
+use confab_e2e::steps::{eventually, next_event, realtime_client_of, sign_in, teammate_core};
 use confab_e2e::window::fresh_artifacts;
 use confab_e2e::{
     in_desktop, tray, AppWindow, Backend, Desktop, ADA, ENTER, GRACE, KEYRING_PASSWORD, LINUS, WAIT,
 };
 use confab_model::events::KNOWLEDGE_RESPONSE;
-use confab_model::ipc::{SignInRequest, UiEvent};
+use confab_model::ipc::UiEvent;
 use confab_model::ChannelName;
 use confab_testkit::keyring;
-use pusher_channels::auth::HttpAuthorizer;
-use pusher_channels::proto::{Config, Endpoint, Event};
+use pusher_channels::proto::Event;
 use tokio::sync::broadcast;
 
-/// Signs in as Ada from the sign-in screen and waits for the main window.
+/// Signs in as Ada from the sign-in screen (a screenshot of the form first) and waits for the
+/// main window.
 async fn sign_in_as_ada(app: &mut AppWindow, backend: &Backend) -> Result<()> {
     app.wait_for("#sign-in-form").await?;
-    let server = app.wait_for("#server-url").await?.prop("value").await?;
-    ensure!(
-        server.as_deref() == Some(backend.url().as_str()),
-        "the server address is pre-filled from CONFAB_SERVER_URL: {server:?}"
-    );
     app.screenshot("sign-in").await?;
     let (email, password) = backend.credentials(ADA);
-    app.type_into("#email", &email).await?;
-    app.type_into("#password", &password).await?;
-    app.click("#sign-in").await?;
-    app.wait_for(".sidebar").await?;
-    Ok(())
-}
-
-/// Waits until `f` returns `Some`, checking every 50 ms, for at most `within`.
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await? {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sign_in(app, backend, &email, &password).await
 }
 
 /// The first line of the tray menu once it starts with `prefix`.
@@ -78,19 +50,7 @@ async fn private_channel_of(
     pusher_channels::client::Client,
     pusher_channels::client::Events,
 )> {
-    let api = backend.api(who).await?;
-    let cfg = api.config().await?.pusher;
-    let endpoint = Endpoint::Host {
-        host: cfg.host.clone().context("self-hosted Sockudo has a host")?,
-        port: cfg.port.context("and a port")?,
-        tls: cfg.use_tls,
-    };
-    let token = api.token().unwrap_or_default().to_owned();
-    let authorizer = HttpAuthorizer::new(api.pusher_auth_url()).headers(Arc::new(move || {
-        vec![("Authorization".into(), format!("Bearer {token}"))]
-    }));
-    let (client, mut events) =
-        pusher_channels::client::Client::start(Config::new(cfg.key, endpoint), authorizer);
+    let (client, mut events) = realtime_client_of(backend, who).await?;
     let channel = ChannelName::private_user(backend.user_id(who)).to_string();
     client.subscribe(&channel)?;
     tokio::time::timeout(WAIT, async {
@@ -227,42 +187,8 @@ async fn share_request(desktop: Desktop) -> Result<()> {
 
 /// Grace's own app core, signed in on its own cache: the other side of the chat.
 async fn grace(backend: &Backend, dir: &Path) -> Result<(Core, broadcast::Receiver<UiEvent>)> {
-    let core = Core::start_with(
-        CoreConfig {
-            data_dir: dir.to_owned(),
-            keyring_service: "confab-e2e".into(),
-        },
-        Arc::new(MemoryTokens::default()) as Arc<dyn TokenStore>,
-    )
-    .await?;
-    let events = core.subscribe_events();
     let (email, password) = backend.credentials(GRACE);
-    core.sign_in(SignInRequest {
-        server_url: backend.url(),
-        email,
-        password,
-        session_only: true,
-    })
-    .await?;
-    Ok((core, events))
-}
-
-async fn next_event(
-    events: &mut broadcast::Receiver<UiEvent>,
-    what: &str,
-    mut pred: impl FnMut(&UiEvent) -> bool,
-) -> Result<UiEvent> {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match events.recv().await {
-                Ok(e) if pred(&e) => return Ok(e),
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => bail!("events closed"),
-            }
-        }
-    })
-    .await
-    .with_context(|| format!("waiting for {what}"))?
+    teammate_core(backend, &email, &password, dir).await
 }
 
 #[test]

@@ -4,17 +4,15 @@
 //! leaving one (its room is refused from then on and nothing sent there reaches the leaver),
 //! and muting (no notification at the daemon, except for a mention of me).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use confab_e2e::steps::{eventually, next_event, sign_in, teammate_core};
+use confab_e2e::steps::{eventually, next_event, realtime_client_of, sign_in, teammate_core};
 use confab_e2e::window::fresh_artifacts;
 use confab_e2e::{in_desktop, AppWindow, Backend, Desktop, ADA, ENTER, GRACE, LINUS, WAIT};
 use confab_model::ipc::UiEvent;
 use confab_model::{ChannelName, ConversationKind};
-use pusher_channels::auth::HttpAuthorizer;
-use pusher_channels::proto::{AuthError, Config, Endpoint, Event, SubscriptionError};
+use pusher_channels::proto::{AuthError, Event, SubscriptionError};
 
 /// WebDriver keys: Control held for the next key, then all keys released.
 const SELECT_ALL: &str = "\u{E009}a\u{E000}";
@@ -269,19 +267,7 @@ async fn leave_group(desktop: Desktop) -> Result<()> {
     .await?;
 
     // Ada's own credentials on a fresh realtime connection: the room is refused.
-    let api = backend.api(ADA).await?;
-    let cfg = api.config().await?.pusher;
-    let endpoint = Endpoint::Host {
-        host: cfg.host.clone().context("self-hosted Sockudo has a host")?,
-        port: cfg.port.context("and a port")?,
-        tls: cfg.use_tls,
-    };
-    let token = api.token().unwrap_or_default().to_owned();
-    let authorizer = HttpAuthorizer::new(api.pusher_auth_url()).headers(Arc::new(move || {
-        vec![("Authorization".into(), format!("Bearer {token}"))]
-    }));
-    let (client, mut events) =
-        pusher_channels::client::Client::start(Config::new(cfg.key, endpoint), authorizer);
+    let (client, mut events) = realtime_client_of(&backend, ADA).await?;
     let room = ChannelName::chat_room(team);
     client.subscribe(&room)?;
     let refused = tokio::time::timeout(WAIT, async {

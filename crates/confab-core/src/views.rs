@@ -26,6 +26,18 @@ pub(crate) fn chat_message(m: &Message) -> ChatMessage {
     }
 }
 
+/// Who was asked: the name the request carried, else the directory's.
+pub(crate) fn owner_name(r: &KnowledgeRequest, users: &[UserSummary]) -> Option<String> {
+    Some(r.owner_name.clone())
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            users
+                .iter()
+                .find(|u| u.id == r.owner_id)
+                .map(|u| u.name.clone())
+        })
+}
+
 /// A request as the library shows it: the owner's name as the request carried it, else from the
 /// directory; an answer is unread only for me, the requester.
 pub(crate) fn request_view(
@@ -33,14 +45,7 @@ pub(crate) fn request_view(
     users: &[UserSummary],
     me: Option<UserId>,
 ) -> ShareRequestView {
-    let owner_name = Some(r.owner_name.clone())
-        .filter(|n| !n.is_empty())
-        .or_else(|| {
-            users
-                .iter()
-                .find(|u| u.id == r.owner_id)
-                .map(|u| u.name.clone())
-        });
+    let owner_name = owner_name(r, users);
     ShareRequestView {
         id: r.id,
         requester_id: r.requester_id,

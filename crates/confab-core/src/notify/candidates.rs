@@ -80,14 +80,7 @@ fn candidates(
             out.push(Candidate::Answer {
                 seq: r.seq,
                 request_id: r.id,
-                owner_name: Some(r.owner_name.clone())
-                    .filter(|n| !n.is_empty())
-                    .or_else(|| {
-                        users
-                            .iter()
-                            .find(|u| u.id == r.owner_id)
-                            .map(|u| u.name.clone())
-                    })
+                owner_name: crate::views::owner_name(r, &users)
                     .unwrap_or_else(|| "A teammate".to_owned()),
                 status: r.status,
                 content: r.response_content.clone(),
