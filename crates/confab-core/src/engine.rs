@@ -39,7 +39,7 @@ use crate::notify;
 use crate::rest::{Api, ApiError};
 use crate::shared::Shared;
 use crate::sync_plan::SyncPlanner;
-use crate::typing::{TypingIn, TypingOut};
+use crate::typing::{typing_sender, TypingIn, TypingOut};
 use crate::views::chat_message;
 use crate::wake::WakeDetector;
 
@@ -92,7 +92,8 @@ pub(crate) struct Engine {
     planner: SyncPlanner,
     typing_out: TypingOut,
     typing_in: TypingIn,
-    presence: BTreeMap<i64, BTreeSet<i64>>,
+    /// Who is in each room right now, with the name the backend signed in their channel data.
+    presence: BTreeMap<i64, BTreeMap<i64, String>>,
     rooms: BTreeSet<i64>,
     wake: WakeDetector,
     next_wake_tick: std::time::Instant,
@@ -342,7 +343,7 @@ impl Engine {
         let online: Vec<i64> = self
             .presence
             .get(&conversation)
-            .map(|s| s.iter().copied().collect())
+            .map(|s| s.keys().copied().collect())
             .unwrap_or_default();
         self.shared.set_online(conversation, online.clone());
         self.shared.emit(UiEvent::Presence {
@@ -378,8 +379,12 @@ impl Engine {
                 if let (Some(ChannelName::ChatRoom(c)), Some(m)) =
                     (ChannelName::parse(&channel), members)
                 {
-                    let ids = m.members.keys().filter_map(|k| k.parse().ok()).collect();
-                    self.presence.insert(c, ids);
+                    let present = m
+                        .members
+                        .iter()
+                        .filter_map(|(id, info)| Some((id.parse().ok()?, presence_name(info))))
+                        .collect();
+                    self.presence.insert(c, present);
                     self.emit_presence(c);
                 }
             }
@@ -396,16 +401,16 @@ impl Engine {
                 }
             }
             Event::MemberAdded { channel, member } => {
-                self.on_member(&channel, &member.id, true);
+                self.on_member(&channel, &member.id, Some(presence_name(&member.info)));
             }
             Event::MemberRemoved { channel, member } => {
-                self.on_member(&channel, &member.id, false);
+                self.on_member(&channel, &member.id, None);
             }
             Event::Message {
                 channel,
                 event,
                 data,
-                ..
+                user_id,
             } => {
                 let value = data.to_value();
                 match ChannelName::parse(&channel) {
@@ -468,11 +473,15 @@ impl Engine {
                             }
                         }
                         CLIENT_TYPING => {
-                            if let Ok(t) = serde_json::from_value::<Typing>(value) {
-                                if t.user_id != self.me
-                                    && self
-                                        .typing_in
-                                        .on_event(now, c, t.user_id, &t.name, t.typing)
+                            let sender =
+                                serde_json::from_value::<Typing>(value).ok().and_then(|t| {
+                                    let present = self.presence.get(&c)?;
+                                    typing_sender(user_id.as_deref(), t.user_id, present)
+                                        .map(|who| (who, t.typing))
+                                });
+                            if let Some(((id, name), typing)) = sender {
+                                if id != self.me
+                                    && self.typing_in.on_event(now, c, id, &name, typing)
                                 {
                                     self.emit_typing(c);
                                 }
@@ -488,15 +497,19 @@ impl Engine {
         }
     }
 
-    fn on_member(&mut self, channel: &str, id: &str, added: bool) {
+    /// A member joined (`Some(name)`) or left a room.
+    fn on_member(&mut self, channel: &str, id: &str, joined: Option<String>) {
         if let (Some(ChannelName::ChatRoom(c)), Ok(id)) =
             (ChannelName::parse(channel), id.parse::<i64>())
         {
-            let set = self.presence.entry(c).or_default();
-            if added {
-                set.insert(id);
-            } else {
-                set.remove(&id);
+            let room = self.presence.entry(c).or_default();
+            match joined {
+                Some(name) => {
+                    room.insert(id, name);
+                }
+                None => {
+                    room.remove(&id);
+                }
             }
             self.emit_presence(c);
         }
@@ -653,6 +666,14 @@ impl Engine {
             Err(e) => tracing::warn!(error = %e, "notification decision failed"),
         }
     }
+}
+
+/// The name in a presence member's `user_info` (signed by the backend), or a neutral one.
+fn presence_name(info: &serde_json::Value) -> String {
+    info.get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("Someone")
+        .to_owned()
 }
 
 fn pusher_config(p: &PusherClientConfig) -> Config {

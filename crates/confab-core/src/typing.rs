@@ -1,5 +1,7 @@
 //! Typing indicators, sans-IO. Outgoing: `client-typing` at most once every 3 s while typing,
-//! "stopped" after 5 s idle. Incoming: who is typing, forgotten when they stop or go quiet.
+//! "stopped" after 5 s idle. Incoming: who is typing, forgotten when they stop or go quiet, and
+//! taken from who the server says sent the event ([`typing_sender`]), never from the payload's
+//! word alone: any room member could otherwise make anyone appear to type.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -136,6 +138,23 @@ impl TypingIn {
     }
 }
 
+/// Who a `client-typing` event is from, with the name to show: the user id the Pusher server
+/// attests on a presence channel's client event when it sends one (hosted Pusher does; the
+/// payload's claim is then ignored), else the payload's claimed id, accepted only for a member
+/// present in that room. The name is always that member's presence name (from the channel data
+/// the backend signed), never the payload's. `None`: not a present member; ignore the event.
+pub fn typing_sender(
+    attested: Option<&str>,
+    claimed: i64,
+    present: &BTreeMap<i64, String>,
+) -> Option<(i64, String)> {
+    let id = match attested {
+        Some(a) => a.parse().ok()?,
+        None => claimed,
+    };
+    present.get(&id).map(|name| (id, name.clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +211,27 @@ mod tests {
         assert_eq!(inn.names(1), vec!["Bob"]);
         assert_eq!(inn.handle_timeout(t0 + REMOTE_EXPIRY), vec![1]);
         assert!(inn.names(1).is_empty());
+    }
+
+    #[test]
+    fn a_typing_event_is_from_whom_the_server_says_with_their_presence_name() {
+        let room: BTreeMap<i64, String> =
+            [(2, "Grace Hopper".to_owned()), (3, "Linus".to_owned())].into();
+        // Hosted Pusher attests the sender: the payload's claim and name do not count.
+        assert_eq!(
+            typing_sender(Some("3"), 2, &room),
+            Some((3, "Linus".to_owned()))
+        );
+        // Sockudo does not: a claim is taken only for a present member, named by presence.
+        assert_eq!(
+            typing_sender(None, 2, &room),
+            Some((2, "Grace Hopper".to_owned()))
+        );
+        assert_eq!(typing_sender(None, 9, &room), None, "not in the room");
+        assert_eq!(
+            typing_sender(Some("x"), 2, &room),
+            None,
+            "a garbled attestation"
+        );
     }
 }

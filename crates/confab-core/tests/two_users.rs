@@ -139,3 +139,72 @@ async fn alice_and_bob_chat_type_see_each_other_and_share_knowledge() -> anyhow:
     assert_eq!(bob.core.requests().await?.incoming.len(), 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_room_member_cannot_make_someone_else_appear_to_type() -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use confab_model::events::{Typing, CLIENT_TYPING};
+    use confab_model::ChannelName;
+    use pusher_channels::auth::HttpAuthorizer;
+    use pusher_channels::proto::{Config, Endpoint, Event};
+
+    init_tracing();
+    // Given Alice's app in a room with Bob, and Bob's own bare realtime connection to the room,
+    let backend = Backend::start().await?;
+    let conv = conversation(&backend, 0, 1).await?;
+    let dirs = tempfile::tempdir()?;
+    let mut alice = Client::sign_in(&backend, 0, &dirs).await?;
+    alice.lists(conv).await;
+    let bob_id = backend.users[1].user.id;
+    let api = backend.api(1).await?;
+    let cfg = api.config().await?.pusher;
+    let endpoint = Endpoint::Host {
+        host: cfg.host.clone().unwrap(),
+        port: cfg.port.unwrap(),
+        tls: cfg.use_tls,
+    };
+    let token = api.token().unwrap_or_default().to_owned();
+    let authorizer = HttpAuthorizer::new(api.pusher_auth_url()).headers(Arc::new(move || {
+        vec![("Authorization".into(), format!("Bearer {token}"))]
+    }));
+    let (bob, mut bob_events) =
+        pusher_channels::client::Client::start(Config::new(cfg.key, endpoint), authorizer);
+    let room = ChannelName::chat_room(conv);
+    bob.subscribe(&room)?;
+    tokio::time::timeout(WAIT, async {
+        while let Some(e) = bob_events.recv().await {
+            if matches!(&e, Event::Subscribed { channel, .. } if *channel == room) {
+                return;
+            }
+        }
+    })
+    .await?;
+    alice.sees_online(bob_id).await;
+    let typing = |user_id, name: &str| {
+        serde_json::to_value(Typing {
+            user_id,
+            name: name.into(),
+            typing: true,
+        })
+        .unwrap()
+    };
+
+    // When Bob claims to be someone not in the room, then claims his own id under another name,
+    bob.trigger(&room, CLIENT_TYPING, typing(9_999, "The CEO"))
+        .await?;
+    bob.trigger(&room, CLIENT_TYPING, typing(bob_id, "Mallory"))
+        .await?;
+
+    // then Alice sees only Bob typing, under the name the backend signed for him.
+    let e = alice
+        .expect("a typing indicator", |e| {
+            matches!(e, UiEvent::Typing { .. })
+        })
+        .await;
+    let UiEvent::Typing { names, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(names, ["Bob"]);
+    Ok(())
+}
