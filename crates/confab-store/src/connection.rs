@@ -9,12 +9,13 @@ use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::store::{Store, StoreTx, BUSY_TIMEOUT, STATEMENT_CACHE};
-use crate::{apply, local, migrate, search};
+use crate::{apply, files, local, migrate, search};
 
 impl Store {
     /// Opens (creating it and its parent directory if needed) the cache file at `path`, sets WAL
     /// mode, foreign keys and the busy timeout, and migrates the schema to
-    /// [`crate::SCHEMA_VERSION`].
+    /// [`crate::SCHEMA_VERSION`]. On Unix the directory is made 0700 and the file, its WAL and
+    /// shared-memory files 0600 (tightened when they exist with looser modes).
     ///
     /// # Errors
     /// [`crate::StoreError::Io`] when the directory cannot be created;
@@ -24,9 +25,14 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            files::private_dir(dir)?;
         }
-        Self::init(Connection::open(path)?)
+        // The file first, private: SQLite gives the WAL and shared-memory files it creates the
+        // database file's mode, so they are born private too.
+        files::private_file(path)?;
+        let store = Self::init(Connection::open(path)?)?;
+        files::tighten_companions(path)?;
+        Ok(store)
     }
 
     /// Opens a fresh cache in memory (tests, previews). Same schema and settings as a file,

@@ -19,12 +19,13 @@ pub enum StoreError {
     #[error("the local cache is in use by another process")]
     Busy,
     /// The file is damaged or is not a SQLite database (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
-    /// Delete it with [`crate::remove_database`] and open a fresh one: the server has everything
-    /// except unsent messages.
+    /// Move it aside with [`crate::move_aside`] (or delete it with [`crate::remove_database`])
+    /// and open a fresh one: the server has everything except unsent messages.
     #[error("the local cache is damaged and must be rebuilt")]
     Corrupt,
     /// The file was written by a newer Confab whose schema this build does not know. Do not
-    /// touch it; ask the user to update (or delete the cache to start over).
+    /// write into it: move it aside with [`crate::move_aside`] and start a fresh one (the
+    /// server has everything but unsent messages), or ask the user to update.
     #[error("the local cache has schema version {found}, newer than this build's {supported}")]
     TooNew {
         /// The file's `PRAGMA user_version`.
@@ -70,6 +71,14 @@ impl From<rusqlite::Error> for StoreError {
             Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => Self::Corrupt,
             _ => Self::Sqlite(e),
         }
+    }
+}
+
+impl StoreError {
+    /// Whether the file itself is unusable by this build ([`StoreError::Corrupt`],
+    /// [`StoreError::TooNew`]): retrying cannot help, a fresh cache in its place can.
+    pub fn needs_fresh_cache(&self) -> bool {
+        matches!(self, Self::Corrupt | Self::TooNew { .. })
     }
 }
 

@@ -39,6 +39,7 @@
 mod apply;
 mod connection;
 mod error;
+mod files;
 mod local;
 mod mention;
 mod migrate;
@@ -53,6 +54,7 @@ use std::path::Path;
 
 pub use apply::Applied;
 pub use error::{Result, StoreError};
+pub use files::{move_aside, private_dir, private_file};
 pub use local::UnsentReadMark;
 pub use mention::mentions;
 pub use migrate::SCHEMA_VERSION;
@@ -68,10 +70,8 @@ pub use store::{QueryCounts, Store, StoreTx, BUSY_TIMEOUT};
 /// [`StoreError::Io`] when a file exists but cannot be removed.
 pub fn remove_database(path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        match std::fs::remove_file(&name) {
+    for suffix in std::iter::once("").chain(files::COMPANIONS) {
+        match std::fs::remove_file(files::with_suffix(path, suffix)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e.into()),

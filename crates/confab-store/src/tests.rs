@@ -133,3 +133,74 @@ fn a_file_that_is_not_a_database_is_reported_as_corrupt_and_can_be_removed() {
     assert!(!dir.path().join("account.db-wal").exists());
     remove_database(&path).unwrap();
 }
+
+#[test]
+fn a_file_that_is_not_a_database_is_corrupt_and_a_fresh_cache_opens_once_it_is_moved_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.db");
+    std::fs::write(&path, vec![0x5a_u8; 8192]).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt), "{err:?}");
+    assert!(err.needs_fresh_cache());
+
+    let kept = crate::move_aside(&path, "20261206T040000Z").unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(std::fs::read(&kept).unwrap(), vec![0x5a_u8; 8192]);
+}
+
+#[test]
+fn a_cache_from_a_newer_build_is_too_new_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.db");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let err = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooNew { found, .. } if found == SCHEMA_VERSION + 1),
+        "{err:?}"
+    );
+    assert!(err.needs_fresh_cache());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        version,
+        SCHEMA_VERSION + 1,
+        "not migrated down or rewritten"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_cache_its_wal_and_shm_are_private_and_loose_ones_are_tightened_on_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = data.join("account.db");
+    let wal = data.join("account.db-wal");
+    let shm = data.join("account.db-shm");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(mode(&data), 0o700);
+    for f in [&path, &wal, &shm] {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    drop(store);
+
+    // An older build left them readable by everyone:
+    for p in [&data, &path, &wal, &shm] {
+        if p.exists() {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    let _store = Store::open(&path).unwrap();
+    assert_eq!(mode(&data), 0o700);
+    for f in [&path, &wal, &shm] {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+}
