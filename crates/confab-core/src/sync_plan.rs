@@ -101,6 +101,28 @@ impl SyncPlanner {
     }
 }
 
+/// What is wrong with a sync page asked for after `cursor`, if anything: a client that trusted a
+/// page claiming more without moving on would ask again at once, forever. Changes must be above
+/// the cursor and ascending, the next cursor must not go back, and a page that says more
+/// follows must move the cursor. A bad page is treated as a server failure (retried with
+/// backoff), never applied.
+pub fn page_problem(cursor: i64, page: &confab_model::SyncPage) -> Option<&'static str> {
+    let seqs: Vec<i64> = page.changes.iter().map(confab_model::Change::seq).collect();
+    if seqs.first().is_some_and(|&first| first <= cursor) {
+        return Some("a change at or below the cursor");
+    }
+    if seqs.windows(2).any(|w| w[0] >= w[1]) {
+        return Some("changes out of order");
+    }
+    if page.next_since < seqs.last().copied().unwrap_or(cursor) {
+        return Some("a next cursor behind the page's changes");
+    }
+    if page.has_more && page.next_since <= cursor {
+        return Some("more announced without progress");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +197,49 @@ mod tests {
         assert_eq!(p.poll_timeout(), None);
         p.request_now(now);
         assert!(p.poll_start());
+    }
+
+    fn page(seqs: &[i64], next_since: i64, has_more: bool) -> confab_model::SyncPage {
+        use confab_model::{Change, ReadChange};
+        confab_model::SyncPage {
+            changes: seqs
+                .iter()
+                .map(|&seq| {
+                    Change::ReadReceipt(ReadChange {
+                        seq,
+                        receipt: confab_model::events::ReadReceipt {
+                            conversation_id: 1,
+                            user_id: 2,
+                            seq: 1,
+                        },
+                    })
+                })
+                .collect(),
+            next_since,
+            has_more,
+        }
+    }
+
+    #[test]
+    fn a_page_that_claims_more_without_progress_or_goes_back_is_refused() {
+        assert_eq!(page_problem(10, &page(&[11, 12], 12, true)), None);
+        assert_eq!(page_problem(10, &page(&[], 10, false)), None, "nothing new");
+        assert!(
+            page_problem(10, &page(&[], 10, true)).is_some(),
+            "more, no progress"
+        );
+        assert!(page_problem(10, &page(&[], 9, true)).is_some());
+        assert!(
+            page_problem(10, &page(&[9, 11], 11, false)).is_some(),
+            "below the cursor"
+        );
+        assert!(
+            page_problem(10, &page(&[12, 11], 12, false)).is_some(),
+            "out of order"
+        );
+        assert!(
+            page_problem(10, &page(&[11, 12], 11, false)).is_some(),
+            "cursor behind"
+        );
     }
 }
