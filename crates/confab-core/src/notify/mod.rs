@@ -149,6 +149,9 @@ pub fn decide(ctx: &Context, batch: &[Candidate]) -> (Vec<Notification>, i64) {
                         title: format!("{requester_name} asks you to share knowledge"),
                         body: preview(question),
                         target: NavigateTarget::Request(*request_id),
+                        messages: 0,
+                        place: None,
+                        from: None,
                     });
                 }
             }
@@ -168,6 +171,9 @@ pub fn decide(ctx: &Context, batch: &[Candidate]) -> (Vec<Notification>, i64) {
                     title,
                     body: content.as_deref().map(preview).unwrap_or_default(),
                     target: NavigateTarget::Answer(*request_id),
+                    messages: 0,
+                    place: None,
+                    from: None,
                 });
             }
         }
@@ -191,17 +197,25 @@ pub fn decide(ctx: &Context, batch: &[Candidate]) -> (Vec<Notification>, i64) {
             } => Some((sender_name, content)),
             _ => None,
         });
+        // A mention stands alone (messages 0): never folded into a count that hides it.
+        let count = u32::try_from(msgs.len()).unwrap_or(u32::MAX);
         let n = if let Some((sender_name, content)) = mention {
             Notification {
                 title: format!("{sender_name} mentioned you in {conversation_title}"),
                 body: preview(content),
                 target: NavigateTarget::Conversation(conversation_id),
+                messages: 0,
+                place: None,
+                from: None,
             }
         } else if msgs.len() > SUMMARY_AFTER {
             Notification {
                 title: format!("{} new messages in {conversation_title}", msgs.len()),
                 body: format!("{sender_name}: {}", preview(content)),
                 target: NavigateTarget::Conversation(conversation_id),
+                messages: count,
+                place: Some(conversation_title.clone()),
+                from: Some(sender_name.clone()),
             }
         } else {
             Notification {
@@ -212,6 +226,9 @@ pub fn decide(ctx: &Context, batch: &[Candidate]) -> (Vec<Notification>, i64) {
                 },
                 body: preview(content),
                 target: NavigateTarget::Conversation(conversation_id),
+                messages: count,
+                place: Some(conversation_title.clone()),
+                from: Some(sender_name.clone()),
             }
         };
         out.push(n);

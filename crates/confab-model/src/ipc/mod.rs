@@ -382,7 +382,7 @@ pub struct Startup {
 }
 
 /// Where a notification leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "id")]
 pub enum NavigateTarget {
     /// A conversation.
@@ -403,6 +403,17 @@ pub struct Notification {
     pub body: String,
     /// What activating it opens.
     pub target: NavigateTarget,
+    /// How many new messages it stands for (0 for requests, answers and mentions): while it is
+    /// on screen, the shell folds the next ones of the same conversation into it ("12 new
+    /// messages in Ops") instead of stacking more.
+    #[serde(default)]
+    pub messages: u32,
+    /// The conversation's title, for that folded summary.
+    #[serde(default)]
+    pub place: Option<String>,
+    /// Who wrote the newest message it shows, for the folded body ("Ada: …").
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 /// Stable codes the UI matches on to pick its sentence.
