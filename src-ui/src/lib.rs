@@ -17,6 +17,7 @@ pub mod logic;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod zone;
 
 /// Mounts the app on `<body>`.
 pub fn run() {

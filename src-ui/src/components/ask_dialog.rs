@@ -186,7 +186,7 @@ fn asked_before_row(h: &RequestHit, store: &crate::store::Store) -> Html {
     let when = r
         .answered_at
         .as_deref()
-        .map(|at| list_time(at, store.now_ms, store.offset_min))
+        .map(|at| list_time(at, store.now_ms, crate::zone::local()))
         .filter(|t| !t.is_empty())
         .map(|t| format!(" · {t}"))
         .unwrap_or_default();

@@ -22,7 +22,7 @@ pub struct ConversationItemProps {
     pub online: Option<bool>,
     /// Wall clock.
     pub now_ms: i64,
-    /// Local offset.
+    /// Today's local offset: a change (daylight saving) re-renders the row.
     pub offset_min: i32,
     /// Opens it.
     pub onselect: Callback<i64>,
@@ -39,7 +39,7 @@ pub fn conversation_item(props: &ConversationItemProps) -> Html {
     let time = c
         .last_activity_at
         .as_deref()
-        .map(|t| list_time(t, props.now_ms, props.offset_min))
+        .map(|t| list_time(t, props.now_ms, crate::zone::local()))
         .unwrap_or_default();
     let unread = c.unread_count > 0;
     let class = classes!(

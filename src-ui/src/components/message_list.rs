@@ -154,7 +154,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
     let discard =
         Callback::from(move |cid: String| effects::fire(&d, DiscardMessage { client_id: cid }));
 
-    let body = rows(&timeline.messages, me, store.now_ms, store.offset_min);
+    let body = rows(&timeline.messages, me, store.now_ms, crate::zone::local());
     html! {
         <div class="messages" ref={list_ref} {onscroll} id="message-list" aria-live="polite">
             if timeline.loading_older {

@@ -79,7 +79,7 @@ pub fn search_dialog() -> Html {
                     <span class="grow">
                         <span class="strong">{ h.conversation_title.clone() }</span>
                         <span class="muted small">
-                            { format!(" · {} · {}", h.sender_name, list_time(&h.created_at, store.now_ms, store.offset_min)) }
+                            { format!(" · {} · {}", h.sender_name, list_time(&h.created_at, store.now_ms, crate::zone::local())) }
                         </span>
                         { excerpt(&h.excerpt) }
                     </span>
@@ -107,7 +107,7 @@ pub fn search_dialog() -> Html {
                     <span class="grow">
                         <span class="strong">{ r.question.clone() }</span>
                         <span class="muted small">
-                            { format!(" · {who} · {}", list_time(&r.created_at, store.now_ms, store.offset_min)) }
+                            { format!(" · {who} · {}", list_time(&r.created_at, store.now_ms, crate::zone::local())) }
                         </span>
                         { excerpt(&h.excerpt) }
                     </span>

@@ -1,7 +1,9 @@
 //! Times as the UI shows them: clock times, day separators, compact ages and list times.
 //!
-//! Pure: "now" (epoch milliseconds) and the local UTC offset (minutes east of UTC) are passed in,
-//! so the same functions run in the browser and in native tests.
+//! Pure: "now" (epoch milliseconds) and the local time rules ([`LocalTime`]: the UTC offset in
+//! force at each instant, so a time from before a daylight-saving change keeps its own offset,
+//! and the 12- or 24-hour clock) are passed in, so the same functions run in the browser (where
+//! the webview's `Intl` and `Date` answer) and in native tests (fixed or scripted rules).
 
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
@@ -10,33 +12,70 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Parses an RFC 3339 timestamp and moves it to the local offset; `None` when it is malformed.
-pub fn local(rfc3339: &str, offset_min: i32) -> Option<OffsetDateTime> {
-    let parsed = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
-    let offset = UtcOffset::from_whole_seconds(offset_min.saturating_mul(60)).ok()?;
-    Some(parsed.to_offset(offset))
+/// The user's local time rules.
+pub trait LocalTime: Copy {
+    /// The UTC offset in force at `utc_ms` (epoch milliseconds), in minutes east of UTC.
+    fn offset_min_at(self, utc_ms: i64) -> i32;
+    /// Whether the user's locale reads a 12-hour clock ("3:05 PM").
+    fn hour12(self) -> bool {
+        false
+    }
 }
 
-/// "Now" as a local date-time.
-pub fn now_local(now_ms: i64, offset_min: i32) -> OffsetDateTime {
-    let utc = OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    match UtcOffset::from_whole_seconds(offset_min.saturating_mul(60)) {
+/// A fixed offset with a 24-hour clock (tests, and a fallback).
+impl LocalTime for i32 {
+    fn offset_min_at(self, _utc_ms: i64) -> i32 {
+        self
+    }
+}
+
+fn at_offset(utc: OffsetDateTime, zone: impl LocalTime) -> OffsetDateTime {
+    let ms = i64::try_from(utc.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    match UtcOffset::from_whole_seconds(zone.offset_min_at(ms).saturating_mul(60)) {
         Ok(offset) => utc.to_offset(offset),
         Err(_) => utc,
     }
 }
 
-/// "14:05" (24-hour clock, local time); empty when the timestamp is malformed.
-pub fn clock(rfc3339: &str, offset_min: i32) -> String {
-    local(rfc3339, offset_min)
-        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+/// Parses an RFC 3339 timestamp and moves it to the offset local time had at that instant;
+/// `None` when it is malformed.
+pub fn local(rfc3339: &str, zone: impl LocalTime) -> Option<OffsetDateTime> {
+    let parsed = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
+    Some(at_offset(parsed, zone))
+}
+
+/// "Now" as a local date-time.
+pub fn now_local(now_ms: i64, zone: impl LocalTime) -> OffsetDateTime {
+    let utc = OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    at_offset(utc, zone)
+}
+
+/// A local time of day on the user's clock: "14:05", or "2:05 PM" for a 12-hour locale.
+fn clock_of(t: OffsetDateTime, zone: impl LocalTime) -> String {
+    if zone.hour12() {
+        let (h, m) = (t.hour(), t.minute());
+        let half = if h < 12 { "AM" } else { "PM" };
+        let h12 = match h % 12 {
+            0 => 12,
+            h => h,
+        };
+        format!("{h12}:{m:02}\u{a0}{half}")
+    } else {
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    }
+}
+
+/// The clock time of a timestamp, local then; empty when the timestamp is malformed.
+pub fn clock(rfc3339: &str, zone: impl LocalTime) -> String {
+    local(rfc3339, zone)
+        .map(|t| clock_of(t, zone))
         .unwrap_or_default()
 }
 
 /// The local calendar day of a timestamp.
-pub fn day(rfc3339: &str, offset_min: i32) -> Option<Date> {
-    local(rfc3339, offset_min).map(|t| t.date())
+pub fn day(rfc3339: &str, zone: impl LocalTime) -> Option<Date> {
+    local(rfc3339, zone).map(|t| t.date())
 }
 
 /// A day separator's label: "Today", "Yesterday", "Monday, 3 Mar" or "3 Mar 2023" for
@@ -98,14 +137,14 @@ pub fn age_words(rfc3339: &str, now_ms: i64) -> String {
 
 /// The time shown in the conversation list: the clock today, "Yesterday", the weekday within a
 /// week, else "3 Mar".
-pub fn list_time(rfc3339: &str, now_ms: i64, offset_min: i32) -> String {
-    let Some(then) = local(rfc3339, offset_min) else {
+pub fn list_time(rfc3339: &str, now_ms: i64, zone: impl LocalTime) -> String {
+    let Some(then) = local(rfc3339, zone) else {
         return String::new();
     };
-    let today = now_local(now_ms, offset_min).date();
+    let today = now_local(now_ms, zone).date();
     let day = then.date();
     if day == today {
-        format!("{:02}:{:02}", then.hour(), then.minute())
+        clock_of(then, zone)
     } else if today.previous_day() == Some(day) {
         "Yesterday".into()
     } else if today - day < Duration::weeks(1) && day < today {
@@ -177,5 +216,45 @@ mod tests {
     fn the_local_offset_can_move_a_message_to_another_day() {
         // 23:30 UTC on the 4th is already the 5th in UTC+2.
         assert_eq!(list_time("2025-03-04T23:30:00Z", NOON, 120), "01:30");
+    }
+
+    /// Berlin in autumn 2026: summer time (UTC+2) until 01:00 UTC on Sunday 25 October, then
+    /// UTC+1; a 24-hour clock, or a 12-hour one as in the United States.
+    #[derive(Clone, Copy)]
+    struct Berlin {
+        hour12: bool,
+    }
+
+    impl LocalTime for Berlin {
+        fn offset_min_at(self, utc_ms: i64) -> i32 {
+            // 2026-10-25T01:00:00Z
+            if utc_ms < 1_792_890_000_000 {
+                120
+            } else {
+                60
+            }
+        }
+        fn hour12(self) -> bool {
+            self.hour12
+        }
+    }
+
+    #[test]
+    fn each_time_keeps_the_offset_of_its_own_day_across_a_daylight_saving_change() {
+        let berlin = Berlin { hour12: false };
+        // Both at 10:05 UTC: noon in summer time on Saturday, eleven in winter time on Monday.
+        assert_eq!(clock("2026-10-24T10:05:00Z", berlin), "12:05");
+        assert_eq!(clock("2026-10-26T10:05:00Z", berlin), "11:05");
+        // Today's offset (winter) applied to the Saturday would have said 11:05.
+        assert_eq!(clock("2026-10-24T10:05:00Z", 60), "11:05");
+    }
+
+    #[test]
+    fn a_twelve_hour_locale_reads_am_and_pm_and_noon_and_midnight_as_twelve() {
+        let us = Berlin { hour12: true };
+        assert_eq!(clock("2026-10-24T10:05:00Z", us), "12:05\u{a0}PM");
+        assert_eq!(clock("2026-10-26T10:05:00Z", us), "11:05\u{a0}AM");
+        assert_eq!(clock("2026-10-26T23:30:00Z", us), "12:30\u{a0}AM");
+        assert_eq!(clock("2026-10-26T14:00:00Z", us), "3:00\u{a0}PM");
     }
 }

@@ -162,13 +162,18 @@ pub enum Row {
 
 /// Display rows: a day separator whenever the local day changes, the sender's name at the
 /// start of each run of messages by one person (a run breaks after 5 minutes).
-pub fn rows(messages: &[ChatMessage], me: UserId, now_ms: i64, offset_min: i32) -> Vec<Row> {
-    let today = format::now_local(now_ms, offset_min).date();
+pub fn rows(
+    messages: &[ChatMessage],
+    me: UserId,
+    now_ms: i64,
+    zone: impl format::LocalTime,
+) -> Vec<Row> {
+    let today = format::now_local(now_ms, zone).date();
     let mut out = Vec::with_capacity(messages.len() + 4);
     let mut last_day = None;
     let mut last: Option<&ChatMessage> = None;
     for m in messages {
-        let day = format::day(&m.created_at, offset_min).unwrap_or(today);
+        let day = format::day(&m.created_at, zone).unwrap_or(today);
         let new_day = last_day != Some(day);
         if new_day {
             out.push(Row::Day(format::day_label(day, today)));
@@ -180,7 +185,7 @@ pub fn rows(messages: &[ChatMessage], me: UserId, now_ms: i64, offset_min: i32) 
             message: m.clone(),
             mine: m.sender_id == me,
             show_sender: !continues,
-            time: format::clock(&m.created_at, offset_min),
+            time: format::clock(&m.created_at, zone),
         });
         last = Some(m);
     }
