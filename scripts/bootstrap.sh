@@ -50,7 +50,7 @@ if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
   # tests' screenshots, and the settings portal with GNOME's color-scheme key behind it.
   for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring gcr dunst libnotify-bin \
     imagemagick xdg-desktop-portal-gtk gsettings-desktop-schemas dconf-gsettings-backend \
-    libglib2.0-bin; do
+    libglib2.0-bin locales; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi
@@ -63,6 +63,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive sudo_ apt-get install -y -qq "${need_apt[@]}" </dev/null >/dev/null
 fi
 
+if [ "$what" = test ]; then
+  # The clock test runs the window in American English and in German: the webview reads its
+  # language from the C library's locale, so both must exist (a second each to generate).
+  for loc in en_US de_DE; do
+    locale -a 2>/dev/null | grep -qix "$loc.utf8" || {
+      log "generating the $loc.UTF-8 locale"
+      sudo_ localedef -i "$loc" -f UTF-8 "$loc.UTF-8"
+    }
+  done
+fi
 
 # Sockudo, the Pusher-protocol server the demo and the tests run (sockudo-process finds it on
 # PATH, in ~/.cargo/bin, or wherever SOCKUDO_BIN points).

@@ -158,6 +158,36 @@ impl Backend {
         Ok((user.id, api.with_token(login.token)))
     }
 
+    /// Moves a stored message to another time (`created_at`, in the table and in the change the
+    /// sync hands out): history from another season, for the clock and calendar tests.
+    ///
+    /// # Errors
+    /// The database refused, or no such message.
+    pub async fn backdate_message(&self, message_id: i64, rfc3339: &str) -> Result<()> {
+        let at = rfc3339.to_owned();
+        let changed = self
+            .state
+            .db()
+            .write(move |c| {
+                let rows = c.execute(
+                    "UPDATE messages SET created_at = ?2 WHERE id = ?1",
+                    (message_id, at.as_str()),
+                )?;
+                c.execute(
+                    "UPDATE changes SET payload = json_set(payload, '$.message.createdAt', ?2)
+                     WHERE seq = (SELECT seq FROM messages WHERE id = ?1)",
+                    (message_id, at.as_str()),
+                )?;
+                Ok::<_, confab_server::store::StoreError>(rows)
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("backdating message {message_id}: {e}"))?;
+        if changed != 1 {
+            bail!("no message {message_id}");
+        }
+        Ok(())
+    }
+
     /// The conversation of user `i` whose members are exactly `members`.
     ///
     /// # Errors
