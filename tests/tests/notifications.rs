@@ -58,7 +58,9 @@ async fn burst(desktop: Desktop) -> Result<()> {
         "fifty messages, at most two notifications: {shown:?}"
     );
     ensure!(
-        shown.iter().all(|n| !n.contains("<b>") && n.contains("&lt;b&gt;")),
+        shown
+            .iter()
+            .all(|n| !n.contains("<b>") && n.contains("&lt;b&gt;")),
         "the name's markup arrives escaped: {shown:?}"
     );
     app.quit().await
