@@ -329,6 +329,7 @@ impl AppState {
                 self.clear_account();
                 self.sign_in_notice = Some(reason);
             }
+            UiEvent::Notice { message } => self.toast = Some(message),
             UiEvent::Navigate(target) => match target {
                 NavigateTarget::Conversation(id) => {
                     self.dialog = None;
@@ -429,6 +430,10 @@ impl Reducible for AppState {
                         s.server_url = session.server_url.clone();
                         s.session = Some(session);
                         s.screen = Screen::Main;
+                        // With a session the notice is news in passing (a rebuilt cache).
+                        if notice.is_some() {
+                            s.toast = notice;
+                        }
                     }
                     None => {
                         s.screen = Screen::SignIn;
@@ -613,6 +618,24 @@ pub(crate) mod tests {
         let s = run([started(Some(session()), None, None)]);
         assert_eq!(s.screen, Screen::Main);
         assert_eq!(s.server_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn a_restored_session_whose_cache_was_rebuilt_says_so_once_in_passing() {
+        let s = run([started(
+            Some(session()),
+            None,
+            Some("The cache was rebuilt."),
+        )]);
+        assert_eq!(s.screen, Screen::Main);
+        assert_eq!(s.toast.as_deref(), Some("The cache was rebuilt."));
+        assert_eq!(s.sign_in_notice, None);
+        let s = s.reduce(Action::ClearToast);
+        let s = s.reduce(Action::Event(UiEvent::Notice {
+            message: "Rebuilt at sign-in.".into(),
+        }));
+        assert_eq!(s.toast.as_deref(), Some("Rebuilt at sign-in."));
+        assert_eq!(s.screen, Screen::Main);
     }
 
     #[test]

@@ -123,7 +123,8 @@ impl Core {
         config: CoreConfig,
         keyring: Arc<dyn TokenStore>,
     ) -> Result<Core, CoreError> {
-        std::fs::create_dir_all(&config.data_dir)
+        // Private (0700 on Unix): it holds every cached message and the session file.
+        confab_store::private_dir(&config.data_dir)
             .map_err(|e| CoreError::Internal(format!("cannot create the data directory: {e}")))?;
         let (events, _) = broadcast::channel(4096);
         let (ntx, nrx) = mpsc::unbounded_channel();

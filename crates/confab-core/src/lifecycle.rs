@@ -2,6 +2,11 @@
 //! it), signed in, closed on quit, signed out. An open account runs up to three tasks: the UI
 //! feed (always: the cache is readable), and with the token the realtime engine and the outbox
 //! sender.
+//!
+//! A cache this build cannot use (damaged, or written by a newer Confab) never blocks a start
+//! or a sign-in: it is kept aside under a timestamped name and a fresh one is filled by the
+//! first sync, and the user is told once. A sign-in keeps its token only once the cache has
+//! opened, and revokes it on the server when it fails after all.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,6 +24,29 @@ use crate::rest::{Api, ApiError};
 use crate::session::{account, cache_path, KeyringError, SessionFile, TokenStore};
 use crate::{sender, Core};
 
+/// Told once when the account's cache could not be read and is being refilled.
+const REBUILT_DAMAGED: &str = "Confab's copy of your conversations on this computer was \
+    damaged, so it was set aside and is being downloaded again from the server; messages that \
+    had not been sent yet may be missing.";
+/// Told once when a newer Confab wrote the cache this one cannot read.
+const REBUILT_TOO_NEW: &str = "Confab's copy of your conversations on this computer was \
+    written by a newer version of Confab, so it was set aside and is being downloaded again \
+    from the server; messages that had not been sent yet may be missing.";
+
+/// Now in UTC as `20261206T040000Z`, for naming a cache moved aside (sorts by time).
+fn utc_stamp() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 impl Core {
     /// Opens the last session's cache at once, then reads its token from the keyring in the
     /// background: the read may wait on an unlock prompt for as long as the user takes, and
@@ -27,9 +55,17 @@ impl Core {
         let Some(info) = SessionFile::new(&self.inner.config.data_dir).load() else {
             return;
         };
-        if let Err(e) = self.activate(info, None).await {
-            tracing::warn!(error = %e, "could not open the saved session");
-            return;
+        let (store, rebuilt) = match self.open_cache(&info).await {
+            Ok(opened) => opened,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not open the saved session");
+                return;
+            }
+        };
+        self.activate(info, store, None).await;
+        if let Some(sentence) = rebuilt {
+            // No window listens yet: the first one to start hears it (`Startup.notice`).
+            self.inner.shared.set_notice(sentence);
         }
         self.unlock();
     }
@@ -90,23 +126,53 @@ impl Core {
         }
     }
 
-    /// Opens the account's cache and its feed and, with a token, starts the engine and the
-    /// sender; without one the cache is readable and writes queue until [`Core::unlock`]
-    /// brings the token. Listeners get every list, whole.
-    async fn activate(&self, info: SessionInfo, token: Option<String>) -> Result<(), CoreError> {
-        let path = cache_path(&self.inner.config.data_dir, &info);
+    /// Opens the account's cache for [`Core::activate`]. A cache that is damaged, or that a
+    /// newer Confab wrote, is moved aside (kept, named with the time, e.g.
+    /// `cache-….sqlite3.corrupt-20261206T040000Z`, its WAL and SHM with it) and a fresh one
+    /// made in its place, which the first sync fills from the server; the sentence to tell the
+    /// user comes back with it.
+    ///
+    /// # Errors
+    /// Any other failure to open it (the directory cannot be written, the disk is full, the
+    /// moved file cannot be renamed): the caller stops there.
+    async fn open_cache(&self, info: &SessionInfo) -> Result<(Store, Option<String>), CoreError> {
+        let path = cache_path(&self.inner.config.data_dir, info);
         let me = confab_model::User {
             id: info.user_id,
             name: info.name.clone(),
             email: info.email.clone(),
         };
-        let store = tokio::task::spawn_blocking(move || -> Result<Store, CoreError> {
-            let mut s = Store::open(&path)?;
-            s.set_account(&me)?;
-            Ok(s)
+        tokio::task::spawn_blocking(move || {
+            let open = || -> Result<Store, confab_store::StoreError> {
+                let mut s = Store::open(&path)?;
+                s.set_account(&me)?;
+                Ok(s)
+            };
+            match open() {
+                Ok(store) => Ok((store, None)),
+                Err(e) if e.needs_fresh_cache() => {
+                    // The failed store is closed by now (dropped inside `open`), so the files
+                    // can move.
+                    let kept = confab_store::move_aside(&path, &utc_stamp())?;
+                    tracing::warn!(error = %e, kept = %kept.display(),
+                        "the cache could not be used; kept aside, starting a fresh one");
+                    let sentence = match e {
+                        confab_store::StoreError::TooNew { .. } => REBUILT_TOO_NEW,
+                        _ => REBUILT_DAMAGED,
+                    };
+                    Ok((open()?, Some(sentence.to_owned())))
+                }
+                Err(e) => Err(e.into()),
+            }
         })
         .await
-        .map_err(|e| CoreError::Internal(e.to_string()))??;
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+    }
+
+    /// Makes `store` the open account's cache with its feed and, with a token, starts the
+    /// engine and the sender; without one the cache is readable and writes queue until
+    /// [`Core::unlock`] brings the token. Listeners get every list, whole.
+    async fn activate(&self, info: SessionInfo, store: Store, token: Option<String>) {
         let db = Db::new(store);
         let shared = Arc::clone(&self.inner.shared);
         let mut guard = self.inner.active.lock().await;
@@ -132,7 +198,6 @@ impl Core {
             active.live = Some(self.start_live(&active, token));
         }
         *guard = Some(active);
-        Ok(())
     }
 
     /// Starts the engine and the sender of `active` with `token`.
@@ -175,7 +240,7 @@ impl Core {
         let session = self.session().await;
         let notice = match session {
             None => self.session_notice(),
-            Some(_) => None,
+            Some(_) => self.inner.shared.take_notice(),
         };
         let server_url = SessionFile::new(&self.inner.config.data_dir)
             .load()
@@ -204,11 +269,15 @@ impl Core {
         self.inner.shared.ended_reason()
     }
 
-    /// Signs in: password → token → keyring; opens the account's cache and connects.
+    /// Signs in: password → token; opens the account's cache (rebuilding an unusable one, and
+    /// telling the user so with [`UiEvent::Notice`]); only then keeps the token (keyring, or
+    /// memory with `session_only`) and the session file, and connects. A sign-in that fails
+    /// after the server issued a token revokes it: no retry leaves a live token behind.
     ///
     /// # Errors
-    /// [`CoreError::BadCredentials`], unreachable server, or [`CoreError::Keyring`] when no
-    /// keyring can keep the token (retry with `session_only` to keep it for this run).
+    /// [`CoreError::BadCredentials`], unreachable server, the cache cannot be opened, or
+    /// [`CoreError::Keyring`] when no keyring can keep the token (retry with `session_only` to
+    /// keep it for this run).
     pub async fn sign_in(&self, req: SignInRequest) -> Result<SessionInfo, CoreError> {
         let api = Api::new(&req.server_url);
         let login = match api.login(req.email.trim(), &req.password).await {
@@ -222,29 +291,29 @@ impl Core {
             email: login.user.email.clone(),
             persisted: !req.session_only,
         };
-        let store: Arc<dyn TokenStore> = if req.session_only {
-            Arc::clone(&self.inner.memory) as Arc<dyn TokenStore>
-        } else {
-            Arc::clone(&self.inner.keyring)
+        let (store, rebuilt) = match self.keep_session(&info, &login.token).await {
+            Ok(kept) => kept,
+            Err(e) => {
+                // Nobody holds the token now: revoke it rather than leave it live.
+                if let Err(revoke) = api.with_token(&login.token).logout().await {
+                    tracing::warn!(error = %revoke, "could not revoke the unused token");
+                }
+                return Err(e);
+            }
         };
-        let acct = account(&info);
-        let token = login.token.clone();
-        let saved = tokio::task::spawn_blocking(move || store.save(&acct, &token))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
-        if let Err(e) = saved {
-            // Don't leave a live token behind that nobody holds.
-            let _ = api.with_token(&login.token).logout().await;
-            return Err(e.into());
+        self.activate(info.clone(), store, Some(login.token)).await;
+        if let Some(sentence) = rebuilt {
+            self.inner
+                .shared
+                .emit(UiEvent::Notice { message: sentence });
         }
-        if info.persisted {
-            SessionFile::new(&self.inner.config.data_dir)
-                .save(&info)
-                .map_err(|e| CoreError::Internal(format!("cannot save the session: {e}")))?;
-        }
-        self.activate(info.clone(), Some(login.token)).await?;
-        // Fill the directory so names and the ask dialog work at once.
-        if let (Ok(users), Ok(db)) = (self.api().await?.users().await, self.db().await) {
+        // Fill the directory so names and the ask dialog work at once. The sign-in has
+        // succeeded by now: a session that already ended (the engine refused the realtime
+        // host, say) has told the user why, so this step's failure is nobody's error.
+        let Ok(api) = self.api().await else {
+            return Ok(info);
+        };
+        if let (Ok(users), Ok(db)) = (api.users().await, self.db().await) {
             let users: Vec<confab_model::User> = users
                 .into_iter()
                 .map(|u| confab_model::User {
@@ -258,6 +327,34 @@ impl Core {
             }
         }
         Ok(info)
+    }
+
+    /// The part of signing in between the token and the connection, in the order that keeps
+    /// nothing half-done: the cache opens first (nothing is stored while it cannot), then the
+    /// token goes to its store, then the session file; a failed step undoes the token's.
+    async fn keep_session(
+        &self,
+        info: &SessionInfo,
+        token: &str,
+    ) -> Result<(Store, Option<String>), CoreError> {
+        let opened = self.open_cache(info).await?;
+        let tokens: Arc<dyn TokenStore> = if info.persisted {
+            Arc::clone(&self.inner.keyring)
+        } else {
+            Arc::clone(&self.inner.memory) as Arc<dyn TokenStore>
+        };
+        let (acct, token) = (account(info), token.to_owned());
+        let (keep, kept_as) = (Arc::clone(&tokens), acct.clone());
+        tokio::task::spawn_blocking(move || keep.save(&kept_as, &token))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        if info.persisted {
+            if let Err(e) = SessionFile::new(&self.inner.config.data_dir).save(info) {
+                let _ = tokio::task::spawn_blocking(move || tokens.delete(&acct)).await;
+                return Err(CoreError::Internal(format!("cannot save the session: {e}")));
+            }
+        }
+        Ok(opened)
     }
 
     /// Stops syncing and sending and waits until nothing touches the cache any more; the

@@ -138,18 +138,30 @@ impl SessionFile {
         }
     }
 
-    /// The last session, if any (a corrupt file counts as none).
+    /// The last session, if any (a corrupt file counts as none). A file an older build left
+    /// readable by others is made private (0600 on Unix) first.
     pub fn load(&self) -> Option<SessionInfo> {
+        if self.path.exists() {
+            if let Err(e) = confab_store::private_file(&self.path) {
+                tracing::warn!(error = %e, "cannot make the session file private");
+            }
+        }
         let bytes = std::fs::read(&self.path).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Remember the session (no token in it).
+    /// Remember the session (no token in it), in a file private to the user (0600 on Unix).
     ///
     /// # Errors
     /// I/O errors (e.g. a full disk).
     pub fn save(&self, s: &SessionInfo) -> std::io::Result<()> {
         let tmp = self.path.with_extension("json.tmp");
+        // Created private (0600 on Unix), or a tmp file an older build left tightened, before a
+        // byte is written: it is never readable by others, not even for a moment.
+        confab_store::private_file(&tmp).map_err(|e| match e {
+            confab_store::StoreError::Io(e) => e,
+            other => std::io::Error::other(other.to_string()),
+        })?;
         std::fs::write(&tmp, serde_json::to_vec_pretty(s).unwrap_or_default())?;
         std::fs::rename(tmp, &self.path)
     }
@@ -195,6 +207,21 @@ mod tests {
         assert!(!text.to_lowercase().contains("token"));
         f.clear();
         assert!(f.load().is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_session_file_is_private_and_a_loose_one_is_tightened_when_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = SessionFile::new(dir.path());
+        let path = dir.path().join("session.json");
+        f.save(&session()).unwrap();
+        let mode = || std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(), 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(f.load(), Some(session()));
+        assert_eq!(mode(), 0o600);
     }
 
     #[test]

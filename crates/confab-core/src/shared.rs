@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     /// Why the session ended (`None` while it goes on): kept for a window that was not
     /// listening yet when it did.
     ended: Mutex<Option<String>>,
+    /// A sentence for the first window to start (the restored cache was rebuilt), given once.
+    notice: Mutex<Option<String>>,
     /// Set by a failed REST call or a lost realtime connection: the next REST answer is news.
     rest_news: AtomicBool,
     /// Raised (once per piece of news) for the engine: the backend answers again.
@@ -49,6 +51,7 @@ impl Shared {
             socket_id: Mutex::new(None),
             online: Mutex::new(BTreeMap::new()),
             ended: Mutex::new(None),
+            notice: Mutex::new(None),
             // Nothing answered yet: the first answer is news too.
             rest_news: AtomicBool::new(true),
             backend_back: Notify::new(),
@@ -158,6 +161,18 @@ impl Shared {
         if let Ok(mut ended) = self.ended.lock() {
             *ended = None;
         }
+    }
+
+    /// Keeps `sentence` for the next window that starts ([`Shared::take_notice`]).
+    pub fn set_notice(&self, sentence: String) {
+        if let Ok(mut notice) = self.notice.lock() {
+            *notice = Some(sentence);
+        }
+    }
+
+    /// The kept notice, handed out once.
+    pub fn take_notice(&self) -> Option<String> {
+        self.notice.lock().ok()?.take()
     }
 
     /// The sentence the session ended with (until a new session starts).

@@ -53,6 +53,10 @@ pub enum DbError {
         /// The newest version this build knows.
         known: i64,
     },
+    /// The database's directory or file could not be created or made private; the server does
+    /// not start.
+    #[error("database files: {0}")]
+    Files(#[from] std::io::Error),
 }
 
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -72,14 +76,18 @@ struct Inner {
 
 impl Db {
     /// Opens (creating if needed) the database at `path`, applies migrations, and starts the
-    /// writer thread.
+    /// writer thread. On Unix the file, its WAL and SHM are made 0600 and the directory 0700
+    /// when it is the database's own (see `private`).
     ///
     /// # Errors
     /// The file cannot be opened or migrated, or its schema is newer than this build.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, DbError> {
         let path = path.as_ref().to_path_buf();
+        // It holds password hashes and every message: private before SQLite writes a byte.
+        private::prepare(&path)?;
         let mut conn = open_connection(&path)?;
         migrate(&mut conn)?;
+        private::tighten_companions(&path)?;
         let (tx, rx) = std_mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("confab-db-writer".into())
@@ -196,6 +204,95 @@ impl Db {
         if let Ok(mut w) = self.inner.writer.lock() {
             w.take();
         }
+    }
+}
+
+/// The database's files private to the server's user. Unix only (`cfg(unix)`): elsewhere
+/// nothing is changed and the platform's defaults apply (on Windows, the directory's ACL).
+mod private {
+    use std::path::Path;
+
+    /// What SQLite keeps beside the database file.
+    const COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+    /// Creates the directory (0700) when missing, or tightens it to 0700 when it is the
+    /// database's own (it holds nothing but the database's files); then creates the file
+    /// 0600, or tightens it. A directory that also holds other things (a home directory, the
+    /// current directory, `/var/lib`) is left as it is: it is not ours to close, and the file's
+    /// own mode already keeps the data private.
+    pub(super) fn prepare(path: &Path) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Some(dir) = dir {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)?;
+                if holds_only_the_database(dir, path)? {
+                    tighten(dir, 0o700)?;
+                } else {
+                    tracing::debug!(dir = %dir.display(),
+                        "the database's directory holds other files too; its mode is left alone");
+                }
+            }
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)?;
+            tighten(path, 0o600)?;
+        }
+        #[cfg(not(unix))]
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Tightens the WAL, SHM and journal that exist to 0600 (SQLite creates them with the
+    /// database file's mode; this is for those an older build left).
+    pub(super) fn tighten_companions(path: &Path) -> std::io::Result<()> {
+        #[cfg(unix)]
+        for suffix in COMPANIONS {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let companion = Path::new(&name);
+            if companion.exists() {
+                tighten(companion, 0o600)?;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (path, COMPANIONS);
+        Ok(())
+    }
+
+    /// Whether every entry of `dir` is the database file or one named after it.
+    #[cfg(unix)]
+    fn holds_only_the_database(dir: &Path, path: &Path) -> std::io::Result<bool> {
+        let Some(db) = path.file_name().and_then(|n| n.to_str()) else {
+            return Ok(false);
+        };
+        for entry in std::fs::read_dir(dir)? {
+            let name = entry?.file_name();
+            if !name.to_str().is_some_and(|n| n.starts_with(db)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Sets `mode` when the path grants anything beyond it.
+    #[cfg(unix)]
+    fn tighten(path: &Path, mode: u32) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let now = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if now & !mode != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(())
     }
 }
 
@@ -324,6 +421,59 @@ mod tests {
             })
             .await?;
         assert_eq!(value, 2, "the failed job's increment was rolled back");
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_directory_file_wal_and_shm_are_private_and_loose_ones_are_tightened(
+    ) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode() & 0o777);
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("confab");
+        let path = dir.join("confab.db");
+        let companion = |s: &str| PathBuf::from(format!("{}{s}", path.display()));
+        let files = [path.clone(), companion("-wal"), companion("-shm")];
+        let db = Db::open(&path)?;
+        assert_eq!(mode(&dir), 0o700, "a new directory");
+        for f in &files {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+        db.close();
+        drop(db);
+
+        // Left open to everyone by an older build: tightened at the next start.
+        for p in files.iter().chain([&dir]) {
+            if p.exists() {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))?;
+            }
+        }
+        let db = Db::open(&path)?;
+        assert_eq!(mode(&dir), 0o700, "the database's own directory");
+        for f in &files {
+            assert_eq!(mode(f), 0o600, "{} after reopening", f.display());
+        }
+        db.close();
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_shared_directory_is_left_alone_while_the_database_in_it_is_private() -> anyhow::Result<()>
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir()?;
+        let shared = tmp.path().join("home");
+        std::fs::create_dir(&shared)?;
+        std::fs::write(shared.join("notes.txt"), "someone else's")?;
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755))?;
+        let path = shared.join("confab.db");
+        let db = Db::open(&path)?;
+        let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode() & 0o777);
+        assert_eq!(mode(&shared), 0o755);
+        assert_eq!(mode(&path), 0o600);
+        db.close();
         Ok(())
     }
 

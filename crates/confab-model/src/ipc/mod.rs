@@ -364,6 +364,12 @@ pub enum UiEvent {
     SignedOut,
     /// Open this conversation or request (a notification was activated).
     Navigate(NavigateTarget),
+    /// Something the user should hear once that needs no answer (a damaged cache was set aside
+    /// and is being refilled from the server): shown as a passing notice.
+    Notice {
+        /// A sentence for the user.
+        message: String,
+    },
 }
 
 /// What the window needs to show its first screen (the `start` command); the lists follow on
@@ -375,7 +381,9 @@ pub struct Startup {
     pub session: Option<SessionInfo>,
     /// The server URL to pre-fill on the sign-in form.
     pub server_url: Option<String>,
-    /// Why the last session ended, when it did before the window listened.
+    /// Without a session: why the last session ended, when it did before the window listened.
+    /// With one: a sentence to show once in passing (the cache was damaged and is being
+    /// refilled from the server); the next `start` no longer carries it.
     pub notice: Option<String>,
     /// The realtime connection right now (events report later changes).
     pub connection: ConnectionStatus,
@@ -550,6 +558,9 @@ mod tests {
             },
             UiEvent::SignedOut,
             UiEvent::Navigate(NavigateTarget::Answer(5)),
+            UiEvent::Notice {
+                message: "Confab rebuilt its local copy.".into(),
+            },
         ]
     }
 
