@@ -28,11 +28,12 @@ impl Store {
             files::private_dir(dir)?;
         }
         // The file first, private: SQLite gives the WAL and shared-memory files it creates the
-        // database file's mode, so they are born private too.
+        // database file's mode, so they are born private too. Companions an older build left
+        // are tightened before SQLite reads them, so even a file that then fails to open (and
+        // is moved aside, kept) is private.
         files::private_file(path)?;
-        let store = Self::init(Connection::open(path)?)?;
         files::tighten_companions(path)?;
-        Ok(store)
+        Self::init(Connection::open(path)?)
     }
 
     /// Opens a fresh cache in memory (tests, previews). Same schema and settings as a file,
