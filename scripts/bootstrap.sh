@@ -50,7 +50,7 @@ if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
   # tests' screenshots, and the settings portal with GNOME's color-scheme key behind it.
   for pkg in xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring gcr dunst libnotify-bin \
     imagemagick xdg-desktop-portal-gtk gsettings-desktop-schemas dconf-gsettings-backend \
-    libglib2.0-bin locales; do
+    libglib2.0-bin locales x11-utils; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi

@@ -5,10 +5,10 @@
 
 use confab_core::Core;
 use confab_model::ipc::commands::{
-    AddMembers, Ask, AskedBefore, CheckNow, Command, CreateConversation, DiscardMessage, Draft,
-    FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages, RenameConversation, Respond,
-    RetryMessage, ScreenReady, Search, SendMessage, SetConversationMuted, SetDraft,
-    SetOpenConversation, SetSetting, Setting, SignIn, SignOut, Start, Typing,
+    AddMembers, Ask, AskedBefore, Autostart, CheckNow, Command, CreateConversation, DiscardMessage,
+    Draft, FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages, RenameConversation,
+    Respond, RetryMessage, ScreenReady, Search, SendMessage, SetAutostart, SetConversationMuted,
+    SetDraft, SetOpenConversation, SetSetting, Setting, SignIn, SignOut, Start, Typing,
 };
 use confab_model::ipc::IpcError;
 use tauri::{AppHandle, State};
@@ -201,10 +201,47 @@ pub(crate) fn check_now(core: State<'_, Core>, args: CheckNow) -> Answer<CheckNo
 
 /// Runs on the main thread, so the window is mapped when it returns.
 #[tauri::command]
-pub(crate) fn screen_ready(app: AppHandle, args: ScreenReady) -> Answer<ScreenReady> {
+pub(crate) fn screen_ready(
+    app: AppHandle,
+    launch: State<'_, Launch>,
+    args: ScreenReady,
+) -> Answer<ScreenReady> {
     let ScreenReady {} = args;
-    window::show_main_window(&app);
+    // Started at login: ready in the tray, the window waits for the user.
+    if launch.hidden {
+        startup::ready_hidden(&app);
+    } else {
+        window::show_main_window(&app);
+    }
     Ok(())
+}
+
+#[tauri::command]
+pub(crate) fn autostart(app: AppHandle, args: Autostart) -> Answer<Autostart> {
+    let Autostart {} = args;
+    use tauri_plugin_autostart::ManagerExt;
+    app.autolaunch().is_enabled().map_err(autostart_error)
+}
+
+#[tauri::command]
+pub(crate) fn set_autostart(app: AppHandle, args: SetAutostart) -> Answer<SetAutostart> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    let done = if args.enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    done.map_err(autostart_error)
+}
+
+/// The login entry could not be read or written (a read-only config directory).
+fn autostart_error(e: tauri_plugin_autostart::Error) -> IpcError {
+    tracing::warn!(error = %e, "start at login");
+    IpcError::new(
+        confab_model::ipc::IpcErrorCode::Internal,
+        "Confab could not change whether it starts when you log in.",
+    )
 }
 
 #[tauri::command]

@@ -70,7 +70,7 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .try_init();
-    let launch = Launch::from_env(|k| std::env::var(k).ok());
+    let launch = Launch::from_env(|k| std::env::var(k).ok()).with_args(std::env::args().skip(1));
     let result = tauri::Builder::default()
         // First, so a second launch hands over before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -89,6 +89,11 @@ pub fn run() {
                 .open_js_links_on_click(false)
                 .build(),
         )
+        // Start at login: the entry starts Confab with `--autostart` (hidden, in the tray).
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![launch::AUTOSTART_ARG]),
+        ))
         .manage(FocusTracker::new())
         .manage(window::Shown::default())
         .manage(tray::Shown::default())
@@ -119,10 +124,11 @@ fn setup(app: &mut tauri::App, launch: &Launch) -> Result<(), Box<dyn std::error
     let handle = app.handle().clone();
     #[cfg(target_os = "linux")]
     theme::apply_cached(&handle, &data_dir);
-    startup::defer(&handle, data_dir.clone());
+    startup::defer(&handle, data_dir.clone(), launch.hidden);
     events::forward(handle.clone(), core.clone());
     notifications::spawn(handle, &core, notification_icon(&data_dir));
-    core.set_focus(app.state::<FocusTracker>().window(true, false));
+    // Started at login the window stays hidden: what arrives is notified.
+    core.set_focus(app.state::<FocusTracker>().window(!launch.hidden, false));
     Ok(())
 }
 

@@ -36,8 +36,8 @@ struct Deferred {
 }
 
 /// Arms the deferred work: after the first paint, or after [`DEFER_AT_MOST`] if the page never
-/// reports one (the window is then shown too).
-pub fn defer(app: &AppHandle, data_dir: PathBuf) {
+/// reports one (the window is then shown too, unless Confab was started `hidden` at login).
+pub fn defer(app: &AppHandle, data_dir: PathBuf, hidden: bool) {
     app.manage(Deferred {
         once: Once::new(),
         data_dir,
@@ -45,9 +45,17 @@ pub fn defer(app: &AppHandle, data_dir: PathBuf) {
     let fallback = app.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(DEFER_AT_MOST).await;
-        window::show_main_window(&fallback);
+        if !hidden {
+            window::show_main_window(&fallback);
+        }
         after_first_paint(&fallback);
     });
+}
+
+/// Started at login: the first screen is ready but nothing is painted on screen (a hidden page
+/// may never report a paint), so the tray and the rest come now.
+pub fn ready_hidden(app: &AppHandle) {
+    after_first_paint(app);
 }
 
 /// The window painted its first screen (`screen`: "main" with the cached sidebar, or

@@ -20,6 +20,7 @@ const ICON_ALERT: &[u8] = include_bytes!("../../icons/tray-alert.png");
 struct TrayItems {
     status: MenuItem<Wry>,
     mute: CheckMenuItem<Wry>,
+    login: CheckMenuItem<Wry>,
 }
 
 /// The counts last shown (managed from start: the tray itself is built after the first paint
@@ -76,12 +77,26 @@ pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Confab", true, None::<&str>)?;
     let mute =
         CheckMenuItem::with_id(app, "mute", "Mute notifications", true, muted, None::<&str>)?;
+    let at_login = {
+        use tauri_plugin_autostart::ManagerExt;
+        app.autolaunch().is_enabled().unwrap_or(false)
+    };
+    let login =
+        CheckMenuItem::with_id(app, "login", "Start at login", true, at_login, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Confab", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
     let separator2 = PredefinedMenuItem::separator(app)?;
     let menu = Menu::with_items(
         app,
-        &[&status, &separator, &open, &mute, &separator2, &quit],
+        &[
+            &status,
+            &separator,
+            &open,
+            &mute,
+            &login,
+            &separator2,
+            &quit,
+        ],
     )?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(ICON)?)
@@ -91,6 +106,7 @@ pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<()> {
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => window::reveal(app),
             "mute" => toggle_mute(app),
+            "login" => toggle_login(app),
             "quit" => quit_cleanly(app),
             _ => {}
         })
@@ -105,13 +121,39 @@ pub fn build(app: &AppHandle, muted: bool) -> tauri::Result<()> {
             }
         })
         .build(app)?;
-    app.manage(TrayItems { status, mute });
+    app.manage(TrayItems {
+        status,
+        mute,
+        login,
+    });
     let counts = app
         .try_state::<Shown>()
         .map(|s| *s.0.lock().unwrap_or_else(|e| e.into_inner()))
         .unwrap_or_default();
     show(app, counts);
     Ok(())
+}
+
+/// The "Start at login" item was toggled (it has checked itself): the login entry follows, and
+/// the item shows what is really there if that failed.
+fn toggle_login(app: &AppHandle) {
+    use tauri_plugin_autostart::ManagerExt;
+    let Some(items) = app.try_state::<TrayItems>() else {
+        return;
+    };
+    let wanted = items.login.is_checked().unwrap_or(false);
+    let launcher = app.autolaunch();
+    let done = if wanted {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "start at login");
+        let _ = items
+            .login
+            .set_checked(launcher.is_enabled().unwrap_or(false));
+    }
 }
 
 fn toggle_mute(app: &AppHandle) {

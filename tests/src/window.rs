@@ -146,6 +146,21 @@ impl AppWindow {
         shots: &str,
         env: &[(&str, OsString)],
     ) -> Result<Self> {
+        Self::launch_with(desktop, data_dir, server_url, shots, env, &[]).await
+    }
+
+    /// [`Self::launch_with_env`] with command-line `args` for the app (`--autostart`, say).
+    ///
+    /// # Errors
+    /// tauri-driver or the app did not start.
+    pub async fn launch_with(
+        desktop: &Desktop,
+        data_dir: &Path,
+        server_url: &str,
+        shots: &str,
+        env: &[(&str, OsString)],
+        args: &[&str],
+    ) -> Result<Self> {
         // A WebDriver session that never opens (seen once under heavy load: the app up, the
         // session request unanswered) gets a second, fresh try instead of a hung test.
         let mut attempt = 0;
@@ -155,7 +170,7 @@ impl AppWindow {
             match within(
                 SESSION_WAIT,
                 "opening a WebDriver session",
-                connect(port, native_port),
+                connect(port, native_port, args),
             )
             .await
             {
@@ -439,7 +454,7 @@ impl Drop for Driver {
 
 /// Connects to tauri-driver once it and the WebKitWebDriver behind it listen, and opens a
 /// session on the app.
-async fn connect(port: u16, native_port: u16) -> Result<Client> {
+async fn connect(port: u16, native_port: u16, args: &[&str]) -> Result<Client> {
     let deadline = Instant::now() + WAIT;
     // Neither prints anything when ready: their ports accepting connections is the signal.
     for p in [port, native_port] {
@@ -456,7 +471,7 @@ async fn connect(port: u16, native_port: u16) -> Result<Client> {
     let app = app_binary()?;
     let caps = json!({
         "browserName": "wry",
-        "tauri:options": { "application": app },
+        "tauri:options": { "application": app, "args": args },
     });
     let Value::Object(caps) = caps else {
         unreachable!("a JSON object literal")

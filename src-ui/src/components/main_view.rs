@@ -3,10 +3,10 @@
 use yew::prelude::*;
 
 use crate::components::{
-    ask_dialog::AskDialog, banner::Banner, chat_pane::ChatPane, group_dialog::GroupDialog,
-    new_conversation::NewConversationDialog, requests_dialog::RequestsDialog,
-    respond_dialog::RespondDialog, search_dialog::SearchDialog, sidebar::Sidebar,
-    switcher::Switcher,
+    ask_dialog::AskDialog, autostart_prompt::AutostartPrompt, banner::Banner, chat_pane::ChatPane,
+    group_dialog::GroupDialog, new_conversation::NewConversationDialog,
+    requests_dialog::RequestsDialog, respond_dialog::RespondDialog, search_dialog::SearchDialog,
+    sidebar::Sidebar, switcher::Switcher,
 };
 use crate::effects;
 use crate::logic::text::{window_title, Waiting};
@@ -68,6 +68,7 @@ pub fn main_view() -> Html {
                 <ChatPane />
             </div>
             { dialog }
+            <AutostartPrompt />
             { for toast }
         </div>
     }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod ask_dialog;
+pub mod autostart_prompt;
 pub mod avatar;
 pub mod banner;
 pub mod chat_pane;

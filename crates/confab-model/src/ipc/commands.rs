@@ -180,8 +180,16 @@ macro_rules! for_each_command {
             } -> ();
             /// Reconnects and catches up now (or asks the keyring again).
             check_now => CheckNow {} -> ();
-            /// The first screen is in the DOM: the shell shows the window (created hidden).
+            /// The first screen is in the DOM: the shell shows the window (created hidden),
+            /// unless Confab was started at login.
             screen_ready => ScreenReady {} -> ();
+            /// Whether Confab starts when the user logs in.
+            autostart => Autostart {} -> bool;
+            /// Starts Confab at login (in the tray, window hidden), or stops doing so.
+            set_autostart => SetAutostart {
+                /// Start at login.
+                enabled: bool,
+            } -> ();
             /// The first screen was painted: logged for the cold-start benchmark.
             first_paint => FirstPaint {
                 /// "main" (the cached sidebar) or "sign-in".
