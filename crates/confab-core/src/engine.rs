@@ -29,7 +29,7 @@ use confab_model::{
 use confab_store::Applied;
 use pusher_channels::auth::HttpAuthorizer;
 use pusher_channels::client::Client;
-use pusher_channels::proto::{AuthError, Config, Endpoint, Event, State, SubscriptionError};
+use pusher_channels::proto::{AuthError, Config, Event, State, SubscriptionError};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
@@ -39,6 +39,7 @@ use crate::notify;
 use crate::rest::{Api, ApiError};
 use crate::shared::Shared;
 use crate::sync_plan::SyncPlanner;
+use crate::tls::{self, PolicyError};
 use crate::typing::{typing_sender, TypingIn, TypingOut};
 use crate::views::chat_message;
 use crate::wake::WakeDetector;
@@ -138,11 +139,14 @@ impl Engine {
             return;
         };
         let token = self.api.token().unwrap_or_default().to_owned();
-        let authorizer =
-            HttpAuthorizer::new(self.api.pusher_auth_url()).headers(Arc::new(move || {
+        let authorizer = HttpAuthorizer::new(self.api.pusher_auth_url())
+            .with_http_client(self.api.http_client())
+            .headers(Arc::new(move || {
                 vec![("Authorization".into(), format!("Bearer {token}"))]
             }));
-        let (pusher, mut events) = Client::start(config, authorizer);
+        // The socket verifies certificates as REST does: the operating system's trust store.
+        let (pusher, mut events) =
+            Client::start_with_tls(config, authorizer, self.api.tls_config());
         let _ = pusher.subscribe(&ChannelName::private_user(self.me));
         if let Ok(ids) = self.db.run(|s| s.conversation_ids()).await {
             for id in ids {
@@ -189,6 +193,18 @@ impl Engine {
         }
     }
 
+    /// The realtime settings, or `None` after ending the session with the TLS policy's sentence
+    /// (a host on another computer without TLS: the socket would carry the token in clear).
+    fn unless_insecure(&self, config: Result<Config, PolicyError>) -> Option<Config> {
+        match config {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.shared.end_session_because(&e.to_string());
+                None
+            }
+        }
+    }
+
     /// The realtime settings: fresh from the backend when it answers, else the cached ones,
     /// else retried with backoff (a first start while offline).
     async fn realtime_config(&mut self) -> Option<Config> {
@@ -201,17 +217,21 @@ impl Engine {
                         .db
                         .run(move |s| s.set_setting(REALTIME_SETTING, &json))
                         .await;
-                    return Some(pusher_config(&cfg.pusher));
+                    return self.unless_insecure(pusher_config(&cfg.pusher));
                 }
                 Err(ApiError::Unauthorized) => {
                     self.shared.end_session();
+                    return None;
+                }
+                Err(ApiError::Insecure(reason)) => {
+                    self.shared.end_session_because(&reason);
                     return None;
                 }
                 Err(e) => {
                     tracing::info!(error = %e, "realtime settings unavailable");
                     if let Ok(Some(json)) = self.db.run(|s| s.setting(REALTIME_SETTING)).await {
                         if let Ok(cfg) = serde_json::from_str::<PusherClientConfig>(&json) {
-                            return Some(pusher_config(&cfg));
+                            return self.unless_insecure(pusher_config(&cfg));
                         }
                     }
                 }
@@ -676,19 +696,12 @@ fn presence_name(info: &serde_json::Value) -> String {
         .to_owned()
 }
 
-fn pusher_config(p: &PusherClientConfig) -> Config {
-    let endpoint = match (&p.host, &p.cluster) {
-        (Some(host), _) => Endpoint::Host {
-            host: host.clone(),
-            port: p.port.unwrap_or(if p.use_tls { 443 } else { 80 }),
-            tls: p.use_tls,
-        },
-        (None, Some(cluster)) => Endpoint::Cluster(cluster.clone()),
-        (None, None) => Endpoint::Cluster("mt1".into()),
-    };
-    let mut c = Config::new(p.key.clone(), endpoint);
+/// The client's settings from the backend's, once the TLS policy accepts the host
+/// ([`tls::realtime_endpoint`]).
+fn pusher_config(p: &PusherClientConfig) -> Result<Config, PolicyError> {
+    let mut c = Config::new(p.key.clone(), tls::realtime_endpoint(p)?);
     c.jitter_seed = rand::random();
-    c
+    Ok(c)
 }
 
 async fn sleep_until(deadline: Option<std::time::Instant>) {

@@ -41,11 +41,17 @@ impl From<CoreError> for IpcError {
             CoreError::BadCredentials => C::BadCredentials,
             CoreError::NotSignedIn | CoreError::Api(ApiError::Unauthorized) => C::SessionExpired,
             CoreError::Api(ApiError::Network(_)) => C::Unreachable,
+            // Unreachable, but with the sentence that says why and what a company CA needs.
+            CoreError::Api(ApiError::Untrusted(detail)) => {
+                tracing::warn!(%detail, "server certificate refused");
+                return IpcError::new(C::Unreachable, crate::tls::UNTRUSTED);
+            }
             CoreError::Api(ApiError::Server { .. } | ApiError::Decode(_)) => C::ServerError,
             CoreError::Api(ApiError::Rejected { status: 403, .. }) => C::Forbidden,
             CoreError::Api(ApiError::Rejected { status: 404, .. }) => C::NotFound,
             CoreError::Api(ApiError::Rejected { status: 409, .. }) => C::Conflict,
-            CoreError::Api(ApiError::Rejected { message, .. }) | CoreError::Invalid(message) => {
+            CoreError::Api(ApiError::Rejected { message, .. } | ApiError::Insecure(message))
+            | CoreError::Invalid(message) => {
                 return IpcError::new(C::InvalidInput, message.clone());
             }
             CoreError::Keyring(k) => {

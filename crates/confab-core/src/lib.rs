@@ -16,7 +16,8 @@
 //!
 //! Where things are: the session's life in `lifecycle.rs`, what the window calls in
 //! `facade.rs`, the realtime engine in `engine.rs`, the outbox sender in `sender.rs`, the UI
-//! feed in `feed/`, the REST client in [`rest`].
+//! feed in `feed/`, the REST client in [`rest`], the TLS policy (https except to this computer,
+//! certificates checked by the operating system) in [`tls`].
 
 mod active;
 mod badge;
@@ -34,6 +35,7 @@ pub mod session;
 mod shared;
 pub mod sync_plan;
 mod team;
+pub mod tls;
 pub mod typing;
 mod views;
 pub mod wake;

@@ -31,7 +31,9 @@ pub enum Verdict {
 pub fn verdict<T>(result: &Result<T, ApiError>, attempts: u32, unit: f64) -> Verdict {
     match result {
         Ok(_) => Verdict::Delivered,
-        Err(ApiError::Unauthorized) => Verdict::SessionEnded,
+        // A refused address (a session from before the TLS policy) ends like a revoked token:
+        // the queue is kept for a sign-in at an https:// address.
+        Err(ApiError::Unauthorized | ApiError::Insecure(_)) => Verdict::SessionEnded,
         Err(e) if e.is_transient() => Verdict::RetryAfter(retry_delay(attempts, unit)),
         Err(ApiError::Rejected { message, .. }) => Verdict::Failed(message.clone()),
         Err(e) => Verdict::Failed(e.to_string()),

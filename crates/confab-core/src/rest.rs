@@ -13,6 +13,8 @@ use confab_model::{
     UserSummary,
 };
 use reqwest::{Method, StatusCode};
+
+use crate::tls::{self, PolicyError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -44,12 +46,24 @@ pub enum ApiError {
     /// The answer could not be read: a server/client version mismatch. Do not retry.
     #[error("unexpected answer from server: {0}")]
     Decode(String),
+    /// The address is refused by the TLS policy (`http://` to another computer, see
+    /// [`crate::tls`]): nothing was sent. Show the sentence; do not retry with this address.
+    #[error("{0}")]
+    Insecure(String),
+    /// The server's certificate was refused by the operating system's trust store (an unknown
+    /// company CA, a wrong name, an expired certificate, a captive portal): nothing was sent
+    /// past the handshake. Show [`crate::tls::UNTRUSTED`]; retrying later may pass (a portal).
+    #[error("the server's certificate is not trusted: {0}")]
+    Untrusted(String),
 }
 
 impl ApiError {
     /// Worth retrying later (network trouble or a server failure).
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Server { .. } | ApiError::Network(_))
+        matches!(
+            self,
+            ApiError::Server { .. } | ApiError::Network(_) | ApiError::Untrusted(_)
+        )
     }
 }
 
@@ -60,6 +74,11 @@ type Observer = Arc<dyn Fn(bool) + Send + Sync>;
 #[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
+    /// The system-verified TLS configuration, shared with the realtime socket; `None` when the
+    /// system's certificates could not be read (reqwest's built-in roots are used then).
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// Why the TLS policy refuses `base`; every call answers [`ApiError::Insecure`] then.
+    refused: Option<PolicyError>,
     base: String,
     token: Option<String>,
     observer: Option<Observer>,
@@ -74,31 +93,48 @@ impl std::fmt::Debug for Api {
     }
 }
 
-/// Normalises a user-typed server URL: trims, adds `https://` when no scheme is given,
-/// drops a trailing slash.
-pub fn normalize_server_url(input: &str) -> String {
-    let t = input.trim().trim_end_matches('/');
-    if t.starts_with("http://") || t.starts_with("https://") {
-        t.to_owned()
-    } else {
-        format!("https://{t}")
-    }
-}
-
 impl Api {
-    /// A client for `base` (e.g. `http://127.0.0.1:8080`) without a token.
+    /// A client for `base` (e.g. `https://chat.example.com`, or `http://127.0.0.1:8080` on this
+    /// computer) without a token, normalised by [`tls::server_url`]. An address the TLS policy
+    /// refuses gives a client whose every call answers [`ApiError::Insecure`] with the
+    /// sentence, so sign-in shows it and a session restored from an older build stops there.
     pub fn new(base: &str) -> Self {
+        let (base, refused) = match tls::server_url(base) {
+            Ok(url) => (url, None),
+            Err(e) => (base.trim().trim_end_matches('/').to_owned(), Some(e)),
+        };
+        let tls = match tls::client_config() {
+            Ok(config) => Some(config),
+            Err(e) => {
+                tracing::warn!(error = %e, "no system certificates; using the built-in roots");
+                None
+            }
+        };
+        let mut builder = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(60));
+        if let Some(config) = &tls {
+            builder = builder.use_preconfigured_tls(rustls::ClientConfig::clone(config));
+        }
         Api {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .connect_timeout(Duration::from_secs(5))
-                .pool_idle_timeout(Duration::from_secs(60))
-                .build()
-                .unwrap_or_default(),
-            base: normalize_server_url(base),
+            http: builder.build().unwrap_or_default(),
+            tls,
+            refused,
+            base,
             token: None,
             observer: None,
         }
+    }
+
+    /// The TLS configuration REST uses, for the realtime socket to verify the same way.
+    pub(crate) fn tls_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.tls.clone()
+    }
+
+    /// The HTTP client (its TLS as above), for the Pusher channel authorizer.
+    pub(crate) fn http_client(&self) -> reqwest::Client {
+        self.http.clone()
     }
 
     /// The same client with a token.
@@ -137,7 +173,9 @@ impl Api {
         socket_id: Option<&str>,
     ) -> Result<(StatusCode, T), ApiError> {
         let result = self.request(method, path, body, socket_id).await;
-        if let Some(observe) = &self.observer {
+        // A refused address says nothing about whether the backend is reachable.
+        let said_nothing = matches!(&result, Err(ApiError::Insecure(_)));
+        if let Some(observe) = self.observer.as_ref().filter(|_| !said_nothing) {
             observe(!matches!(&result, Err(e) if e.is_transient()));
         }
         result
@@ -150,6 +188,9 @@ impl Api {
         body: Option<&B>,
         socket_id: Option<&str>,
     ) -> Result<(StatusCode, T), ApiError> {
+        if let Some(refused) = &self.refused {
+            return Err(ApiError::Insecure(refused.to_string()));
+        }
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -160,10 +201,13 @@ impl Api {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| ApiError::Network(without_url(&e)))?;
+        let resp = req.send().await.map_err(|e| {
+            if tls::is_certificate_error(&e) {
+                ApiError::Untrusted(tls::certificate_detail(&e))
+            } else {
+                ApiError::Network(without_url(&e))
+            }
+        })?;
         let status = resp.status();
         if status == StatusCode::UNAUTHORIZED {
             return Err(ApiError::Unauthorized);
@@ -503,15 +547,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_typed_host_gets_https_and_loses_its_trailing_slash() {
-        assert_eq!(
-            normalize_server_url(" chat.example.com/ "),
-            "https://chat.example.com"
-        );
-        assert_eq!(
-            normalize_server_url("http://127.0.0.1:8080/"),
-            "http://127.0.0.1:8080"
-        );
+    fn a_client_for_a_refused_address_sends_nothing_and_answers_the_sentence() {
+        let api = Api::new("http://10.1.2.3:8080");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        match rt.block_on(api.config()) {
+            Err(ApiError::Insecure(sentence)) => assert!(sentence.contains("https://")),
+            other => panic!("expected the policy's sentence, got {other:?}"),
+        }
+        assert!(!ApiError::Insecure(String::new()).is_transient());
     }
 
     #[test]

@@ -93,6 +93,13 @@ impl HttpAuthorizer {
         self
     }
 
+    /// Sends with `http` (its TLS, proxy and timeouts) instead of the default client, e.g. the
+    /// application's REST client so both verify certificates the same way.
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     /// Retries on network errors and 5xx, and the first retry delay (doubling).
     pub fn retries(mut self, retries: u32, base: Duration) -> Self {
         self.retries = retries;

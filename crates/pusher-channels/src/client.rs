@@ -147,8 +147,20 @@ impl Events {
 }
 
 impl Client {
-    /// Spawns the connection task on the current tokio runtime and starts connecting.
+    /// Spawns the connection task on the current tokio runtime and starts connecting. `wss`
+    /// certificates are checked against the bundled web roots; see [`Client::start_with_tls`].
     pub fn start(config: Config, authorizer: impl Authorizer) -> (Client, Events) {
+        Client::start_with_tls(config, authorizer, None)
+    }
+
+    /// [`Client::start`] with the application's own TLS configuration for `wss` (e.g. one
+    /// verified by the operating system's trust store, so a company CA counts). `None` keeps
+    /// the bundled web roots.
+    pub fn start_with_tls(
+        config: Config,
+        authorizer: impl Authorizer,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> (Client, Events) {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = queue::channel();
         let (state_tx, state_rx) = watch::channel(State::Initialized);
@@ -163,6 +175,7 @@ impl Client {
             socket_id: sid_tx,
             ws: None,
             connecting: None,
+            tls,
         };
         tokio::spawn(driver.run(cmd_rx));
         let client = Client {
@@ -310,6 +323,8 @@ struct Driver {
     socket_id: watch::Sender<Option<String>>,
     ws: Option<Ws>,
     connecting: Option<Connecting>,
+    /// The TLS configuration for `wss` (`None`: tokio-tungstenite's bundled roots).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 fn now() -> std::time::Instant {
@@ -469,7 +484,7 @@ impl Driver {
                 match t {
                     Transmit::Open { url } => {
                         self.ws = None;
-                        self.connecting = Some(Box::pin(open(url)));
+                        self.connecting = Some(Box::pin(open(url, self.tls.clone())));
                     }
                     Transmit::Send(text) => {
                         let Some(ws) = self.ws.as_mut() else { continue };
@@ -535,17 +550,22 @@ impl Driver {
     }
 }
 
-async fn open(url: String) -> Result<Ws, String> {
+async fn open(url: String, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Ws, String> {
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         // Let the protocol see oversized frames and drop them itself with a clear error,
         // instead of tungstenite killing the connection.
         .max_message_size(Some(16 << 20))
         .max_frame_size(Some(16 << 20));
-    let (ws, _resp) =
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
-            .await
-            .map_err(|e| e.to_string())?;
+    let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+    let (ws, _resp) = tokio_tungstenite::connect_async_tls_with_config(
+        url.as_str(),
+        Some(config),
+        true,
+        connector,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(ws)
 }
 

@@ -1,7 +1,8 @@
 //! The sign-in form's checks, before anything is sent.
 
-/// The server address as the core expects it: scheme added when missing (`https://`, or
-/// `http://` for loopback), no trailing slash.
+/// The server address as typed, trimmed, once it could be one. The core decides the rest
+/// (`confab_core::tls::server_url`: the scheme when none is given, and `http://` only for this
+/// computer, by parsing the host) and answers a refused address with the sentence to show.
 ///
 /// # Errors
 /// A sentence when the field is empty or contains spaces.
@@ -13,13 +14,7 @@ pub fn server_url(input: &str) -> Result<String, &'static str> {
     if s.contains(char::is_whitespace) {
         return Err("A server address has no spaces.");
     }
-    if s.starts_with("http://") || s.starts_with("https://") {
-        return Ok(s.to_string());
-    }
-    let local = ["localhost", "127.", "[::1]"]
-        .iter()
-        .any(|p| s.starts_with(p));
-    Ok(format!("{}://{s}", if local { "http" } else { "https" }))
+    Ok(s.to_string())
 }
 
 /// A first check of the email and password fields.
@@ -42,16 +37,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bare_host_gets_a_scheme_and_loses_its_trailing_slash() {
+    fn an_address_is_trimmed_and_its_scheme_left_to_the_core() {
         assert_eq!(
-            server_url("chat.example.com/").unwrap(),
-            "https://chat.example.com"
+            server_url(" chat.example.com/ ").unwrap(),
+            "chat.example.com"
         );
+        // No prefix guess here: `localhost.evil.example` must not become http.
         assert_eq!(
-            server_url("localhost:8080").unwrap(),
-            "http://localhost:8080"
+            server_url("localhost.evil.example").unwrap(),
+            "localhost.evil.example"
         );
-        assert_eq!(server_url("127.0.0.1:9").unwrap(), "http://127.0.0.1:9");
         assert_eq!(server_url(" http://x:1 ").unwrap(), "http://x:1");
     }
 
