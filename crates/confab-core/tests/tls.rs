@@ -24,6 +24,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use support::{Backend, Client, WAIT};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
 /// Two certificate authorities: one installed as the system's, one nobody installed.
@@ -66,6 +67,15 @@ fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 /// A TLS-terminating proxy on a random loopback port: presents a `localhost`/`127.0.0.1`
 /// certificate signed by `issuer` and forwards the plain bytes to `upstream`.
 async fn tls_proxy(upstream: u16, issuer: &CertifiedIssuer<'static, KeyPair>) -> Result<u16> {
+    Ok(tls_proxy_reporting(upstream, issuer).await?.0)
+}
+
+/// [`tls_proxy`], also telling for each handshake whether it completed (`false`: the client
+/// refused the certificate), so a test can await the refusal instead of waiting a while.
+async fn tls_proxy_reporting(
+    upstream: u16,
+    issuer: &CertifiedIssuer<'static, KeyPair>,
+) -> Result<(u16, mpsc::UnboundedReceiver<bool>)> {
     let key = KeyPair::generate()?;
     let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?
         .signed_by(&key, issuer)?;
@@ -81,12 +91,16 @@ async fn tls_proxy(upstream: u16, issuer: &CertifiedIssuer<'static, KeyPair>) ->
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
+    let (report, handshakes) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
+            let report = report.clone();
             tokio::spawn(async move {
                 // A refused handshake ends here: the client saw the certificate and said no.
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                let accepted = acceptor.accept(tcp).await;
+                let _ = report.send(accepted.is_ok());
+                let Ok(mut tls) = accepted else {
                     return;
                 };
                 if let Ok(mut plain) = TcpStream::connect(("127.0.0.1", upstream)).await {
@@ -95,7 +109,7 @@ async fn tls_proxy(upstream: u16, issuer: &CertifiedIssuer<'static, KeyPair>) ->
             });
         }
     });
-    Ok(port)
+    Ok((port, handshakes))
 }
 
 fn sign_in_as(b: &Backend, server_url: String) -> SignInRequest {
@@ -270,5 +284,32 @@ async fn the_realtime_socket_trusts_the_certificate_the_system_trusts() -> Resul
         "wss through the system-trusted CA did not connect: {:?}",
         client.state()
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_realtime_socket_refuses_a_certificate_the_system_does_not_trust() -> Result<()> {
+    let pki = pki();
+    let sockudo = Sockudo::start().await?;
+    let (port, mut handshakes) = tls_proxy_reporting(sockudo.port(), &pki.untrusted).await?;
+    let endpoint = Endpoint::Host {
+        host: "localhost".into(),
+        port,
+        tls: true,
+    };
+
+    let (client, _events) = PusherClient::start_with_tls(
+        Config::new(sockudo.key(), endpoint),
+        HttpAuthorizer::new("https://localhost:1/api/pusher/auth"),
+        Some(tls::client_config()?),
+    );
+
+    let first = tokio::time::timeout(WAIT, handshakes.recv()).await?;
+    assert_eq!(
+        first,
+        Some(false),
+        "the client completed a handshake it should refuse"
+    );
+    assert_ne!(client.state(), State::Connected);
     Ok(())
 }
