@@ -592,6 +592,11 @@ impl Engine {
                 return;
             }
         };
+        if let Some(problem) = crate::sync_plan::page_problem(cursor, &page) {
+            tracing::warn!(cursor, problem, "refused a sync page");
+            self.planner.page_failed(now, true);
+            return;
+        }
         if cursor == 0 {
             self.first_sync = true;
         }

@@ -217,10 +217,7 @@ impl Api {
                 status: status.as_u16(),
             });
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ApiError::Network(without_url(&e)))?;
+        let bytes = read_capped(resp, MAX_RESPONSE_BYTES).await?;
         if status.is_client_error() {
             let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(b) => (b.error.code.as_str().to_owned(), b.error.message),
@@ -528,6 +525,32 @@ impl Api {
     pub fn pusher_auth_url(&self) -> String {
         format!("{}/api/pusher/auth", self.base)
     }
+}
+
+/// The largest answer read, in bytes: a full sync page (500 changes, each at most a message of
+/// 4,000 characters and its metadata) is well under it. A server sending more is broken or
+/// hostile; its answer is refused rather than held in memory.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads a response body, refusing one over `limit` bytes before holding it (by its declared
+/// length, then as it streams in).
+async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::Decode(format!("the answer is larger than {limit} bytes"));
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ApiError::Network(without_url(&e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// reqwest errors print the URL; ours carry no secrets, but keep logs short and stable.
