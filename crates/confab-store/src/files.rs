@@ -30,7 +30,7 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// is never tightened: it is not ours to close.
 ///
 /// # Errors
-/// [`crate::StoreError::Io`] when it cannot be created or its permissions changed.
+/// [`crate::error::StoreError::Io`] when it cannot be created or its permissions changed.
 pub fn private_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
@@ -53,7 +53,7 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 /// with that mode when missing, tightens it when it exists. Its contents are never touched.
 ///
 /// # Errors
-/// [`crate::StoreError::Io`].
+/// [`crate::error::StoreError::Io`].
 pub fn private_file(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
@@ -76,7 +76,7 @@ pub fn private_file(path: &Path) -> Result<()> {
 /// database file's own mode, so this only matters for files left by an older build.
 ///
 /// # Errors
-/// [`crate::StoreError::Io`].
+/// [`crate::error::StoreError::Io`].
 pub(crate) fn tighten_companions(path: &Path) -> Result<()> {
     #[cfg(unix)]
     for suffix in COMPANIONS {
@@ -103,13 +103,13 @@ fn tighten(path: &Path) -> std::io::Result<()> {
 /// Moves a cache that cannot be used (damaged, or written by a newer build) out of the way:
 /// `path` becomes `path.corrupt-<stamp>` and each companion follows under the same name plus its
 /// suffix, so the set still opens as one database for whoever wants to look at it. Returns the
-/// new name of the database file. Close every [`crate::Store`] on it first.
+/// new name of the database file. Close every [`crate::store::Store`] on it first.
 ///
 /// `stamp` is the caller's time, e.g. `20261206T040000Z`; a name already taken (two moves in
 /// one second) gets `-2`, `-3`, ... appended.
 ///
 /// # Errors
-/// [`crate::StoreError::Io`] when a file exists but cannot be renamed (those already moved stay
+/// [`crate::error::StoreError::Io`] when a file exists but cannot be renamed (those already moved stay
 /// moved; calling it again moves the rest under a new name).
 pub fn move_aside(path: &Path, stamp: &str) -> Result<PathBuf> {
     let base = with_suffix(path, &format!(".corrupt-{stamp}"));
