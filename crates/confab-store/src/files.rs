@@ -129,7 +129,8 @@ pub fn move_aside(path: &Path, stamp: &str) -> Result<PathBuf> {
     Ok(target)
 }
 
-#[cfg(all(test, unix))]
+#[cfg(unix)]
+#[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
