@@ -1,11 +1,28 @@
 //! The session: who is signed in where, and the token. The token lives only in the OS keyring
-//! (Secret Service on Linux) — never in a file or a log; the file beside the cache holds only
-//! the public part (server, user id, name, email) so the app can open on cached data offline.
+//! (Secret Service on Linux and the BSDs, the Credential Manager on Windows, the Keychain on
+//! macOS; chosen at compile time in this crate's Cargo.toml) — never in a file or a log; the file
+//! beside the cache holds only the public part (server, user id, name, email) so the app can open
+//! on cached data offline.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use confab_model::ipc::SessionInfo;
+
+// The keyring crate stores into an in-memory mock on any target it has no native store for (or
+// whose backend feature is missing): the token would be lost at every start with no word said.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "windows",
+    target_os = "macos",
+)))]
+compile_error!(
+    "confab-core keeps the session token in the OS keyring, and this target has no native \
+     keyring backend here: add one in crates/confab-core/Cargo.toml (the keyring crate would \
+     silently keep the token in memory)"
+);
 
 /// Why the token could not be stored, read or deleted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,8 +52,12 @@ pub trait TokenStore: Send + Sync + 'static {
     fn delete(&self, account: &str) -> Result<(), KeyringError>;
 }
 
-/// The OS keyring via the `keyring` crate (Secret Service on Linux). Blocking calls: call from
-/// a blocking context (`spawn_blocking`).
+/// The OS keyring via the `keyring` crate (Secret Service on Linux, Credential Manager on
+/// Windows, Keychain on macOS). Blocking calls: call from a blocking context (`spawn_blocking`).
+///
+/// A build whose keyring crate lacks the platform's backend feature (it would fall back to its
+/// in-memory mock) reports every call as [`KeyringError::Unavailable`], so the user is offered a
+/// session for this run only instead of being signed out silently at the next start.
 #[derive(Debug, Clone)]
 pub struct OsKeyring {
     service: String,
@@ -51,14 +72,37 @@ impl OsKeyring {
     }
 
     fn entry(&self, account: &str) -> Result<keyring::Entry, KeyringError> {
+        if !native_keyring_built_in() {
+            return Err(KeyringError::Unavailable(
+                "this build of Confab has no keyring backend for this system".into(),
+            ));
+        }
         keyring::Entry::new(&self.service, account).map_err(unavailable)
     }
+}
+
+/// Whether the keyring crate was built with a store that outlives the process (the platform's
+/// own), not its mock, which keeps a credential only as long as its `Entry` value.
+pub fn native_keyring_built_in() -> bool {
+    !matches!(
+        keyring::default::default_credential_builder().persistence(),
+        keyring::credential::CredentialPersistence::EntryOnly
+            | keyring::credential::CredentialPersistence::ProcessOnly
+    )
 }
 
 fn unavailable(e: keyring::Error) -> KeyringError {
     KeyringError::Unavailable(match e {
         keyring::Error::NoStorageAccess(_) => "the keyring is locked".into(),
-        keyring::Error::PlatformFailure(_) => "no Secret Service on this session".into(),
+        keyring::Error::PlatformFailure(_)
+            if cfg!(any(
+                target_os = "linux",
+                target_os = "freebsd",
+                target_os = "openbsd"
+            )) =>
+        {
+            "no Secret Service on this session".into()
+        }
         other => other.to_string(),
     })
 }
@@ -235,6 +279,11 @@ mod tests {
             cache_path(dir, &session()),
             Path::new("/data/cache-http___127_0_0_1_8080-3.sqlite3")
         );
+    }
+
+    #[test]
+    fn the_keyring_is_the_platforms_own_store_not_the_in_memory_mock() {
+        assert!(native_keyring_built_in());
     }
 
     #[test]
