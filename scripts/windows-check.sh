@@ -4,7 +4,7 @@
 # Manager: the core's unit tests, the token's round trip through the keyring crate's real Windows
 # backend (crates/confab-core/tests/windows_keyring.rs) and the cache's tests (confab-store).
 # Usage: scripts/windows-check.sh [--app]
-#   --app   also cross-build the desktop app (src-tauri, release) for Windows; built, not run
+#   --app   also cross-build the desktop app (src-tauri, debug) for Windows; built, not run
 #           (not tried yet on the project machine: see BENCHMARKS.md).
 # Idempotent like scripts/bootstrap.sh: installs what is missing (Debian's mingw-w64 and wine64,
 # the rustup target), skips what is there. Not part of scripts/test.sh (CI's time limit).
@@ -96,8 +96,14 @@ log "cross-build ${built}s, Wine run ${ran}s: $passed tests passed under Wine"
 if [ "$app" = yes ]; then
   # The app embeds the UI: build it first when it is not there (trunk: scripts/bootstrap.sh).
   [ -f src-ui/dist/index.html ] || (cd src-ui && trunk build)
+  # A Windows binary carries its icon as a resource, which tauri-build reads from
+  # src-tauri/icons/icon.ico: made here from the committed PNGs (ImageMagick), not committed.
+  if [ ! -f src-tauri/icons/icon.ico ]; then
+    mkdir -p src-tauri/icons
+    convert icons/32x32.png icons/128x128.png icons/256x256.png src-tauri/icons/icon.ico
+  fi
   start=$SECONDS
-  log "cross-building the desktop app (release) for $target"
-  cargo build --target "$target" --release -p confab-desktop
-  log "desktop app built in $((SECONDS - start))s: ${CARGO_TARGET_DIR:-target}/$target/release/"
+  log "cross-building the desktop app for $target"
+  cargo build --target "$target" -p confab-desktop
+  log "desktop app built in $((SECONDS - start))s: ${CARGO_TARGET_DIR:-target}/$target/debug/confab-desktop.exe"
 fi
