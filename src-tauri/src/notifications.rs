@@ -13,13 +13,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use confab_core::Core;
-use confab_model::ipc::EVENT;
-use confab_model::ipc::{NavigateTarget, Notification, UiEvent};
-use tauri::{AppHandle, Emitter};
-
-use crate::window;
+use confab_model::ipc::{NavigateTarget, Notification};
+use tauri::AppHandle;
 
 /// The most notifications whose click is waited for at once (one thread each).
+#[cfg(all(unix, not(target_os = "macos")))]
 const MAX_WAITING: usize = 16;
 /// The most queued notifications taken (and merged) in one round.
 const MAX_BATCH: usize = 256;
@@ -130,8 +128,10 @@ fn show(app: &AppHandle, n: &Notification, icon: Option<&std::path::Path>, on: &
         .appname("Confab")
         .summary(&plain(&summary))
         .body(&plain(&body))
-        .action("default", "Open")
-        .hint(notify_rust::Hint::Category("im.received".into()));
+        .action("default", "Open");
+    // Hints are the freedesktop daemons' (Windows and macOS have none).
+    #[cfg(all(unix, not(target_os = "macos")))]
+    native.hint(notify_rust::Hint::Category("im.received".into()));
     if let Some(before) = shown {
         native.id(before.id);
     }
@@ -184,7 +184,9 @@ fn wait_for_click(
         .spawn(move || {
             handle.wait_for_action(|action| {
                 if action == "default" || action == "Open" {
-                    window::reveal(&app);
+                    use confab_model::ipc::{UiEvent, EVENT};
+                    use tauri::Emitter;
+                    crate::window::reveal(&app);
                     let _ = app.emit(EVENT, UiEvent::Navigate(target.clone()));
                 }
             });
