@@ -73,11 +73,7 @@ impl Core {
             .await?
             .rename_conversation(conversation_id, &title)
             .await?;
-        self.db()
-            .await?
-            .run(move |s| s.apply_conversation(&c, None))
-            .await?;
-        self.after_shaping(conversation_id, None).await
+        self.store_shaped(c).await
     }
 
     /// Adds teammates to a group.
@@ -97,11 +93,7 @@ impl Core {
             .await?
             .add_members(conversation_id, &member_ids)
             .await?;
-        self.db()
-            .await?
-            .run(move |s| s.apply_conversation(&c, None))
-            .await?;
-        self.after_shaping(conversation_id, None).await
+        self.store_shaped(c).await
     }
 
     /// Leaves a group: it goes from this account with everything cached of it, and its room is
@@ -212,6 +204,17 @@ impl Core {
                     .collect())
             })
             .await
+    }
+
+    /// Stores a conversation as the server answered a change to it (renamed, grown) and tells
+    /// the window.
+    async fn store_shaped(&self, c: confab_model::Conversation) -> Result<(), CoreError> {
+        let id = c.id;
+        self.db()
+            .await?
+            .run(move |s| s.apply_conversation(&c, None))
+            .await?;
+        self.after_shaping(id, None).await
     }
 
     /// Tells the window the conversation changed and the engine what to do with its room.
