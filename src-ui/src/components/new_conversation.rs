@@ -18,6 +18,7 @@ use crate::commands::call;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
 use crate::logic::filter::teammates;
+use crate::logic::keys::arrow_step;
 use crate::state::Action;
 use crate::store::use_store;
 
@@ -138,29 +139,28 @@ pub fn new_conversation_dialog() -> Html {
         let (cursor, query, chosen) = (cursor.clone(), query.clone(), chosen.clone());
         let ids: Vec<UserId> = matches.iter().map(|m| m.0).collect();
         let (pick, unpick, start) = (pick.clone(), unpick.clone(), start.clone());
-        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
-            "ArrowDown" => {
+        Callback::from(move |e: KeyboardEvent| {
+            if let Some(next) = arrow_step(&e.key(), *cursor, ids.len()) {
                 e.prevent_default();
-                cursor.set((*cursor + 1).min(ids.len().saturating_sub(1)));
+                cursor.set(next);
+                return;
             }
-            "ArrowUp" => {
-                e.prevent_default();
-                cursor.set(cursor.saturating_sub(1));
-            }
-            "Enter" => {
-                e.prevent_default();
-                if (e.ctrl_key() || query.trim().is_empty()) && !chosen.is_empty() {
-                    start.emit(());
-                } else if let Some(id) = ids.get(*cursor) {
-                    pick.emit(*id);
+            match e.key().as_str() {
+                "Enter" => {
+                    e.prevent_default();
+                    if (e.ctrl_key() || query.trim().is_empty()) && !chosen.is_empty() {
+                        start.emit(());
+                    } else if let Some(id) = ids.get(*cursor) {
+                        pick.emit(*id);
+                    }
                 }
-            }
-            "Backspace" if query.is_empty() => {
-                if let Some(last) = chosen.last() {
-                    unpick.emit(*last);
+                "Backspace" if query.is_empty() => {
+                    if let Some(last) = chosen.last() {
+                        unpick.emit(*last);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         })
     };
     let ontitle = {

@@ -6,6 +6,7 @@ use yew::prelude::*;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
 use crate::logic::filter::conversations;
+use crate::logic::keys::arrow_step;
 use crate::state::Action;
 use crate::store::use_store;
 
@@ -39,22 +40,18 @@ pub fn switcher() -> Html {
     };
     let onkeydown = {
         let (cursor, d) = (cursor.clone(), store.dispatcher());
-        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
-            "ArrowDown" => {
+        Callback::from(move |e: KeyboardEvent| {
+            if let Some(next) = arrow_step(&e.key(), *cursor, ids.len()) {
                 e.prevent_default();
-                cursor.set((*cursor + 1).min(ids.len().saturating_sub(1)));
+                cursor.set(next);
+                return;
             }
-            "ArrowUp" => {
-                e.prevent_default();
-                cursor.set(cursor.saturating_sub(1));
-            }
-            "Enter" => {
+            if e.key() == "Enter" {
                 e.prevent_default();
                 if let Some(id) = ids.get(*cursor) {
                     d.dispatch(Action::Select(*id));
                 }
             }
-            _ => {}
         })
     };
     let d = store.dispatcher();

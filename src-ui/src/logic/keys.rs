@@ -63,6 +63,16 @@ pub fn shortcut(k: KeyPress<'_>) -> Option<Shortcut> {
     }
 }
 
+/// The arrows in a list of `len` items with `current` chosen: one down or up, stopping at the
+/// ends; `None` for any other key (the pickers' text fields keep Home, End and the rest).
+pub fn arrow_step(key: &str, current: usize, len: usize) -> Option<usize> {
+    match key {
+        "ArrowDown" => Some((current + 1).min(len.saturating_sub(1))),
+        "ArrowUp" => Some(current.saturating_sub(1)),
+        _ => None,
+    }
+}
+
 /// Enter sends; Shift+Enter (or Enter while composing with an input method) inserts a newline.
 pub fn composer_sends(k: KeyPress<'_>) -> bool {
     k.key == "Enter" && !k.shift && !k.composing && !k.alt
@@ -122,5 +132,15 @@ mod tests {
             ..enter
         }));
         assert!(!composer_sends(KeyPress { key: "a", ..enter }));
+    }
+
+    #[test]
+    fn the_arrows_move_through_a_list_and_stop_at_its_ends() {
+        assert_eq!(arrow_step("ArrowDown", 0, 3), Some(1));
+        assert_eq!(arrow_step("ArrowDown", 2, 3), Some(2));
+        assert_eq!(arrow_step("ArrowUp", 0, 3), Some(0));
+        assert_eq!(arrow_step("ArrowUp", 2, 3), Some(1));
+        assert_eq!(arrow_step("ArrowDown", 0, 0), Some(0));
+        assert_eq!(arrow_step("Home", 2, 3), None);
     }
 }

@@ -235,11 +235,9 @@ pub fn unread_answer(lists: &RequestLists, id: RequestId) -> Option<RequestId> {
 pub fn step(current: usize, len: usize, key: &str) -> Option<usize> {
     let last = len.checked_sub(1)?;
     match key {
-        "ArrowDown" => Some((current + 1).min(last)),
-        "ArrowUp" => Some(current.saturating_sub(1).min(last)),
         "Home" => Some(0),
         "End" => Some(last),
-        _ => None,
+        arrow => crate::logic::keys::arrow_step(arrow, current, len).map(|c| c.min(last)),
     }
 }
 
