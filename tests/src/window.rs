@@ -306,6 +306,32 @@ impl AppWindow {
         Ok(())
     }
 
+    /// Opens a conversation from the sidebar, as a user does: clicks its item until the item
+    /// is the current one. Right after sign-in the list can reorder as the first sync lands
+    /// (newest activity first), and a click aimed at a row that moved lands on its neighbour;
+    /// the user then clicks again, and so does this.
+    ///
+    /// # Errors
+    /// The item never appeared or never became current within [`WAIT`].
+    pub async fn open_conversation(&self, id: impl std::fmt::Display) -> Result<()> {
+        let item = format!("button[data-conversation-id=\"{id}\"]");
+        let current =
+            format!("return document.querySelector('{item}[aria-current=\"true\"]') !== null;");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.click(&item).await?;
+            let taken = self
+                .wait_script_for(Duration::from_secs(2), &current, |v| v == &json!(true))
+                .await;
+            if taken.is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the conversation {id} never became the open one");
+            }
+        }
+    }
+
     /// Types `text` into the element matching `css`.
     ///
     /// # Errors

@@ -208,8 +208,7 @@ async fn two_way_chat(desktop: Desktop) -> Result<()> {
     sign_in_as_ada(&mut app, &backend).await?;
     let (grace, mut grace_events) = grace(&backend, &desktop.home().join("grace")).await?;
 
-    app.click(&format!("button[data-conversation-id=\"{pair}\"]"))
-        .await?;
+    app.open_conversation(pair).await?;
     app.wait_text("#message-list", |t| t.contains("Done, left two comments."))
         .await?;
     app.record_deliveries().await?;
@@ -323,8 +322,7 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
     let data = desktop.home().join("confab-data");
     let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "offline-restart").await?;
     sign_in_as_ada(&mut app, &backend).await?;
-    app.click(&format!("button[data-conversation-id=\"{team}\"]"))
-        .await?;
+    app.open_conversation(team).await?;
     app.wait_text("#message-list", |t| t.contains("Build is green again."))
         .await?;
     app.quit().await?;
@@ -333,8 +331,7 @@ async fn offline_restart(desktop: Desktop) -> Result<()> {
     let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "offline-restart").await?;
     // The session comes back from the keyring: no sign-in screen, the cache is readable.
     app.wait_for(".sidebar").await?;
-    app.click(&format!("button[data-conversation-id=\"{team}\"]"))
-        .await?;
+    app.open_conversation(team).await?;
     app.wait_text("#message-list", |t| {
         t.contains("Build is green again.") && t.contains("Love to see it.")
     })

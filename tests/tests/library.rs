@@ -367,8 +367,7 @@ async fn jump_far_back(desktop: Desktop) -> Result<()> {
     sign_in(&mut app, &backend, &email, &password).await?;
     // The first catch-up brings everything into the cache, oldest first: once the newest
     // message shows, the cache holds them all.
-    app.click(&format!("button[data-conversation-id=\"{pair}\"]"))
-        .await?;
+    app.open_conversation(pair).await?;
     let newest_text = json!(newest.content);
     app.wait_script_for(
         Duration::from_secs(60),

@@ -127,8 +127,7 @@ async fn links_open_outside(desktop: Desktop) -> Result<()> {
         AppWindow::launch_with_env(&desktop, &data, &backend.url(), "links", &env).await?;
     let (email, password) = backend.credentials(ADA);
     sign_in(&mut app, &backend, &email, &password).await?;
-    app.click(&format!("button[data-conversation-id=\"{pair}\"]"))
-        .await?;
+    app.open_conversation(pair).await?;
     app.wait_text("#message-list", |t| t.contains("Done, left two comments."))
         .await?;
 

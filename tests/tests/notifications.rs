@@ -32,8 +32,7 @@ async fn burst(desktop: Desktop) -> Result<()> {
     app.wait_for(&format!("button[data-conversation-id=\"{}\"]", ops.id))
         .await?;
     // Another conversation on screen: the group is not being watched.
-    app.click(&format!("button[data-conversation-id=\"{pair}\"]"))
-        .await?;
+    app.open_conversation(pair).await?;
     desktop.notifications()?;
 
     for i in 0..50 {

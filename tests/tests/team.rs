@@ -246,8 +246,7 @@ async fn leave_group(desktop: Desktop) -> Result<()> {
     let (email, password) = backend.credentials(ADA);
     sign_in(&mut app, &backend, &email, &password).await?;
 
-    app.click(&format!("button[data-conversation-id=\"{team}\"]"))
-        .await?;
+    app.open_conversation(team).await?;
     app.wait_text("#chat-title", |t| t == "Team").await?;
     app.click("#chat-group").await?;
     app.wait_for("#group-dialog").await?;
@@ -350,8 +349,7 @@ async fn mute_and_mention(desktop: Desktop) -> Result<()> {
     let ada_api = backend.api(ADA).await?;
 
     // Muted from the conversation's header: kept on the server.
-    app.click(&format!("button[data-conversation-id=\"{team}\"]"))
-        .await?;
+    app.open_conversation(team).await?;
     app.click("#chat-mute").await?;
     app.wait_script(
         "return document.querySelector('#chat-mute').getAttribute('aria-pressed');",
@@ -367,8 +365,7 @@ async fn mute_and_mention(desktop: Desktop) -> Result<()> {
     })
     .await?;
     // Another conversation on screen, so Team is not being watched.
-    app.click(&format!("button[data-conversation-id=\"{pair}\"]"))
-        .await?;
+    app.open_conversation(pair).await?;
     app.wait_text("#chat-title", |t| t.contains("Grace"))
         .await?;
 

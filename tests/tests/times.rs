@@ -46,8 +46,7 @@ async fn local_times(desktop: Desktop) -> Result<()> {
         let mut app =
             AppWindow::launch_with_env(&desktop, &data, &backend.url(), "times", &env).await?;
         sign_in(&mut app, &backend, &email, &password).await?;
-        app.click(&format!("button[data-conversation-id=\"{pair}\"]"))
-            .await?;
+        app.open_conversation(pair).await?;
         let first = history[0].content.clone();
         let list = app
             .wait_text("#message-list", |t| t.contains(first.as_str()))
