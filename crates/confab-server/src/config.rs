@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use confab_model::api::PusherClientConfig;
 
+use crate::write_limit::WriteLimits;
+
 /// Why the configuration is unusable; the message says what to set.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -149,6 +151,11 @@ pub struct ServeConfig {
     pub db_path: PathBuf,
     /// `CONFAB_BIND`: the listen address (default `127.0.0.1:8080`).
     pub bind: SocketAddr,
+    /// `CONFAB_METRICS_BIND`: where Prometheus metrics are served (none when unset). Keep it
+    /// off the public address: it is for the operator's scraper only.
+    pub metrics_bind: Option<SocketAddr>,
+    /// `CONFAB_WRITE_LIMITS`: per-user write rates (see [`WriteLimits::parse`]).
+    pub write_limits: WriteLimits,
 }
 
 impl ServeConfig {
@@ -176,10 +183,29 @@ impl ServeConfig {
                 name: "CONFAB_BIND",
                 reason: e.to_string(),
             })?;
+        let metrics_bind = match vars.get("CONFAB_METRICS_BIND").map(|v| v.trim()) {
+            Some(v) if !v.is_empty() => Some(v.parse().map_err(|e: std::net::AddrParseError| {
+                ConfigError::Invalid {
+                    name: "CONFAB_METRICS_BIND",
+                    reason: e.to_string(),
+                }
+            })?),
+            _ => None,
+        };
+        let write_limits = WriteLimits::parse(
+            vars.get("CONFAB_WRITE_LIMITS")
+                .map_or("", |v| v.as_str()),
+        )
+        .map_err(|reason| ConfigError::Invalid {
+            name: "CONFAB_WRITE_LIMITS",
+            reason,
+        })?;
         Ok(Self {
             pusher,
             db_path: PathBuf::from(db.map(|s| s.trim()).unwrap_or_default()),
             bind,
+            metrics_bind,
+            write_limits,
         })
     }
 }

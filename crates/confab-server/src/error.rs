@@ -46,6 +46,15 @@ pub enum AppError {
     /// 429 `rate_limited`: too many failed logins; try again later.
     #[error("too many failed attempts, try again later")]
     RateLimited,
+    /// 429 `rate_limited` with `Retry-After`: the account writes faster than its limit allows
+    /// (see `write_limit`); nothing was stored.
+    #[error("You are {doing} faster than the server allows; try again in {} s.", retry_after.as_secs())]
+    WriteLimited {
+        /// What was refused ("sending messages").
+        doing: &'static str,
+        /// How long until one more write fits (whole seconds).
+        retry_after: std::time::Duration,
+    },
     /// 500 `internal`: logged with its cause; the response says only "internal error".
     #[error("internal error: {0}")]
     Internal(String),
@@ -61,7 +70,7 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Validation(_) => ErrorCode::ValidationFailed,
-            Self::RateLimited => ErrorCode::RateLimited,
+            Self::RateLimited | Self::WriteLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -77,6 +86,10 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
+        let retry_after = match &self {
+            Self::WriteLimited { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        };
         let status = match self {
             // The one status that is not its code's: there is no separate code for it, and
             // HTTP clients (and schemathesis) expect 405 for a method a route does not have.
@@ -84,7 +97,13 @@ impl IntoResponse for AppError {
             _ => StatusCode::from_u16(code.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
-        (status, Json(ErrorBody::new(code, message))).into_response()
+        let mut response = (status, Json(ErrorBody::new(code, message))).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -101,6 +120,7 @@ impl From<StoreError> for AppError {
             StoreError::NotAllowed(why) => Self::Forbidden(why),
             StoreError::Conflict(why) => Self::Conflict(why),
             StoreError::Invalid(why) => Self::Validation(why),
+            StoreError::TooFast { doing, retry_after } => Self::WriteLimited { doing, retry_after },
             StoreError::Encoding(e) => Self::from(e),
             StoreError::Db(e) => Self::from(e),
         }

@@ -26,6 +26,7 @@ pub mod routes;
 pub mod state;
 pub mod store;
 pub mod time;
+pub mod write_limit;
 
 pub use config::{PusherSettings, ServeConfig};
 pub use db::Db;

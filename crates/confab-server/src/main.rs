@@ -107,7 +107,7 @@ async fn serve() -> Result<()> {
     let config = ServeConfig::from_vars(&vars).context("refusing to start")?;
     let db = Db::open(&config.db_path)
         .with_context(|| format!("opening {}", config.db_path.display()))?;
-    let state = AppState::new(db, &config.pusher)?;
+    let state = AppState::new(db, &config.pusher)?.with_write_limits(config.write_limits);
     let listener = bind(config.bind).await?;
     tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher.api_base(), "serving");
     listen(listener, state).await

@@ -9,6 +9,7 @@ use crate::config::PusherSettings;
 use crate::db::Db;
 use crate::login_limit::LoginLimiter;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
+use crate::write_limit::WriteLimits;
 
 /// The application state: database, realtime queue, Pusher credentials, login limiter.
 /// Cheap to clone.
@@ -23,6 +24,7 @@ struct Inner {
     creds: AppCredentials,
     client_config: ClientConfig,
     limiter: LoginLimiter,
+    write_limits: WriteLimits,
 }
 
 impl AppState {
@@ -48,8 +50,26 @@ impl AppState {
                     pusher: pusher.client_config(),
                 },
                 limiter: LoginLimiter::default(),
+                write_limits: WriteLimits::default(),
             }),
         }
+    }
+
+    /// This state with other per-user write limits (the default ones otherwise).
+    ///
+    /// # Panics
+    /// When called after the state was cloned (it is meant for start-up).
+    #[must_use]
+    pub fn with_write_limits(mut self, limits: WriteLimits) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("write limits are set before the state is shared")
+            .write_limits = limits;
+        self
+    }
+
+    /// The per-user write limits.
+    pub fn write_limits(&self) -> &WriteLimits {
+        &self.inner.write_limits
     }
 
     /// The database.

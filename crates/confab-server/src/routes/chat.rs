@@ -14,6 +14,8 @@ use crate::error::{ApiJson, ApiPath, ApiQuery, AppError};
 use crate::routes::triggers::{socket_id_header, trigger};
 use crate::state::AppState;
 use crate::store;
+use crate::time::now_ms;
+use crate::write_limit::{self, WriteKind};
 
 /// A page of messages, ascending by seq (the newest page when `before` is absent).
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "chat",
@@ -51,7 +53,9 @@ pub async fn list_messages(
         (status = 200, description = "A retry: the message stored before", body = Message),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "Over the account's message limit; nothing stored",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn send_message(
     State(state): State<AppState>,
     me: AuthUser,
@@ -61,9 +65,18 @@ pub async fn send_message(
 ) -> Result<(StatusCode, Json<Message>), AppError> {
     let socket_id = socket_id_header(&headers)?;
     let sender = me.user;
+    let limits = *state.write_limits();
     let (message, created) = state
         .db()
-        .write(move |c| store::chat::post_message(c, id, &sender, &body.content, &body.client_id))
+        .write(move |c| {
+            let posted =
+                store::chat::post_message(c, id, &sender, &body.content, &body.client_id)?;
+            // Charged after the idempotency check: a retry of a stored message costs nothing.
+            if posted.1 {
+                write_limit::spend(c, &limits, sender.id, WriteKind::Message, now_ms())?;
+            }
+            Ok::<_, AppError>(posted)
+        })
         .await?;
     if !created {
         return Ok((StatusCode::OK, Json(message)));

@@ -15,6 +15,8 @@ use crate::error::{ApiJson, ApiPath, AppError};
 use crate::routes::triggers::trigger;
 use crate::state::AppState;
 use crate::store;
+use crate::time::now_ms;
+use crate::write_limit::{self, WriteKind};
 use crate::store::conversations::{Created, Updated};
 
 /// The caller's conversations, most recently active first, each with the caller's read state
@@ -44,23 +46,31 @@ pub async fn list_conversations(
         (status = 200, description = "The pair's existing direct conversation, as the caller sees it",
             body = Conversation),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "Over the account's limit for new conversations; nothing created",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn create_conversation(
     State(state): State<AppState>,
     me: AuthUser,
     ApiJson(body): ApiJson<CreateConversation>,
 ) -> Result<(StatusCode, Json<Conversation>), AppError> {
     let creator = me.user;
+    let limits = *state.write_limits();
     let created = state
         .db()
         .write(move |c| {
-            store::conversations::create(
+            let created = store::conversations::create(
                 c,
                 &creator,
                 body.title.as_deref(),
                 &body.member_ids,
                 body.kind,
-            )
+            )?;
+            // Opening the pair's existing direct conversation creates nothing and costs nothing.
+            if matches!(created, Created::New(_)) {
+                write_limit::spend(c, &limits, creator.id, WriteKind::Conversation, now_ms())?;
+            }
+            Ok::<_, AppError>(created)
         })
         .await?;
     match created {

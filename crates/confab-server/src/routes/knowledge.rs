@@ -12,21 +12,30 @@ use crate::error::{ApiJson, ApiPath, AppError};
 use crate::routes::triggers::trigger;
 use crate::state::AppState;
 use crate::store;
+use crate::time::now_ms;
+use crate::write_limit::{self, WriteKind};
 
 /// Asks `ownerId` to share knowledge. Triggers `knowledge-request` on `private-user-{ownerId}`.
 #[utoipa::path(post, path = "/api/knowledge/request", tag = "knowledge",
     security(("bearer" = [])), request_body = CreateKnowledgeRequest,
     responses((status = 201, body = KnowledgeRequest), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "Over the account's request limit; nothing stored",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn create_request(
     State(state): State<AppState>,
     me: AuthUser,
     ApiJson(body): ApiJson<CreateKnowledgeRequest>,
 ) -> Result<(StatusCode, Json<KnowledgeRequest>), AppError> {
     let requester = me.user;
+    let limits = *state.write_limits();
     let request = state
         .db()
-        .write(move |c| store::knowledge::create(c, &requester, body.owner_id, &body.question))
+        .write(move |c| {
+            let request = store::knowledge::create(c, &requester, body.owner_id, &body.question)?;
+            write_limit::spend(c, &limits, requester.id, WriteKind::KnowledgeRequest, now_ms())?;
+            Ok::<_, AppError>(request)
+        })
         .await?;
     let notice = UserNotice::KnowledgeRequest(KnowledgeRequestEvent {
         request_id: request.id,

@@ -26,6 +26,15 @@ pub enum StoreError {
     /// The input is well-formed but invalid; the sentence says what to fix.
     #[error("{0}")]
     Invalid(String),
+    /// The account has used up its allowance for this kind of write (see `write_limit`); the
+    /// write is rolled back. Say when to try again, do not retry sooner.
+    #[error("You are {doing} faster than the server allows; try again in {} s.", retry_after.as_secs())]
+    TooFast {
+        /// What was refused ("sending messages").
+        doing: &'static str,
+        /// How long until one more write fits.
+        retry_after: std::time::Duration,
+    },
     /// A change could not be encoded, or a stored one no longer decodes; a bug or a damaged
     /// database: log it and fail with an internal error.
     #[error("json: {0}")]

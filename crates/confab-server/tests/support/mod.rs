@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use confab_model::User;
 use confab_server::config::PusherSettings;
 use confab_server::realtime::Publisher;
+use confab_server::write_limit::WriteLimits;
 use confab_server::{app, auth, store, AppState, Db};
 use confab_testkit::Sockudo;
 use futures_util::{SinkExt, StreamExt};
@@ -51,6 +52,18 @@ impl TestServer {
 
     /// Like [`start`](Self::start), with a substitute publisher when given.
     pub async fn start_with(publisher: Option<Arc<dyn Publisher>>) -> Result<Self> {
+        Self::start_full(publisher, WriteLimits::default()).await
+    }
+
+    /// Like [`start`](Self::start), with other per-user write limits.
+    pub async fn start_limited(limits: WriteLimits) -> Result<Self> {
+        Self::start_full(None, limits).await
+    }
+
+    async fn start_full(
+        publisher: Option<Arc<dyn Publisher>>,
+        limits: WriteLimits,
+    ) -> Result<Self> {
         let sockudo = Sockudo::start().await?;
         let settings = PusherSettings::of_local(&sockudo);
         let dir = tempfile::tempdir()?;
@@ -69,7 +82,8 @@ impl TestServer {
         let state = match publisher {
             Some(p) => AppState::with_publisher(db, &settings, p),
             None => AppState::new(db, &settings)?,
-        };
+        }
+        .with_write_limits(limits);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let router = app(state.clone());
@@ -204,6 +218,22 @@ impl Api {
             serde_json::from_str(&text).with_context(|| format!("non-JSON body: {text}"))?
         };
         Ok((status, body))
+    }
+
+    /// `POST path` with a JSON body; also the response headers.
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Value)> {
+        let response = self
+            .req(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.json().await.unwrap_or(Value::Null);
+        Ok((status, headers, body))
     }
 
     /// `GET path`.
