@@ -42,7 +42,10 @@ impl Backend {
         let dir = tempfile::tempdir()?;
         let db = Db::open(dir.path().join("server.db"))?;
         let demo = demo::seed(&db)?;
-        let state = AppState::new(db, &settings)?;
+        // Tests seed long histories and bursts through the API as teammates; the app's own
+        // handling of a 429 is tested against limited servers in the core's suite.
+        let state = AppState::new(db, &settings)?
+            .with_write_limits(confab_server::write_limit::WriteLimits::UNLIMITED);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let mut b = Backend {

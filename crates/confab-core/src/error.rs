@@ -47,6 +47,10 @@ impl From<CoreError> for IpcError {
                 return IpcError::new(C::Unreachable, crate::tls::UNTRUSTED);
             }
             CoreError::Api(ApiError::Server { .. } | ApiError::Decode(_)) => C::ServerError,
+            // The server's sentence says what was limited and when to try again.
+            CoreError::Api(ApiError::TooFast { message, .. }) => {
+                return IpcError::new(C::TooFast, message.clone());
+            }
             CoreError::Api(ApiError::Rejected { status: 403, .. }) => C::Forbidden,
             CoreError::Api(ApiError::Rejected { status: 404, .. }) => C::NotFound,
             CoreError::Api(ApiError::Rejected { status: 409, .. }) => C::Conflict,

@@ -19,6 +19,14 @@ pub enum Verdict {
     Delivered,
     /// Try again after this delay; later messages of the conversation wait behind it.
     RetryAfter(Duration),
+    /// The server asked to wait this long (429): hold the message, saying why, and send it
+    /// then; not before, even when the network comes back. Later messages wait behind it.
+    Held {
+        /// The server's `Retry-After`.
+        wait: Duration,
+        /// The server's sentence.
+        reason: String,
+    },
     /// Refused: mark failed with this sentence until the user retries or discards.
     Failed(String),
     /// The token is no longer valid: keep the message queued and stop sending until the user
@@ -35,6 +43,13 @@ pub fn verdict<T>(result: &Result<T, ApiError>, attempts: u32, unit: f64) -> Ver
         // the queue is kept for a sign-in at an https:// address.
         Err(ApiError::Unauthorized | ApiError::Insecure(_)) => Verdict::SessionEnded,
         Err(e) if e.is_transient() => Verdict::RetryAfter(retry_delay(attempts, unit)),
+        Err(ApiError::TooFast {
+            retry_after,
+            message,
+        }) => Verdict::Held {
+            wait: *retry_after,
+            reason: message.clone(),
+        },
         Err(ApiError::Rejected { message, .. }) => Verdict::Failed(message.clone()),
         Err(e) => Verdict::Failed(e.to_string()),
     }
@@ -88,6 +103,22 @@ mod tests {
     fn an_expired_session_keeps_the_message_queued() {
         let r: Result<(), _> = Err(ApiError::Unauthorized);
         assert_eq!(verdict(&r, 3, 0.5), Verdict::SessionEnded);
+    }
+
+    #[test]
+    fn too_many_messages_hold_the_message_for_the_servers_wait_without_failing_it() {
+        let limited: Result<(), ApiError> = Err(ApiError::TooFast {
+            retry_after: Duration::from_secs(20),
+            message: "You are sending messages faster than the server allows".into(),
+        });
+        assert_eq!(
+            verdict(&limited, 3, 0.9),
+            Verdict::Held {
+                wait: Duration::from_secs(20),
+                reason: "You are sending messages faster than the server allows".into()
+            },
+            "the server's wait, not the backoff's"
+        );
     }
 
     #[test]

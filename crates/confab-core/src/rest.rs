@@ -34,6 +34,15 @@ pub enum ApiError {
         /// The server's sentence.
         message: String,
     },
+    /// 429: too much too fast (the account's write limit, or sign-in throttling). Wait
+    /// `retry_after` (the server's `Retry-After`), no sooner; nothing was stored.
+    #[error("{message}")]
+    TooFast {
+        /// How long the server asked to wait.
+        retry_after: Duration,
+        /// The server's sentence.
+        message: String,
+    },
     /// 5xx: the server failed. Retry later with backoff.
     #[error("server error ({status})")]
     Server {
@@ -65,6 +74,24 @@ impl ApiError {
             ApiError::Server { .. } | ApiError::Network(_) | ApiError::Untrusted(_)
         )
     }
+}
+
+/// The wait when a 429 names none (or names a date: clocks disagree, seconds do not).
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// The longest wait honoured: a larger one is a misconfigured server, and an unsent message
+/// should not sleep for days because of it.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// `Retry-After` as delta-seconds, capped at [`MAX_RETRY_AFTER`]; `None` when absent or a date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.max(1)).min(MAX_RETRY_AFTER))
 }
 
 /// Told after every call whether the server answered; see [`Api::observed`].
@@ -217,7 +244,18 @@ impl Api {
                 status: status.as_u16(),
             });
         }
+        let retry_after = retry_after(resp.headers());
         let bytes = read_capped(resp, MAX_RESPONSE_BYTES).await?;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let message = serde_json::from_slice::<ErrorBody>(&bytes).map_or_else(
+                |_| "Too many requests; Confab tries again shortly.".to_owned(),
+                |b| b.error.message,
+            );
+            return Err(ApiError::TooFast {
+                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+                message,
+            });
+        }
         if status.is_client_error() {
             let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(b) => (b.error.code.as_str().to_owned(), b.error.message),
@@ -581,6 +619,21 @@ mod tests {
             other => panic!("expected the policy's sentence, got {other:?}"),
         }
         assert!(!ApiError::Insecure(String::new()).is_transient());
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_and_capped() {
+        use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_static(v));
+            retry_after(&h)
+        };
+        assert_eq!(with("20"), Some(Duration::from_secs(20)));
+        assert_eq!(with("0"), Some(Duration::from_secs(1)), "never a hot loop");
+        assert_eq!(with("99999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
     #[test]

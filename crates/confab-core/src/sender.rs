@@ -39,8 +39,12 @@ pub(crate) async fn run(api: Api, db: Db, feed: Feed, shared: Arc<Shared>, kick:
         // Taken at every round, so a request made while the marks are tried anyway is not left
         // over for a later round.
         let new_mark = shared.take_read_marks_now();
-        let horizon = if network_back { i64::MAX } else { now_ms() };
-        let due = match db.run(move |s| s.outbox_due(horizon)).await {
+        let now = now_ms();
+        let horizon = if network_back { i64::MAX } else { now };
+        let due = match db
+            .run(move |s| s.outbox_due_respecting_holds(horizon, now))
+            .await
+        {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
@@ -74,6 +78,14 @@ pub(crate) async fn run(api: Api, db: Db, feed: Feed, shared: Arc<Shared>, kick:
                     let at = now_ms() + i64::try_from(delay.as_millis()).unwrap_or(60_000);
                     let id = item.client_id.clone();
                     let _ = db.run(move |s| s.outbox_reschedule(&id, &reason, at)).await;
+                }
+                Verdict::Held { wait, reason } => {
+                    tracing::info!(?wait, "the server asked to wait before the next message");
+                    let until = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                    let id = item.client_id.clone();
+                    if let Ok(m) = db.run(move |s| s.outbox_hold(&id, &reason, until)).await {
+                        feed.send(Changes::rows(m.conversation_id, vec![m]));
+                    }
                 }
                 Verdict::Failed(reason) => {
                     let id = item.client_id.clone();
@@ -180,6 +192,9 @@ async fn send_read_marks(api: &Api, db: &Db, attempts: u32) -> MarksSent {
                 }
                 return MarksSent::RetryAfter(delay);
             }
+            // A limit on read marks is not one the server has, but if a proxy says so, its
+            // wait is the backoff.
+            Verdict::Held { wait, .. } => return MarksSent::RetryAfter(wait),
             Verdict::SessionEnded => return MarksSent::SessionEnded,
         }
         // Settles this mark only: a newer one written meanwhile stays for the next round.

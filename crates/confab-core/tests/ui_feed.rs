@@ -123,7 +123,9 @@ async fn a_sent_message_reaches_the_stream_pending_then_sent_with_its_summary_an
                         pending = true;
                     }
                     DeliveryState::Sent => delivered = Some(r.clone()),
-                    DeliveryState::Failed { .. } => panic!("the server refused it: {r:?}"),
+                    DeliveryState::Failed { .. } | DeliveryState::Held { .. } => {
+                        panic!("the server refused it: {r:?}")
+                    }
                 }
             }
         }

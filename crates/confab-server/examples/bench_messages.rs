@@ -51,7 +51,9 @@ async fn main() -> Result<()> {
         })?;
         rooms.push(room);
     }
-    let state = AppState::new(db, &PusherSettings::of_local(&sockudo))?;
+    // Measures throughput, not the per-user limits that would cap one sender.
+    let state = AppState::new(db, &PusherSettings::of_local(&sockudo))?
+        .with_write_limits(confab_server::write_limit::WriteLimits::UNLIMITED);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let base = format!("http://{}", listener.local_addr()?);
     let router = app(state.clone());

@@ -184,22 +184,20 @@ impl ServeConfig {
                 reason: e.to_string(),
             })?;
         let metrics_bind = match vars.get("CONFAB_METRICS_BIND").map(|v| v.trim()) {
-            Some(v) if !v.is_empty() => Some(v.parse().map_err(|e: std::net::AddrParseError| {
-                ConfigError::Invalid {
+            Some(v) if !v.is_empty() => Some(v.parse().map_err(
+                |e: std::net::AddrParseError| ConfigError::Invalid {
                     name: "CONFAB_METRICS_BIND",
                     reason: e.to_string(),
-                }
-            })?),
+                },
+            )?),
             _ => None,
         };
-        let write_limits = WriteLimits::parse(
-            vars.get("CONFAB_WRITE_LIMITS")
-                .map_or("", |v| v.as_str()),
-        )
-        .map_err(|reason| ConfigError::Invalid {
-            name: "CONFAB_WRITE_LIMITS",
-            reason,
-        })?;
+        let write_limits =
+            WriteLimits::parse(vars.get("CONFAB_WRITE_LIMITS").map_or("", |v| v.as_str()))
+                .map_err(|reason| ConfigError::Invalid {
+                    name: "CONFAB_WRITE_LIMITS",
+                    reason,
+                })?;
         Ok(Self {
             pusher,
             db_path: PathBuf::from(db.map(|s| s.trim()).unwrap_or_default()),

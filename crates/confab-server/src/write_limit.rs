@@ -297,7 +297,13 @@ mod tests {
             WriteLimits::parse("").expect("empty"),
             WriteLimits::default()
         );
-        for bad in ["messages", "messages=ten/s", "messages=0/s", "files=1/s", "messages=1/0s"] {
+        for bad in [
+            "messages",
+            "messages=ten/s",
+            "messages=0/s",
+            "files=1/s",
+            "messages=1/0s",
+        ] {
             assert!(WriteLimits::parse(bad).is_err(), "{bad}");
         }
     }

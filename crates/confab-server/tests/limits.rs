@@ -35,7 +35,10 @@ async fn past_the_message_limit_a_sender_gets_429_with_retry_after_and_nothing_i
     let path = format!("/api/conversations/{room}/messages");
     for i in 0..3 {
         let (status, _) = ada
-            .post(&path, &json!({"content": format!("m{i}"), "clientId": format!("c{i}")}))
+            .post(
+                &path,
+                &json!({"content": format!("m{i}"), "clientId": format!("c{i}")}),
+            )
             .await?;
         ensure!(status == StatusCode::CREATED, "message {i}: {status}");
     }
@@ -61,7 +64,10 @@ async fn past_the_message_limit_a_sender_gets_429_with_retry_after_and_nothing_i
     ensure!(status == StatusCode::OK, "an idempotent retry: {status}");
     // Another account's allowance is its own.
     let (status, _) = grace
-        .post(&path, &json!({"content": "I can still talk", "clientId": "g0"}))
+        .post(
+            &path,
+            &json!({"content": "I can still talk", "clientId": "g0"}),
+        )
         .await?;
     ensure!(status == StatusCode::CREATED, "grace: {status}");
 

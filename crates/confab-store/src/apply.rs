@@ -255,7 +255,8 @@ fn apply_message(cx: &StoreTx<'_>, m: &Message) -> Result<Applied> {
                 // the row keeps its local id, so the search index entry stays its own.
                 conn.prepare_cached(
                     "UPDATE messages SET id = ?2, conversation_id = ?3, seq = ?4, sender_name = ?5,
-                         content = ?6, created_at = ?7, state = 'sent', failure_reason = NULL
+                         content = ?6, created_at = ?7, state = 'sent', failure_reason = NULL,
+                         held_until = NULL
                      WHERE local_id = ?1",
                 )?
                 .execute(params![

@@ -43,6 +43,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         file: "0004_library.sql",
         sql: include_str!("../migrations/0004_library.sql"),
     },
+    Migration {
+        version: 5,
+        file: "0005_held_messages.sql",
+        sql: include_str!("../migrations/0005_held_messages.sql"),
+    },
 ];
 
 /// The schema version this build writes.
@@ -95,6 +100,7 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
 mod tests {
     use super::*;
     use crate::{Store, UnsentReadMark};
+    use confab_model::ipc::DeliveryState;
 
     /// Rows in the shape of each version, written right after that version's migration.
     fn fixture(version: i64) -> Option<&'static str> {
@@ -103,6 +109,7 @@ mod tests {
             2 => Some(include_str!("../fixtures/v0002.sql")),
             3 => Some(include_str!("../fixtures/v0003.sql")),
             4 => Some(include_str!("../fixtures/v0004.sql")),
+            5 => Some(include_str!("../fixtures/v0005.sql")),
             _ => None,
         }
     }
@@ -174,6 +181,12 @@ mod tests {
                     check_version_2_rows(&store);
                     check_version_4_rows(&store);
                 }
+                5 => {
+                    check_version_1_rows(&store, start);
+                    check_version_2_rows(&store);
+                    check_version_4_rows(&store);
+                    check_version_5_rows(&store);
+                }
                 _ => unreachable!("add the checks for fixtures/v{start:04}.sql"),
             }
         }
@@ -240,6 +253,29 @@ mod tests {
         assert!(found[0].in_answer);
         let list = store.conversation_list().unwrap();
         assert_eq!(list[0].kind, confab_model::ConversationKind::Direct);
+    }
+
+    fn check_version_5_rows(store: &Store) {
+        let page = store.messages_before(10, None, 50).unwrap();
+        assert!(
+            matches!(&page[2].delivery, DeliveryState::Held { until_ms: 5000, reason } if reason.contains("faster")),
+            "{:?}",
+            page[2].delivery
+        );
+        assert!(
+            store
+                .outbox_due_respecting_holds(i64::MAX, 4999)
+                .unwrap()
+                .is_empty(),
+            "held until 5000 even when everything else is due"
+        );
+        assert_eq!(
+            store
+                .outbox_due_respecting_holds(i64::MAX, 5000)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

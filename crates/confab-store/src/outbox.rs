@@ -163,13 +163,30 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn outbox_due(&self, now_ms: i64) -> Result<Vec<OutboxItem>> {
+        self.outbox_due_respecting_holds(now_ms, now_ms)
+    }
+
+    /// Like [`Store::outbox_due`] with the backoff horizon and the clock apart: when the network
+    /// is back every entry is due (`horizon` far ahead) except those the server itself asked to
+    /// wait ([`Store::outbox_hold`]) until after `now_ms`: trying them sooner only earns
+    /// another refusal.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn outbox_due_respecting_holds(
+        &self,
+        horizon: i64,
+        now_ms: i64,
+    ) -> Result<Vec<OutboxItem>> {
         Ok(self
             .conn
             .prepare_cached(&format!(
                 "SELECT {ITEM_COLUMNS} FROM outbox o
-                 WHERE {IS_HEAD} AND o.next_attempt_at <= ?1 ORDER BY o.position"
+                 WHERE {IS_HEAD} AND o.next_attempt_at <= ?1
+                   AND coalesce(o.held_until, 0) <= ?2
+                 ORDER BY o.position"
             ))?
-            .query_map([now_ms], item_from_row)?
+            .query_map([horizon, now_ms], item_from_row)?
             .collect::<rusqlite::Result<_>>()?)
     }
 
@@ -225,6 +242,42 @@ impl Store {
         })
     }
 
+    /// The server asked to wait (429 with `Retry-After`): the entry is not sent before
+    /// `until_ms`, even when the network comes back, and its message stays pending with `reason`
+    /// and `until_ms` for the window to show. Not a failed attempt: the backoff does not grow.
+    /// Returns the message as now shown.
+    ///
+    /// # Errors
+    /// [`StoreError::NotInOutbox`] when it was delivered or discarded meanwhile.
+    pub fn outbox_hold(
+        &mut self,
+        client_id: &str,
+        reason: &str,
+        until_ms: i64,
+    ) -> Result<ChatMessage> {
+        self.write(|tx| {
+            let conn = tx.conn();
+            let sender: i64 = conn
+                .prepare_cached(
+                    "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, held_until = ?3
+                     WHERE client_id = ?1 AND state = 'queued' RETURNING sender_id",
+                )?
+                .query_row(params![client_id, reason, until_ms], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::NotInOutbox(client_id.to_owned()))?;
+            conn.prepare_cached(
+                "UPDATE messages SET failure_reason = ?3, held_until = ?4
+                 WHERE sender_id = ?1 AND client_id = ?2 AND state = 'pending'",
+            )?
+            .execute(params![sender, client_id, reason, until_ms])?;
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {CHAT_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
+                ))?
+                .query_row(params![sender, client_id], chat_message_from_row)?)
+        })
+    }
+
     /// A refusal (4xx): the entry and its message become failed with `reason` and stay until
     /// [`Store::outbox_retry`] or [`Store::outbox_discard`]. Returns the message as now shown.
     ///
@@ -254,7 +307,7 @@ impl Store {
             let conn = tx.conn();
             let sender: i64 = conn
                 .prepare_cached(
-                    "UPDATE outbox SET state = ?2, last_error = ?3,
+                    "UPDATE outbox SET state = ?2, last_error = ?3, held_until = NULL,
                          attempts = CASE WHEN ?4 IS NULL THEN attempts + 1 ELSE 0 END,
                          next_attempt_at = coalesce(?4, next_attempt_at)
                      WHERE client_id = ?1 RETURNING sender_id",
@@ -268,7 +321,7 @@ impl Store {
                 "pending"
             };
             conn.prepare_cached(
-                "UPDATE messages SET state = ?3, failure_reason = ?4
+                "UPDATE messages SET state = ?3, failure_reason = ?4, held_until = NULL
                  WHERE sender_id = ?1 AND client_id = ?2 AND state != 'sent'",
             )?
             .execute(params![sender, client_id, message_state, reason])?;

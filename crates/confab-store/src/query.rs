@@ -28,7 +28,7 @@ pub struct ConversationLabel {
 /// Columns read by [`chat_message_from_row`], in order.
 pub(crate) const CHAT_COLUMNS: &str =
     "client_id, id, conversation_id, seq, sender_id, sender_name, \
-     content, created_at, state, failure_reason";
+     content, created_at, state, failure_reason, held_until";
 
 /// Reads a [`ChatMessage`] from a row selected with [`CHAT_COLUMNS`].
 pub(crate) fn chat_message_from_row(r: &Row<'_>) -> rusqlite::Result<ChatMessage> {
@@ -38,7 +38,10 @@ pub(crate) fn chat_message_from_row(r: &Row<'_>) -> rusqlite::Result<ChatMessage
         "failed" => DeliveryState::Failed {
             reason: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
         },
-        _ => DeliveryState::Pending,
+        _ => match (r.get::<_, Option<i64>>(10)?, r.get::<_, Option<String>>(9)?) {
+            (Some(until_ms), Some(reason)) => DeliveryState::Held { reason, until_ms },
+            _ => DeliveryState::Pending,
+        },
     };
     Ok(ChatMessage {
         client_id: r.get(0)?,

@@ -1,6 +1,6 @@
 //! One message: sender name at the start of a group, the text (text nodes, with its links and
 //! mentions marked: [`RichText`]), time and, for mine, the delivery state (pending, sent, seen,
-//! failed with retry / discard).
+//! held by the server's limit until a time, failed with retry / discard).
 
 use confab_model::ipc::{ChatMessage, DeliveryState};
 use yew::prelude::*;
@@ -8,6 +8,8 @@ use yew::prelude::*;
 use crate::components::avatar::Avatar;
 use crate::components::icon::{Glyph, Icon};
 use crate::components::rich_text::{RichText, TextEnv};
+use crate::logic::format::clock_at_ms;
+use crate::logic::text::held_label;
 
 /// Properties of [`MessageRow`].
 #[derive(Properties, PartialEq)]
@@ -47,6 +49,17 @@ pub fn message_row(props: &MessageRowProps) -> Html {
             (
                 "pending",
                 html! { <span class="delivery" {title}><Icon glyph={Glyph::Clock} />{ label }</span> },
+            )
+        }
+        DeliveryState::Held { reason, until_ms } => {
+            let at = clock_at_ms(*until_ms, crate::zone::local());
+            (
+                "held",
+                html! {
+                    <span class="delivery held" title={reason.clone()}>
+                        <Icon glyph={Glyph::Clock} />{ held_label(&at) }
+                    </span>
+                },
             )
         }
         DeliveryState::Failed { reason } => {

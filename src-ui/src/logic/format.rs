@@ -66,6 +66,11 @@ fn clock_of(t: OffsetDateTime, zone: impl LocalTime) -> String {
     }
 }
 
+/// The clock time of an instant in epoch milliseconds, local then.
+pub fn clock_at_ms(ms: i64, zone: impl LocalTime) -> String {
+    clock_of(now_local(ms, zone), zone)
+}
+
 /// The clock time of a timestamp, local then; empty when the timestamp is malformed.
 pub fn clock(rfc3339: &str, zone: impl LocalTime) -> String {
     local(rfc3339, zone)

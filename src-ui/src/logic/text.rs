@@ -70,6 +70,12 @@ pub fn pending_label(status: &ConnectionStatus) -> (&'static str, &'static str) 
     }
 }
 
+/// What a message the server asked to wait for says (the tooltip is the server's own
+/// sentence): the limit is the reason, and it goes out by itself at `at` (a local clock time).
+pub fn held_label(at: &str) -> String {
+    format!("Too many messages at once — goes out at {at}")
+}
+
 /// Under a conversation's title: who is there. Presence is only known while connected, so
 /// offline it claims nothing about others (and not that I am online).
 /// `peer_online`: for a direct chat, whether the other person is online.
@@ -191,6 +197,13 @@ mod tests {
             );
         }
     }
+    #[test]
+    fn a_held_message_says_why_it_waits_and_when_it_goes() {
+        let label = super::held_label("10:42");
+        assert!(label.contains("Too many messages"), "{label}");
+        assert!(label.ends_with("at 10:42"), "{label}");
+    }
+
     #[test]
     fn offline_the_subtitle_claims_no_presence() {
         use super::room_subtitle;

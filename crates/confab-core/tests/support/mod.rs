@@ -14,6 +14,7 @@ use confab_core::{Api, Core, CoreConfig};
 use confab_model::ipc::{ChatMessage, ConnectionStatus, SignInRequest, UiEvent};
 use confab_model::{User, UserId, MESSAGES_PAGE_MAX};
 use confab_server::config::PusherSettings;
+use confab_server::write_limit::WriteLimits;
 use confab_server::{app, auth, store, AppState, Db};
 use confab_testkit::{Sockudo, TcpProxy};
 use tokio::sync::{broadcast, oneshot, watch};
@@ -49,7 +50,17 @@ impl Backend {
     }
 
     /// With `proxied`, clients reach Sockudo through a [`TcpProxy`] (fault injection).
+    /// Without write limits: tests post long bursts as teammates.
     pub async fn start_opts(proxied: bool) -> Result<Self> {
+        Self::start_with(proxied, WriteLimits::UNLIMITED).await
+    }
+
+    /// With the server's per-user write limits set to `limits`.
+    pub async fn start_limited(limits: WriteLimits) -> Result<Self> {
+        Self::start_with(false, limits).await
+    }
+
+    async fn start_with(proxied: bool, limits: WriteLimits) -> Result<Self> {
         let sockudo = Sockudo::start().await?;
         let proxy = if proxied {
             Some(TcpProxy::start(([127, 0, 0, 1], sockudo.port()).into()).await?)
@@ -69,7 +80,7 @@ impl Backend {
             let user = db.write_blocking(|c| store::users::create_user(c, email, name, &hash))?;
             users.push(Account { user, password });
         }
-        let state = AppState::new(db, &settings)?;
+        let state = AppState::new(db, &settings)?.with_write_limits(limits);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let mut b = Backend {

@@ -117,6 +117,14 @@ pub enum DeliveryState {
     Sent,
     /// Written here, not yet acknowledged (offline, or sending).
     Pending,
+    /// Written here and waiting because the server asked to (too many messages too fast); it
+    /// goes out by itself at `until_ms`.
+    Held {
+        /// Why, as the server's sentence.
+        reason: String,
+        /// When it is sent again, epoch milliseconds.
+        until_ms: i64,
+    },
     /// Refused by the server; the user can retry or discard.
     Failed {
         /// Why, as a sentence.
@@ -448,6 +456,8 @@ pub enum IpcErrorCode {
     DiskFull,
     /// The server failed; try again later.
     ServerError,
+    /// Too much too fast (a write limit, sign-in throttling): the sentence says when to retry.
+    TooFast,
     /// Anything else (details are in the log, not here).
     Internal,
 }
@@ -481,6 +491,7 @@ impl IpcErrorCode {
             Self::NotFound => "That no longer exists.",
             Self::DiskFull => "Your disk is full. Nothing was lost: free some space and retry.",
             Self::ServerError => "The server had a problem. Please try again in a moment.",
+            Self::TooFast => "That was too much too fast for the server. Try again in a minute.",
             Self::Internal => "Something went wrong. Please try again.",
         }
     }

@@ -69,8 +69,7 @@ pub async fn send_message(
     let (message, created) = state
         .db()
         .write(move |c| {
-            let posted =
-                store::chat::post_message(c, id, &sender, &body.content, &body.client_id)?;
+            let posted = store::chat::post_message(c, id, &sender, &body.content, &body.client_id)?;
             // Charged after the idempotency check: a retry of a stored message costs nothing.
             if posted.1 {
                 write_limit::spend(c, &limits, sender.id, WriteKind::Message, now_ms())?;

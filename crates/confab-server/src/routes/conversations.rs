@@ -15,9 +15,9 @@ use crate::error::{ApiJson, ApiPath, AppError};
 use crate::routes::triggers::trigger;
 use crate::state::AppState;
 use crate::store;
+use crate::store::conversations::{Created, Updated};
 use crate::time::now_ms;
 use crate::write_limit::{self, WriteKind};
-use crate::store::conversations::{Created, Updated};
 
 /// The caller's conversations, most recently active first, each with the caller's read state
 /// and own `muted` setting.

@@ -33,7 +33,13 @@ pub async fn create_request(
         .db()
         .write(move |c| {
             let request = store::knowledge::create(c, &requester, body.owner_id, &body.question)?;
-            write_limit::spend(c, &limits, requester.id, WriteKind::KnowledgeRequest, now_ms())?;
+            write_limit::spend(
+                c,
+                &limits,
+                requester.id,
+                WriteKind::KnowledgeRequest,
+                now_ms(),
+            )?;
             Ok::<_, AppError>(request)
         })
         .await?;
