@@ -12,6 +12,7 @@
 //! (the store's `StoreError`); this module only adds its own [`DbError`]s to it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,6 +74,67 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Option<std_mpsc::Sender<Job>>>,
     readers: Mutex<Vec<Connection>>,
+    stats: Arc<WriterStats>,
+}
+
+/// What the writer thread has done, for the metrics: jobs waiting, group commits and their
+/// sizes. Counters only; reading them never waits for the writer.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Jobs sent to the writer and not yet run.
+    waiting: AtomicI64,
+    /// Group commits attempted.
+    commits: AtomicU64,
+    /// Group commits that failed (rolled back).
+    failed_commits: AtomicU64,
+    /// Commits by number of jobs: at most 1, 2, 4, 8, 16, 32, 64, 128 ([`COMMIT_SIZE_BOUNDS`]).
+    sizes: [AtomicU64; COMMIT_SIZE_BOUNDS.len()],
+    /// Jobs committed in all.
+    jobs: AtomicU64,
+}
+
+/// The upper bounds of the commit-size histogram (jobs per group commit).
+pub const COMMIT_SIZE_BOUNDS: [u64; 8] = [1, 2, 4, 8, 16, 32, 64, MAX_GROUP as u64];
+
+impl WriterStats {
+    /// Jobs waiting for the writer now.
+    pub fn waiting(&self) -> i64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Group commits so far, and how many of them failed.
+    pub fn commits(&self) -> (u64, u64) {
+        (
+            self.commits.load(Ordering::Relaxed),
+            self.failed_commits.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Commit sizes as cumulative bucket counts over [`COMMIT_SIZE_BOUNDS`], and the total
+    /// number of jobs committed.
+    pub fn sizes(&self) -> ([u64; COMMIT_SIZE_BOUNDS.len()], u64) {
+        let mut cumulative = [0; COMMIT_SIZE_BOUNDS.len()];
+        let mut sum = 0;
+        for (i, n) in self.sizes.iter().enumerate() {
+            sum += n.load(Ordering::Relaxed);
+            cumulative[i] = sum;
+        }
+        (cumulative, self.jobs.load(Ordering::Relaxed))
+    }
+
+    fn committed(&self, jobs: usize, ok: bool) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.failed_commits.fetch_add(1, Ordering::Relaxed);
+        }
+        let n = jobs as u64;
+        let bucket = COMMIT_SIZE_BOUNDS
+            .iter()
+            .position(|b| n <= *b)
+            .unwrap_or(COMMIT_SIZE_BOUNDS.len() - 1);
+        self.sizes[bucket].fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 impl Db {
@@ -90,14 +152,17 @@ impl Db {
         migrate(&mut conn)?;
         private::tighten_companions(&path)?;
         let (tx, rx) = std_mpsc::channel::<Job>();
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("confab-db-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &writer_stats))
             .map_err(|e| DbError::Join(format!("spawning the writer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(Some(tx)),
+                stats,
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -106,6 +171,11 @@ impl Db {
     /// The database file's path.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// What the writer thread has done so far.
+    pub fn writer_stats(&self) -> &WriterStats {
+        &self.inner.stats
     }
 
     /// Runs `f` on the writer connection inside a transaction (a savepoint of a group commit).
@@ -141,6 +211,7 @@ impl Db {
                 .map_err(|_| E::from(DbError::WriterGone))?;
             let sender = guard.as_ref().ok_or(DbError::WriterGone)?;
             sender.send(job).map_err(|_| DbError::WriterGone)?;
+            self.inner.stats.waiting.fetch_add(1, Ordering::Relaxed);
         }
         rx.await.map_err(|_| E::from(DbError::WriterGone))?
     }
@@ -343,7 +414,7 @@ fn run_in_savepoint<T, E: From<DbError>>(
     result
 }
 
-fn writer_loop(conn: Connection, rx: std_mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, rx: std_mpsc::Receiver<Job>, stats: &WriterStats) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -352,6 +423,9 @@ fn writer_loop(conn: Connection, rx: std_mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        stats
+            .waiting
+            .fetch_sub(jobs.len() as i64, Ordering::Relaxed);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let msg = e.to_string();
             tracing::error!(error = %msg, "could not begin a write transaction");
@@ -363,6 +437,7 @@ fn writer_loop(conn: Connection, rx: std_mpsc::Receiver<Job>) {
         }
         let completions: Vec<Completion> = jobs.into_iter().map(|job| job(&conn)).collect();
         let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        stats.committed(completions.len(), commit.is_ok());
         if let Err(e) = &commit {
             tracing::error!(error = %e, "group commit failed");
             let _ = conn.execute_batch("ROLLBACK");

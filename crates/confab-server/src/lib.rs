@@ -6,7 +6,9 @@
 //! transaction, and serves them back through `/api/sync`; signs `private-user-{id}` and
 //! `presence-chat-room-{id}` subscriptions for pusher-js-compatible clients; triggers events
 //! through the Pusher HTTP API after each commit ([`realtime`]), so it works unchanged against
-//! hosted Pusher, Sockudo or Soketi.
+//! hosted Pusher, Sockudo or Soketi. Operable: per-user write limits ([`write_limit`]), request
+//! timeouts, a concurrency cap and gzip on the router, `/healthz` and `/readyz`, Prometheus
+//! metrics on a separate listener ([`metrics`]).
 //!
 //! What it never does: block or fail a request because a trigger failed (clients catch up with
 //! `/api/sync`); return internal error details; let anyone sign up (accounts are provisioned with
@@ -21,6 +23,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod login_limit;
+pub mod metrics;
 pub mod realtime;
 pub mod routes;
 pub mod state;

@@ -24,7 +24,8 @@ struct Cli {
 enum Cmd {
     /// Serve the API. Configuration from the environment: PUSHER_APP_ID, PUSHER_KEY,
     /// PUSHER_SECRET, and PUSHER_CLUSTER (hosted) or PUSHER_HOST [PUSHER_PORT, PUSHER_USE_TLS]
-    /// (Sockudo/Soketi); CONFAB_DB (SQLite file); CONFAB_BIND (default 127.0.0.1:8080).
+    /// (Sockudo/Soketi); CONFAB_DB (SQLite file); CONFAB_BIND (default 127.0.0.1:8080);
+    /// CONFAB_METRICS_BIND (Prometheus /metrics, off by default); CONFAB_WRITE_LIMITS.
     Serve,
     /// One-command demo: a fresh database with users (passwords printed), history and pending
     /// requests, and a Sockudo child process with generated credentials.
@@ -109,6 +110,16 @@ async fn serve() -> Result<()> {
         .with_context(|| format!("opening {}", config.db_path.display()))?;
     let state = AppState::new(db, &config.pusher)?.with_write_limits(config.write_limits);
     let listener = bind(config.bind).await?;
+    if let Some(addr) = config.metrics_bind {
+        let metrics = bind(addr).await?;
+        tracing::info!(bind = %metrics.local_addr()?, "serving metrics at /metrics");
+        let router = confab_server::metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher.api_base(), "serving");
     listen(listener, state).await
 }

@@ -81,6 +81,11 @@ pub trait Publisher: Send + Sync + 'static {
     fn publish(&self, event: &OutEvent) -> BoxFuture<'_, Result<(), PublishError>>;
     /// Publishes several single-channel events in one request.
     fn publish_batch(&self, events: &[OutEvent]) -> BoxFuture<'_, Result<(), PublishError>>;
+    /// Whether the Pusher HTTP API answers now (for `/readyz`); publishes nothing. Test
+    /// publishers are always ready.
+    fn probe(&self) -> BoxFuture<'_, Result<(), PublishError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Publishes through the Pusher HTTP API (`POST /apps/{id}/events` and `/batch_events`) with
@@ -155,6 +160,18 @@ impl Publisher for HttpPublisher {
                 .map_err(PublishError::from)
         })
     }
+
+    fn probe(&self) -> BoxFuture<'_, Result<(), PublishError>> {
+        // A signed query about a channel nobody uses: cheap on every Pusher implementation,
+        // and it proves the address, the credentials and the server.
+        Box::pin(async move {
+            self.client
+                .channel_info("private-confab-readiness", &[])
+                .await
+                .map(|_| ())
+                .map_err(PublishError::from)
+        })
+    }
 }
 
 /// Counters of what the realtime task did, for logs and benchmarks.
@@ -163,6 +180,7 @@ pub struct RealtimeStats {
     queued: AtomicU64,
     delivered: AtomicU64,
     dropped: AtomicU64,
+    retried: AtomicU64,
 }
 
 impl RealtimeStats {
@@ -180,6 +198,11 @@ impl RealtimeStats {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// Requests to the Pusher HTTP API that failed and were tried again.
+    pub fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
+    }
 }
 
 /// The handle handlers use to queue events; cheap to clone.
@@ -187,6 +210,7 @@ impl RealtimeStats {
 pub struct Realtime {
     tx: mpsc::UnboundedSender<OutEvent>,
     stats: Arc<RealtimeStats>,
+    publisher: Arc<dyn Publisher>,
 }
 
 impl Realtime {
@@ -194,8 +218,20 @@ impl Realtime {
     pub fn start(publisher: Arc<dyn Publisher>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(RealtimeStats::default());
-        tokio::spawn(run(publisher, rx, stats.clone()));
-        Self { tx, stats }
+        tokio::spawn(run(publisher.clone(), rx, stats.clone()));
+        Self {
+            tx,
+            stats,
+            publisher,
+        }
+    }
+
+    /// Whether the Pusher HTTP API answers now (see [`Publisher::probe`]).
+    ///
+    /// # Errors
+    /// Why it does not.
+    pub async fn probe(&self) -> Result<(), PublishError> {
+        self.publisher.probe().await
     }
 
     /// What has been queued, delivered and dropped so far.
@@ -243,7 +279,7 @@ async fn run(
             let publisher = publisher.clone();
             let stats = stats.clone();
             tokio::spawn(async move {
-                let counter = if publish_with_retry(publisher.as_ref(), &group).await {
+                let counter = if publish_with_retry(publisher.as_ref(), &group, &stats).await {
                     &stats.delivered
                 } else {
                     &stats.dropped
@@ -277,7 +313,11 @@ pub fn group_events(events: Vec<OutEvent>) -> Vec<Vec<OutEvent>> {
 }
 
 /// Publishes a group, retrying with backoff; returns whether it was delivered.
-async fn publish_with_retry(publisher: &dyn Publisher, group: &[OutEvent]) -> bool {
+async fn publish_with_retry(
+    publisher: &dyn Publisher,
+    group: &[OutEvent],
+    stats: &RealtimeStats,
+) -> bool {
     let mut delay = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
         let result = match group {
@@ -293,6 +333,7 @@ async fn publish_with_retry(publisher: &dyn Publisher, group: &[OutEvent]) -> bo
             }
             Err(e) => {
                 tracing::warn!(error = %e, attempt, "trigger failed; retrying");
+                stats.retried.fetch_add(1, Ordering::Relaxed);
                 // Backoff between retries (not synchronization).
                 tokio::time::sleep(delay).await;
                 delay *= 4;

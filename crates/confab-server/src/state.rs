@@ -8,6 +8,7 @@ use pusher_channels::sign::AppCredentials;
 use crate::config::PusherSettings;
 use crate::db::Db;
 use crate::login_limit::LoginLimiter;
+use crate::metrics::HttpMetrics;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
 use crate::write_limit::WriteLimits;
 
@@ -25,6 +26,7 @@ struct Inner {
     client_config: ClientConfig,
     limiter: LoginLimiter,
     write_limits: WriteLimits,
+    http_metrics: HttpMetrics,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
                 },
                 limiter: LoginLimiter::default(),
                 write_limits: WriteLimits::default(),
+                http_metrics: HttpMetrics::default(),
             }),
         }
     }
@@ -70,6 +73,11 @@ impl AppState {
     /// The per-user write limits.
     pub fn write_limits(&self) -> &WriteLimits {
         &self.inner.write_limits
+    }
+
+    /// Request counts and latencies for the metrics listener.
+    pub fn http_metrics(&self) -> &HttpMetrics {
+        &self.inner.http_metrics
     }
 
     /// The database.

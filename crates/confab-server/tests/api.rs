@@ -537,7 +537,7 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
     for (path, method, statuses) in [
-        ("/api/conversations", "post", "200 201 400 401 422"),
+        ("/api/conversations", "post", "200 201 400 401 422 429"),
         (
             "/api/conversations/{id}",
             "patch",

@@ -3,26 +3,46 @@
 pub mod account;
 pub mod chat;
 pub mod conversations;
+pub mod health;
 pub mod knowledge;
 pub mod openapi;
 pub mod pusher;
 pub mod sync;
 pub mod triggers;
 
+use std::time::Duration;
+
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::{get, patch, post, put};
 use axum::Router;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::error::AppError;
+use crate::metrics;
 use crate::state::AppState;
 
 /// The largest request body accepted, in bytes (a 4,000-character message is at most 16 KB).
 const MAX_BODY: usize = 64 * 1024;
+/// The longest a request may take before it is answered 503: every route is a few database
+/// statements, so a request this slow is stuck, and holding it only holds memory.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests handled at once by this process; more wait their turn (under the timeout). A
+/// safety net for memory, far above what a team's apps send; per-account and per-address
+/// limits are what keep one client from taking it.
+const MAX_IN_FLIGHT: usize = 1024;
+/// Responses smaller than this are sent as they are: compressing them costs more than it saves.
+const COMPRESS_ABOVE: u16 = 1024;
 
 /// Builds the router for `state`: every `/api` route, `/healthz`, JSON 404/405 fallbacks.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(account::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/api/auth/login", post(account::login))
         .route("/api/auth/logout", post(account::logout))
         .route("/api/me", get(account::me))
@@ -66,6 +86,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // JSON (sync pages, message pages) compresses about tenfold; clients that send
+        // `Accept-Encoding: gzip` (the app does) get it.
+        .layer(CompressionLayer::new().gzip(true).compress_when(
+            SizeAbove::new(COMPRESS_ABOVE).and(NotForContentType::const_new("text/event-stream")),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -7,14 +7,14 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{account, chat, conversations, knowledge, pusher, sync};
+use crate::routes::{account, chat, conversations, health, knowledge, pusher, sync};
 
 /// The API description served at `/api/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Confab companion backend", description = "REST API, channel authorization and sync for Confab."),
     paths(
-        account::healthz, account::login, account::logout, account::me, account::users,
+        account::healthz, health::readyz, account::login, account::logout, account::me, account::users,
         account::config, conversations::list_conversations, conversations::create_conversation,
         conversations::rename_conversation, conversations::add_members,
         conversations::leave_conversation, conversations::set_muted, chat::list_messages,
