@@ -166,7 +166,8 @@ pub enum Action {
         /// The page size asked for.
         limit: u32,
     },
-    /// The core accepted a message (pending) or changed one.
+    /// The core accepted a message (the answer to sending it; see
+    /// `Timeline::insert_accepted`).
     MessageUpserted(ChatMessage),
     /// A request was answered here: it leaves the list at once.
     Answered(RequestId),
@@ -491,7 +492,7 @@ impl Reducible for AppState {
                 s.timelines
                     .entry(m.conversation_id)
                     .or_default()
-                    .upsert([m]);
+                    .insert_accepted(m);
             }
             Action::Answered(id) => {
                 s.requests.incoming.retain(|r| r.id != id);

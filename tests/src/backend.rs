@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use confab_core::Api;
 use confab_server::demo::{self, DemoData};
+use confab_server::write_limit::WriteLimits;
 use confab_server::{app, AppState, Db, PusherSettings};
 use confab_testkit::Sockudo;
 use tokio::sync::oneshot;
@@ -37,15 +38,22 @@ impl Backend {
     /// # Errors
     /// Sockudo or the database did not start.
     pub async fn start() -> Result<Self> {
+        // Tests seed long histories and bursts through the API as teammates; the window's own
+        // handling of a 429 is tested with [`Backend::start_limited`].
+        Self::start_limited(WriteLimits::UNLIMITED).await
+    }
+
+    /// Like [`Backend::start`], with the server's per-user write limits set to `limits`.
+    ///
+    /// # Errors
+    /// Sockudo or the database did not start.
+    pub async fn start_limited(limits: WriteLimits) -> Result<Self> {
         let sockudo = Sockudo::start().await?;
         let settings = PusherSettings::of_local(&sockudo);
         let dir = tempfile::tempdir()?;
         let db = Db::open(dir.path().join("server.db"))?;
         let demo = demo::seed(&db)?;
-        // Tests seed long histories and bursts through the API as teammates; the app's own
-        // handling of a 429 is tested against limited servers in the core's suite.
-        let state = AppState::new(db, &settings)?
-            .with_write_limits(confab_server::write_limit::WriteLimits::UNLIMITED);
+        let state = AppState::new(db, &settings)?.with_write_limits(limits);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let mut b = Backend {

@@ -59,6 +59,20 @@ impl Timeline {
         sort(&mut self.messages);
     }
 
+    /// Adds a message the core just accepted (the answer to sending it), unless the core's own
+    /// event about it arrived first: that one is newer (held by the server's limit, refused,
+    /// or sent), and the answer, written before any of it, must not take the row back to
+    /// pending.
+    pub fn insert_accepted(&mut self, message: ChatMessage) {
+        if !self
+            .messages
+            .iter()
+            .any(|old| old.client_id == message.client_id)
+        {
+            self.upsert([message]);
+        }
+    }
+
     /// Adds or replaces messages that arrived live (events). A sent message older than the
     /// oldest one loaded is a catch-up filling the cache in below what is shown (a first sync
     /// runs oldest first): it is not put in, where it would leave a hole of rows that arrived
@@ -267,6 +281,11 @@ pub(crate) mod tests {
         t.upsert([msg("x", Some(1), 2, "2025-03-05T10:00:00Z")]);
         t.upsert([msg("mine", None, 1, "2025-03-05T10:01:00Z")]);
         assert_eq!(t.messages[1].delivery, DeliveryState::Pending);
+        // The answer to sending it, arriving late, changes nothing.
+        let mut late = t.messages[1].clone();
+        late.content = "late copy".into();
+        t.insert_accepted(late);
+        assert_ne!(t.messages[1].content, "late copy");
         t.upsert([msg("mine", Some(2), 1, "2025-03-05T10:01:00Z")]);
         assert_eq!(ids(&t), ["x", "mine"]);
         assert_eq!(t.messages[1].delivery, DeliveryState::Sent);

@@ -202,6 +202,30 @@ fn my_message_shows_pending_then_sent_exactly_once() {
 }
 
 #[test]
+fn a_message_held_by_the_server_before_the_send_answer_arrived_stays_held() {
+    let pending = msg("mine", None, 1, "2025-03-05T10:00:00Z");
+    let mut held = pending.clone();
+    held.delivery = DeliveryState::Held {
+        reason: "You are sending messages faster than the server allows".into(),
+        until_ms: 1_000,
+    };
+    let s = run([
+        Action::MessagesLoaded {
+            conversation_id: 1,
+            messages: vec![],
+            limit: 50,
+        },
+        Action::Event(UiEvent::MessagesChanged {
+            conversation_id: 1,
+            messages: vec![held.clone()],
+        }),
+        // The answer to the send command, written before the server was asked.
+        Action::MessageUpserted(pending),
+    ]);
+    assert_eq!(s.timelines[&1].messages, vec![held]);
+}
+
+#[test]
 fn a_page_read_while_messages_arrived_keeps_them() {
     let s = run([
         Action::MessageUpserted(msg("live", None, 1, "2025-03-05T10:05:00Z")),
