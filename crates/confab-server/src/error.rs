@@ -5,7 +5,7 @@
 //! in a response; they are logged.
 
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use confab_model::{ErrorBody, ErrorCode};
@@ -43,9 +43,18 @@ pub enum AppError {
     /// 422 `validation_failed`: well-formed but invalid content.
     #[error("{0}")]
     Validation(String),
-    /// 429 `rate_limited`: too many failed logins; try again later.
-    #[error("too many failed attempts, try again later")]
-    RateLimited,
+    /// 429 `rate_limited` with `Retry-After`: too many failed sign-ins for this email from this
+    /// address, or from this address overall; the attempt was not looked at. Come back after
+    /// `retry_after_secs` seconds.
+    #[error("too many failed attempts, try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until an attempt will be looked at (at least 1).
+        retry_after_secs: u64,
+    },
+    /// 429 `rate_limited` with `Retry-After: 1`: the password-hashing pool's queue is full; the
+    /// attempt was not counted. Try again in a second.
+    #[error("the server is busy checking passwords, try again in a second")]
+    Busy,
     /// 500 `internal`: logged with its cause; the response says only "internal error".
     #[error("internal error: {0}")]
     Internal(String),
@@ -61,7 +70,7 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Validation(_) => ErrorCode::ValidationFailed,
-            Self::RateLimited => ErrorCode::RateLimited,
+            Self::RateLimited { .. } | Self::Busy => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -77,6 +86,11 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            Self::Busy => Some(1),
+            _ => None,
+        };
         let status = match self {
             // The one status that is not its code's: there is no separate code for it, and
             // HTTP clients (and schemathesis) expect 405 for a method a route does not have.
@@ -84,7 +98,13 @@ impl IntoResponse for AppError {
             _ => StatusCode::from_u16(code.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
-        (status, Json(ErrorBody::new(code, message))).into_response()
+        let mut response = (status, Json(ErrorBody::new(code, message))).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

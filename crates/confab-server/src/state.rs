@@ -5,16 +5,17 @@ use std::sync::Arc;
 use confab_model::api::ClientConfig;
 use pusher_channels::sign::AppCredentials;
 
+use crate::client_ip::TrustedProxies;
 use crate::config::PusherSettings;
 use crate::db::Db;
-use crate::login_limit::LoginLimiter;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
 
-/// The application state: database, realtime queue, Pusher credentials, login limiter.
+/// The application state: database, realtime queue, Pusher credentials, trusted proxies.
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    trusted_proxies: Arc<TrustedProxies>,
 }
 
 struct Inner {
@@ -22,7 +23,6 @@ struct Inner {
     realtime: Realtime,
     creds: AppCredentials,
     client_config: ClientConfig,
-    limiter: LoginLimiter,
 }
 
 impl AppState {
@@ -47,9 +47,24 @@ impl AppState {
                 client_config: ClientConfig {
                     pusher: pusher.client_config(),
                 },
-                limiter: LoginLimiter::default(),
             }),
+            trusted_proxies: Arc::new(TrustedProxies::default()),
         }
+    }
+
+    /// The same state, believing the forwarding headers of these proxies
+    /// (`CONFAB_TRUSTED_PROXIES`); by default none are trusted.
+    #[must_use]
+    pub fn trusting(self, proxies: TrustedProxies) -> Self {
+        Self {
+            trusted_proxies: Arc::new(proxies),
+            ..self
+        }
+    }
+
+    /// The proxies whose forwarding headers name the client.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
     }
 
     /// The database.
@@ -70,10 +85,5 @@ impl AppState {
     /// What `GET /api/config` returns.
     pub fn client_config(&self) -> &ClientConfig {
         &self.inner.client_config
-    }
-
-    /// The failed-login limiter.
-    pub fn limiter(&self) -> &LoginLimiter {
-        &self.inner.limiter
     }
 }
