@@ -9,6 +9,7 @@ use crate::client_ip::TrustedProxies;
 use crate::config::PusherSettings;
 use crate::db::Db;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
+use crate::throttle::Policy;
 
 /// The application state: database, realtime queue, Pusher credentials, trusted proxies.
 /// Cheap to clone.
@@ -16,6 +17,7 @@ use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
 pub struct AppState {
     inner: Arc<Inner>,
     trusted_proxies: Arc<TrustedProxies>,
+    throttle: Policy,
 }
 
 struct Inner {
@@ -49,6 +51,7 @@ impl AppState {
                 },
             }),
             trusted_proxies: Arc::new(TrustedProxies::default()),
+            throttle: Policy::default(),
         }
     }
 
@@ -60,6 +63,21 @@ impl AppState {
             trusted_proxies: Arc::new(proxies),
             ..self
         }
+    }
+
+    /// The same state with another login-throttle policy (tests stretch the delays so they do
+    /// not depend on the machine's speed); by default [`Policy::default`].
+    #[must_use]
+    pub fn with_throttle_policy(self, policy: Policy) -> Self {
+        Self {
+            throttle: policy,
+            ..self
+        }
+    }
+
+    /// The login throttle's numbers.
+    pub fn throttle_policy(&self) -> &Policy {
+        &self.throttle
     }
 
     /// The proxies whose forwarding headers name the client.

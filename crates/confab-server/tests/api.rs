@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use confab_server::config::PusherSettings;
+use confab_server::realtime::{BoxFuture, OutEvent, PublishError, Publisher};
 use confab_server::throttle::FREE_FAILURES;
 use confab_server::{app, AppState, Db};
-use confab_server::realtime::{BoxFuture, OutEvent, PublishError, Publisher};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::{Api, TestServer};
@@ -90,7 +90,8 @@ async fn repeated_failed_logins_for_one_email_from_one_address_are_throttled_wit
 /// The throttle lives in the database: a server started again on the same file (a restart)
 /// still refuses the guesser, and a correct sign-in afterwards clears the record.
 #[tokio::test]
-async fn a_restarted_server_remembers_the_throttle_and_a_correct_password_clears_it() -> Result<()> {
+async fn a_restarted_server_remembers_the_throttle_and_a_correct_password_clears_it() -> Result<()>
+{
     let server = TestServer::start().await?;
     let anon = Api::anonymous(&server.base)?;
     let wrong = json!({"email": "grace@example.test", "password": "wrong"});
@@ -112,12 +113,19 @@ async fn a_restarted_server_remembers_the_throttle_and_a_correct_password_clears
     let ada_right = json!({"email": ada.user.email, "password": ada.password});
     let anon = Api::anonymous(&restarted)?;
     for _ in 1..FREE_FAILURES {
-        assert_eq!(anon.post("/api/auth/login", &ada_wrong).await?.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            anon.post("/api/auth/login", &ada_wrong).await?.0,
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_eq!(login_raw(&restarted, &ada_right).await?.0, StatusCode::OK);
     for _ in 0..FREE_FAILURES {
         let (status, body) = anon.post("/api/auth/login", &ada_wrong).await?;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "cleared by the success: {body}");
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "cleared by the success: {body}"
+        );
     }
     Ok(())
 }
@@ -231,11 +239,9 @@ async fn me_users_and_config_describe_the_caller_the_directory_and_public_realti
         .collect();
     assert_eq!(names, vec!["Ada", "Grace", "Linus"]);
     assert!(
-        users
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|u| u.as_object().is_some_and(|o| o.len() == 2 && o.contains_key("id"))),
+        users.as_array().into_iter().flatten().all(|u| u
+            .as_object()
+            .is_some_and(|o| o.len() == 2 && o.contains_key("id"))),
         "ids and names only, never teammates' emails: {users}"
     );
     let (status, config) = grace.get("/api/config").await?;

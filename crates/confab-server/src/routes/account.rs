@@ -49,13 +49,14 @@ pub async fn login(
     let (e, a) = (email_key.clone(), address.clone());
     let now = now_ms();
     let purge = next_attempt() % PURGE_EVERY == 0;
+    let policy = *state.throttle_policy();
     let decision = state
         .db()
         .write(move |c| -> Result<_, AppError> {
             if purge {
-                throttle::store::purge(c, now).map_err(DbError::from)?;
+                throttle::store::purge(c, &policy, now).map_err(DbError::from)?;
             }
-            Ok(throttle::store::reserve(c, &e, &a, now).map_err(DbError::from)?)
+            Ok(throttle::store::reserve(c, &policy, &e, &a, now).map_err(DbError::from)?)
         })
         .await?;
     if let throttle::Decision::Throttle { retry_after } = decision {

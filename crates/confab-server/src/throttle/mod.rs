@@ -30,6 +30,37 @@ pub const ADDRESS_BUDGET: u32 = 50;
 /// The window of the per-address budget.
 pub const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
 
+/// The throttle's numbers. [`Policy::default`] is what the server runs with (the constants
+/// above); tests that must not depend on how fast the machine is stretch the delays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Failures of one (email, address) that cost nothing.
+    pub free_failures: u32,
+    /// The first delay after the free failures; each further failure doubles it.
+    pub first_delay: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
+    /// After this long without an attempt an (email, address) record is forgotten.
+    pub forget_after: Duration,
+    /// Failures one address may spend across all emails per window.
+    pub address_budget: u32,
+    /// The window of the per-address budget.
+    pub address_window: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            free_failures: FREE_FAILURES,
+            first_delay: FIRST_DELAY,
+            max_delay: MAX_DELAY,
+            forget_after: FORGET_AFTER,
+            address_budget: ADDRESS_BUDGET,
+            address_window: ADDRESS_WINDOW,
+        }
+    }
+}
+
 /// What is stored per (email, address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PairRecord {
@@ -66,22 +97,31 @@ pub enum Decision {
 }
 
 /// The verdict on an attempt at `now` (ms) given the stored records (`None`: none stored).
-pub fn decide(pair: Option<PairRecord>, address: Option<AddressRecord>, now: i64) -> Decision {
+pub fn decide(
+    policy: &Policy,
+    pair: Option<PairRecord>,
+    address: Option<AddressRecord>,
+    now: i64,
+) -> Decision {
     let pair = pair
-        .filter(|p| now.saturating_sub(p.last_at) < ms(FORGET_AFTER))
+        .filter(|p| now.saturating_sub(p.last_at) < ms(policy.forget_after))
         .unwrap_or(PairRecord {
             failures: 0,
             last_at: now,
         });
     let address = address
-        .filter(|a| now.saturating_sub(a.window_start) < ms(ADDRESS_WINDOW))
+        .filter(|a| now.saturating_sub(a.window_start) < ms(policy.address_window))
         .unwrap_or(AddressRecord {
             failures: 0,
             window_start: now,
         });
-    let pair_free_at = pair.last_at.saturating_add(ms(delay_after(pair.failures)));
-    let address_free_at = if address.failures >= ADDRESS_BUDGET {
-        address.window_start.saturating_add(ms(ADDRESS_WINDOW))
+    let pair_free_at = pair
+        .last_at
+        .saturating_add(ms(policy.delay_after(pair.failures)));
+    let address_free_at = if address.failures >= policy.address_budget {
+        address
+            .window_start
+            .saturating_add(ms(policy.address_window))
     } else {
         now
     };
@@ -113,13 +153,17 @@ pub fn refund(address: AddressRecord) -> AddressRecord {
     }
 }
 
-/// How long after the last of `failures` counted attempts the next one waits.
-pub fn delay_after(failures: u32) -> Duration {
-    if failures < FREE_FAILURES {
-        return Duration::ZERO;
+impl Policy {
+    /// How long after the last of `failures` counted attempts the next one waits.
+    pub fn delay_after(&self, failures: u32) -> Duration {
+        if failures < self.free_failures {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - self.free_failures).min(30);
+        self.first_delay
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_delay)
     }
-    let doublings = (failures - FREE_FAILURES).min(20);
-    FIRST_DELAY.saturating_mul(1u32 << doublings).min(MAX_DELAY)
 }
 
 /// The email as throttled: trimmed, lowercased, at most 320 bytes (longer ones share a key with
@@ -163,14 +207,14 @@ mod tests {
         address: Option<AddressRecord>,
         now: i64,
     ) -> (PairRecord, AddressRecord) {
-        match decide(pair, address, now) {
+        match decide(&Policy::default(), pair, address, now) {
             Decision::Allow { pair, address } => (pair, address),
             Decision::Throttle { retry_after } => panic!("throttled for {retry_after:?} at {now}"),
         }
     }
 
     fn retry_after(pair: Option<PairRecord>, address: Option<AddressRecord>, now: i64) -> Duration {
-        match decide(pair, address, now) {
+        match decide(&Policy::default(), pair, address, now) {
             Decision::Throttle { retry_after } => retry_after,
             Decision::Allow { .. } => panic!("allowed at {now}"),
         }
@@ -189,12 +233,14 @@ mod tests {
 
     #[test]
     fn delays_double_after_the_free_failures_and_stop_at_fifteen_minutes() {
-        let delays: Vec<u64> = (0..16).map(|f| delay_after(f).as_secs()).collect();
+        let delays: Vec<u64> = (0..16)
+            .map(|f| Policy::default().delay_after(f).as_secs())
+            .collect();
         assert_eq!(
             delays,
             [0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]
         );
-        assert_eq!(delay_after(u32::MAX), MAX_DELAY);
+        assert_eq!(Policy::default().delay_after(u32::MAX), MAX_DELAY);
     }
 
     #[test]

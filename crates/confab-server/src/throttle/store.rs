@@ -10,7 +10,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{decide, refund, AddressRecord, Decision, PairRecord, ADDRESS_WINDOW, FORGET_AFTER};
+use super::{decide, refund, AddressRecord, Decision, PairRecord, Policy};
 
 /// Decides on an attempt for (`email`, `address`) keys (see [`super::email_key`],
 /// [`super::address_key`]) at `now` (ms) and, when it is let through, counts it.
@@ -19,6 +19,7 @@ use super::{decide, refund, AddressRecord, Decision, PairRecord, ADDRESS_WINDOW,
 /// SQLite errors.
 pub fn reserve(
     c: &Connection,
+    policy: &Policy,
     email: &str,
     address: &str,
     now: i64,
@@ -35,7 +36,7 @@ pub fn reserve(
         })
         .optional()?;
     let budget = address_record(c, address)?;
-    let decision = decide(pair, budget, now);
+    let decision = decide(policy, pair, budget, now);
     if let Decision::Allow { pair, address: a } = decision {
         c.prepare_cached(
             "INSERT INTO login_throttle_pairs (email, address, failures, last_at)
@@ -74,14 +75,15 @@ pub fn unreserve(c: &Connection, email: &str, address: &str) -> Result<(), rusql
     give_back_address(c, address)
 }
 
-/// Deletes (email, address) records idle for [`FORGET_AFTER`] and address records whose
-/// window ended: [`super::decide`] would ignore them anyway. Returns how many rows went.
+/// Deletes (email, address) records idle for the policy's `forget_after` and address records
+/// whose window ended: [`super::decide`] would ignore them anyway. Returns how many rows went.
+/// The lead's periodic task can call it; logins also call it now and then.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn purge(c: &Connection, now: i64) -> Result<usize, rusqlite::Error> {
-    let forget = i64::try_from(FORGET_AFTER.as_millis()).unwrap_or(i64::MAX);
-    let window = i64::try_from(ADDRESS_WINDOW.as_millis()).unwrap_or(i64::MAX);
+pub fn purge(c: &Connection, policy: &Policy, now: i64) -> Result<usize, rusqlite::Error> {
+    let forget = i64::try_from(policy.forget_after.as_millis()).unwrap_or(i64::MAX);
+    let window = i64::try_from(policy.address_window.as_millis()).unwrap_or(i64::MAX);
     let pairs = c
         .prepare_cached("DELETE FROM login_throttle_pairs WHERE last_at <= ?1")?
         .execute([now.saturating_sub(forget)])?;
@@ -125,7 +127,7 @@ fn give_back_address(c: &Connection, address: &str) -> Result<(), rusqlite::Erro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::throttle::{ADDRESS_BUDGET, FREE_FAILURES};
+    use crate::throttle::{ADDRESS_BUDGET, ADDRESS_WINDOW, FORGET_AFTER, FREE_FAILURES};
 
     const T0: i64 = 1_800_000_000_000;
 
@@ -138,7 +140,7 @@ mod tests {
 
     fn allowed(c: &Connection, email: &str, address: &str, now: i64) -> bool {
         matches!(
-            reserve(c, email, address, now).expect("reserve"),
+            reserve(c, &Policy::default(), email, address, now).expect("reserve"),
             Decision::Allow { .. }
         )
     }
@@ -190,12 +192,16 @@ mod tests {
         let later = T0 + i64::try_from(ADDRESS_WINDOW.as_millis()).expect("ms");
         assert!(allowed(&c, "new@x", "192.0.2.2", later));
         assert_eq!(
-            purge(&c, later).expect("purge"),
+            purge(&c, &Policy::default(), later).expect("purge"),
             1,
             "the first address's window ended"
         );
         let forget = T0 + i64::try_from(FORGET_AFTER.as_millis()).expect("ms");
-        assert_eq!(purge(&c, forget).expect("purge"), 2, "old@x and 192.0.2.2");
+        assert_eq!(
+            purge(&c, &Policy::default(), forget).expect("purge"),
+            2,
+            "old@x and 192.0.2.2"
+        );
         let left: i64 = c
             .query_row("SELECT count(*) FROM login_throttle_pairs", [], |r| {
                 r.get(0)

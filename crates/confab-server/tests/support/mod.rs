@@ -34,6 +34,8 @@ pub struct Seeded {
 pub struct TestServer {
     /// `http://127.0.0.1:{port}`.
     pub base: String,
+    /// `127.0.0.1:{port}`.
+    pub addr: SocketAddr,
     /// The Sockudo behind it.
     pub sockudo: Sockudo,
     /// Ada, Grace, Linus.
@@ -51,6 +53,15 @@ impl TestServer {
 
     /// Like [`start`](Self::start), with a substitute publisher when given.
     pub async fn start_with(publisher: Option<Arc<dyn Publisher>>) -> Result<Self> {
+        Self::start_configured(publisher, |s| s).await
+    }
+
+    /// Like [`start_with`](Self::start_with), the state passed through `configure` first
+    /// (trusted proxies, a throttle policy).
+    pub async fn start_configured(
+        publisher: Option<Arc<dyn Publisher>>,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> Result<Self> {
         let sockudo = Sockudo::start().await?;
         let settings = PusherSettings::of_local(&sockudo);
         let dir = tempfile::tempdir()?;
@@ -70,6 +81,7 @@ impl TestServer {
             Some(p) => AppState::with_publisher(db, &settings, p),
             None => AppState::new(db, &settings)?,
         };
+        let state = configure(state);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let router = app(state.clone());
@@ -82,6 +94,7 @@ impl TestServer {
         });
         Ok(Self {
             base: format!("http://{addr}"),
+            addr,
             sockudo,
             users,
             state,
