@@ -664,6 +664,34 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
     Ok(())
 }
 
+/// A client that reads the OpenAPI document learns that sign-in answers 429 with
+/// `Retry-After`, and that the directory carries ids and names, never emails.
+#[tokio::test]
+async fn the_openapi_document_states_the_sign_in_throttle_and_an_email_free_directory() -> Result<()>
+{
+    let server = TestServer::start().await?;
+    let (_, doc) = Api::anonymous(&server.base)?
+        .get("/api/openapi.json")
+        .await?;
+    let throttled = &doc["paths"]["/api/auth/login"]["post"]["responses"]["429"];
+    assert_eq!(
+        throttled["headers"]["Retry-After"]["schema"]["type"], "integer",
+        "{throttled}"
+    );
+    assert!(throttled["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("Other addresses are not affected")));
+    let items = &doc["paths"]["/api/users"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"]["items"];
+    assert_eq!(items["$ref"], "#/components/schemas/UserSummary", "{items}");
+    let summary = &doc["components"]["schemas"]["UserSummary"]["properties"];
+    assert!(
+        summary.get("email").is_none() && summary.get("name").is_some(),
+        "{summary}"
+    );
+    Ok(())
+}
+
 /// A client that reads the OpenAPI document learns the limits the server enforces (the
 /// schema's numbers are literals in confab-model; these are the server's constants).
 #[tokio::test]
