@@ -48,7 +48,7 @@ pub async fn login(
     let address = throttle::address_key(ip);
     let (e, a) = (email_key.clone(), address.clone());
     let now = now_ms();
-    let purge = next_attempt() % PURGE_EVERY == 0;
+    let purge = next_attempt().is_multiple_of(PURGE_EVERY);
     let policy = *state.throttle_policy();
     let decision = state
         .db()
