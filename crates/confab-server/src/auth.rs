@@ -171,10 +171,59 @@ impl HashPool {
 pub async fn verify_on_pool(password: String, hash: Option<String>) -> Result<bool, PoolError> {
     HashPool::get()
         .run(move || {
-            let verified = verify_password(&password, hash.as_deref().unwrap_or(decoy_hash()));
+            let verified = WORKER_BLOCKS.with_borrow_mut(|blocks| {
+                verify_in(&password, hash.as_deref().unwrap_or(decoy_hash()), blocks)
+            });
             hash.is_some() && verified
         })
         .await
+}
+
+thread_local! {
+    /// A hashing worker's argon2 memory, kept between jobs: each worker holds one hash's worth
+    /// (19 MiB with the default parameters) for good, instead of the allocator keeping a
+    /// freed copy per job around, so the pool's memory is bounded by its size.
+    static WORKER_BLOCKS: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`verify_password`] computing in `blocks` (grown to the hash's memory cost when needed):
+/// the same parameters, salt and constant-time comparison of the output.
+fn verify_in(password: &str, hash: &str, blocks: &mut Vec<argon2::Block>) -> bool {
+    use argon2::password_hash::Output;
+    use argon2::{Algorithm, Params, Version};
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, argon2::Block::default());
+    }
+    let argon = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        argon
+            .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut blocks[..needed])
+            .map_err(|_| argon2::password_hash::Error::Password)
+    });
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 /// Hashes `password` (argon2id, random salt) on the password-hashing pool. Every request
@@ -288,6 +337,45 @@ mod tests {
         assert!(!verify_password("battery staple", &hash));
         assert!(!verify_password("anything", "not a hash"));
         Ok(())
+    }
+
+    #[test]
+    fn verifying_in_reused_memory_agrees_with_the_library_for_any_parameters() {
+        use argon2::{Algorithm, Params, Version};
+        let mut blocks = Vec::new();
+        let salt = SaltString::encode_b64(b"sixteen byte slt").expect("salt");
+        for (algorithm, version, params) in [
+            (Algorithm::Argon2id, Version::V0x13, Params::default()),
+            (
+                Algorithm::Argon2i,
+                Version::V0x10,
+                Params::new(64, 3, 2, Some(24)).expect("p"),
+            ),
+            (
+                Algorithm::Argon2d,
+                Version::V0x13,
+                Params::new(32, 1, 1, None).expect("p"),
+            ),
+        ] {
+            let hash = Argon2::new(algorithm, version, params)
+                .hash_password(b"correct horse", &salt)
+                .expect("hash")
+                .to_string();
+            assert!(verify_in("correct horse", &hash, &mut blocks), "{hash}");
+            assert!(!verify_in("correct horsE", &hash, &mut blocks), "{hash}");
+            assert!(verify_password("correct horse", &hash));
+        }
+        assert_eq!(
+            blocks.len(),
+            Params::default().block_count(),
+            "grown once, to the largest"
+        );
+        assert!(!verify_in("x", "not a hash", &mut blocks));
+        assert!(!verify_in(
+            "x",
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ",
+            &mut blocks
+        ));
     }
 
     #[tokio::test]

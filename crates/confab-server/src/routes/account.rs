@@ -46,24 +46,7 @@ pub async fn login(
 ) -> Result<Json<LoginResponse>, AppError> {
     let email_key = throttle::email_key(&body.email);
     let address = throttle::address_key(ip);
-    let (e, a) = (email_key.clone(), address.clone());
-    let now = now_ms();
-    let purge = next_attempt().is_multiple_of(PURGE_EVERY);
-    let policy = *state.throttle_policy();
-    let decision = state
-        .db()
-        .write(move |c| -> Result<_, AppError> {
-            if purge {
-                throttle::store::purge(c, &policy, now).map_err(DbError::from)?;
-            }
-            Ok(throttle::store::reserve(c, &policy, &e, &a, now).map_err(DbError::from)?)
-        })
-        .await?;
-    if let throttle::Decision::Throttle { retry_after } = decision {
-        return Err(AppError::RateLimited {
-            retry_after_secs: retry_after.as_secs(),
-        });
-    }
+    admit(&state, &email_key, &address).await?;
     let email = body.email.clone();
     let found = state
         .db()
@@ -102,6 +85,45 @@ pub async fn login(
         })
         .await?;
     Ok(Json(LoginResponse { token, user }))
+}
+
+/// Lets a sign-in attempt through the throttle, counting it, or refuses it with 429.
+///
+/// Refused attempts are answered from a read, off the one writer every other change shares;
+/// the writer decides again, atomically, for those that pass (so concurrent ones are counted
+/// one after the other and none slips past).
+async fn admit(state: &AppState, email_key: &str, address: &str) -> Result<(), AppError> {
+    let now = now_ms();
+    let policy = *state.throttle_policy();
+    let purge = next_attempt().is_multiple_of(PURGE_EVERY);
+    let (e, a) = (email_key.to_owned(), address.to_owned());
+    let peeked = state
+        .db()
+        .read(move |c| -> Result<_, AppError> {
+            Ok(throttle::store::peek(c, &policy, &e, &a, now).map_err(DbError::from)?)
+        })
+        .await?;
+    let decision = match peeked {
+        throttle::Decision::Allow { .. } => {
+            let (e, a) = (email_key.to_owned(), address.to_owned());
+            state
+                .db()
+                .write(move |c| -> Result<_, AppError> {
+                    if purge {
+                        throttle::store::purge(c, &policy, now).map_err(DbError::from)?;
+                    }
+                    Ok(throttle::store::reserve(c, &policy, &e, &a, now).map_err(DbError::from)?)
+                })
+                .await?
+        }
+        refused => refused,
+    };
+    match decision {
+        throttle::Decision::Allow { .. } => Ok(()),
+        throttle::Decision::Throttle { retry_after } => Err(AppError::RateLimited {
+            retry_after_secs: retry_after.as_secs(),
+        }),
+    }
 }
 
 /// A process-wide count of sign-in attempts, to purge throttle rows now and then.

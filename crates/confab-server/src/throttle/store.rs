@@ -12,8 +12,25 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{decide, refund, AddressRecord, Decision, PairRecord, Policy};
 
+/// The verdict [`reserve`] would give now, without counting anything: a read (on any
+/// connection), so a flood of refused attempts is answered without queueing on the writer.
+///
+/// # Errors
+/// SQLite errors.
+pub fn peek(
+    c: &Connection,
+    policy: &Policy,
+    email: &str,
+    address: &str,
+    now: i64,
+) -> Result<Decision, rusqlite::Error> {
+    let (pair, budget) = load(c, email, address)?;
+    Ok(decide(policy, pair, budget, now))
+}
+
 /// Decides on an attempt for (`email`, `address`) keys (see [`super::email_key`],
-/// [`super::address_key`]) at `now` (ms) and, when it is let through, counts it.
+/// [`super::address_key`]) at `now` (ms) and, when it is let through, counts it. Call it on
+/// the writer, so concurrent attempts are decided one after the other.
 ///
 /// # Errors
 /// SQLite errors.
@@ -24,18 +41,7 @@ pub fn reserve(
     address: &str,
     now: i64,
 ) -> Result<Decision, rusqlite::Error> {
-    let pair = c
-        .prepare_cached(
-            "SELECT failures, last_at FROM login_throttle_pairs WHERE email = ?1 AND address = ?2",
-        )?
-        .query_row(params![email, address], |r| {
-            Ok(PairRecord {
-                failures: r.get(0)?,
-                last_at: r.get(1)?,
-            })
-        })
-        .optional()?;
-    let budget = address_record(c, address)?;
+    let (pair, budget) = load(c, email, address)?;
     let decision = decide(policy, pair, budget, now);
     if let Decision::Allow { pair, address: a } = decision {
         c.prepare_cached(
@@ -48,6 +54,25 @@ pub fn reserve(
         store_address(c, address, a)?;
     }
     Ok(decision)
+}
+
+fn load(
+    c: &Connection,
+    email: &str,
+    address: &str,
+) -> Result<(Option<PairRecord>, Option<AddressRecord>), rusqlite::Error> {
+    let pair = c
+        .prepare_cached(
+            "SELECT failures, last_at FROM login_throttle_pairs WHERE email = ?1 AND address = ?2",
+        )?
+        .query_row(params![email, address], |r| {
+            Ok(PairRecord {
+                failures: r.get(0)?,
+                last_at: r.get(1)?,
+            })
+        })
+        .optional()?;
+    Ok((pair, address_record(c, address)?))
 }
 
 /// After a correct password: forgets the (email, address) record and gives the attempt's place
@@ -157,6 +182,26 @@ mod tests {
             "another address is not delayed"
         );
         assert!(allowed(&c, "v@x", "192.0.2.1", T0 + 1_000));
+    }
+
+    #[test]
+    fn peeking_tells_the_verdict_and_counts_nothing() {
+        let c = conn();
+        for _ in 0..FREE_FAILURES {
+            let peeked = peek(&c, &Policy::default(), "v@x", "192.0.2.1", T0).expect("peek");
+            assert!(matches!(peeked, Decision::Allow { .. }));
+        }
+        let rows: i64 = c
+            .query_row("SELECT count(*) FROM login_throttle_pairs", [], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        assert_eq!(rows, 0);
+        for _ in 0..FREE_FAILURES {
+            assert!(allowed(&c, "v@x", "192.0.2.1", T0));
+        }
+        let peeked = peek(&c, &Policy::default(), "v@x", "192.0.2.1", T0).expect("peek");
+        assert!(matches!(peeked, Decision::Throttle { .. }));
     }
 
     #[test]
