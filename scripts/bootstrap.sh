@@ -44,6 +44,12 @@ if [ "$what" = test ] || [ "$what" = app ]; then
   command -v node >/dev/null || need_apt+=(nodejs)
   command -v npm >/dev/null || need_apt+=(npm)
 fi
+if [ "$what" = test ]; then
+  # The backend's edge tests run deploy/Caddyfile under a real Caddy (TLS with a test CA).
+  for pkg in caddy; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
+  done
+fi
 if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
   # Running the window headless and driving it: Xvfb, WebKitWebDriver, a session bus with a
   # Secret Service (and its unlock dialog, gcr) and a notification daemon, ImageMagick for the

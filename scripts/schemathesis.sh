@@ -22,9 +22,9 @@
 #   - POST /api/auth/logout: with the valid token it would revoke that token, and every later
 #     request would only test the 401 path.
 # Fuzzed on purpose:
-#   - POST /api/auth/login: failed logins are rate-limited per email and per IP (429), but the
-#     token is taken before the run and tokens already issued stay valid, so the lockout cannot
-#     starve the run.
+#   - POST /api/auth/login: failed logins are throttled per (email, address) and per address
+#     (429 with Retry-After), but the token is taken before the run and tokens already issued
+#     stay valid, so the throttle cannot starve the run.
 #
 # Environment:
 #   SCHEMATHESIS_MAX_EXAMPLES  test cases per operation and phase (default 100: about 30 s of

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use confab_model::api::PusherClientConfig;
 
+use crate::client_ip::TrustedProxies;
 use crate::write_limit::WriteLimits;
 
 /// Why the configuration is unusable; the message says what to set.
@@ -156,13 +157,18 @@ pub struct ServeConfig {
     pub metrics_bind: Option<SocketAddr>,
     /// `CONFAB_WRITE_LIMITS`: per-user write rates (see [`WriteLimits::parse`]).
     pub write_limits: WriteLimits,
+    /// `CONFAB_TRUSTED_PROXIES`: comma-separated CIDRs of the reverse proxies whose
+    /// `X-Forwarded-For`/`Forwarded` headers name the client (default: none, so the TCP peer is
+    /// the client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl ServeConfig {
     /// Reads the configuration from `vars` (normally `std::env::vars()`).
     ///
     /// # Errors
-    /// See [`PusherSettings::from_vars`]; also a missing `CONFAB_DB` or a bad `CONFAB_BIND`.
+    /// See [`PusherSettings::from_vars`]; also a missing `CONFAB_DB`, a bad `CONFAB_BIND` or an
+    /// entry of `CONFAB_TRUSTED_PROXIES` that is not a CIDR.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let db = vars.get("CONFAB_DB").filter(|v| !v.trim().is_empty());
         let pusher = match (PusherSettings::from_vars(vars), db) {
@@ -198,8 +204,17 @@ impl ServeConfig {
                     name: "CONFAB_WRITE_LIMITS",
                     reason,
                 })?;
+        let trusted_proxies = TrustedProxies::parse(
+            vars.get("CONFAB_TRUSTED_PROXIES")
+                .map_or("", |v| v.as_str()),
+        )
+        .map_err(|e| ConfigError::Invalid {
+            name: "CONFAB_TRUSTED_PROXIES",
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             pusher,
+            trusted_proxies,
             db_path: PathBuf::from(db.map(|s| s.trim()).unwrap_or_default()),
             bind,
             metrics_bind,
@@ -248,6 +263,31 @@ mod tests {
         assert_eq!(cfg.pusher.api_base(), "http://127.0.0.1:6001");
         assert_eq!(cfg.bind.to_string(), "127.0.0.1:8080");
         assert!(!cfg.pusher.client_config().use_tls);
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_a_bad_entry_is_refused_by_name() {
+        let base = [
+            ("PUSHER_APP_ID", "1"),
+            ("PUSHER_KEY", "k"),
+            ("PUSHER_SECRET", "s"),
+            ("PUSHER_HOST", "127.0.0.1"),
+            ("CONFAB_DB", "/tmp/x.db"),
+        ];
+        let cfg = ServeConfig::from_vars(&vars(&base)).expect("valid");
+        assert!(cfg.trusted_proxies.is_empty());
+        let mut with = base.to_vec();
+        with.push(("CONFAB_TRUSTED_PROXIES", "127.0.0.1/32, ::1"));
+        let cfg = ServeConfig::from_vars(&vars(&with)).expect("valid");
+        assert!(cfg.trusted_proxies.contains("::1".parse().expect("ip")));
+        with.pop();
+        with.push(("CONFAB_TRUSTED_PROXIES", "127.0.0.1, proxy.local"));
+        let err = ServeConfig::from_vars(&vars(&with)).expect_err("must refuse");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("CONFAB_TRUSTED_PROXIES") && msg.contains("proxy.local"),
+            "{msg}"
+        );
     }
 
     #[test]

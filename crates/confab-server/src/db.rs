@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_kinds_mute_answers.sql"),
+    include_str!("../migrations/003_login_throttle.sql"),
     include_str!("../migrations/004_write_limits.sql"),
 ];
 /// The most jobs committed in one transaction.

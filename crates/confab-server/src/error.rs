@@ -5,7 +5,7 @@
 //! in a response; they are logged.
 
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use confab_model::{ErrorBody, ErrorCode};
@@ -43,9 +43,18 @@ pub enum AppError {
     /// 422 `validation_failed`: well-formed but invalid content.
     #[error("{0}")]
     Validation(String),
-    /// 429 `rate_limited`: too many failed logins; try again later.
-    #[error("too many failed attempts, try again later")]
-    RateLimited,
+    /// 429 `rate_limited` with `Retry-After`: too many failed sign-ins for this email from this
+    /// address, or from this address overall; the attempt was not looked at. Come back after
+    /// `retry_after_secs` seconds.
+    #[error("too many failed attempts, try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until an attempt will be looked at (at least 1).
+        retry_after_secs: u64,
+    },
+    /// 429 `rate_limited` with `Retry-After: 1`: the password-hashing pool's queue is full; the
+    /// attempt was not counted. Try again in a second.
+    #[error("the server is busy checking passwords, try again in a second")]
+    Busy,
     /// 429 `rate_limited` with `Retry-After`: the account writes faster than its limit allows
     /// (see `write_limit`); nothing was stored.
     #[error("You are {doing} faster than the server allows; try again in {} s.", retry_after.as_secs())]
@@ -70,7 +79,9 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Validation(_) => ErrorCode::ValidationFailed,
-            Self::RateLimited | Self::WriteLimited { .. } => ErrorCode::RateLimited,
+            Self::RateLimited { .. } | Self::Busy | Self::WriteLimited { .. } => {
+                ErrorCode::RateLimited
+            }
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -87,6 +98,8 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            Self::Busy => Some(1),
             Self::WriteLimited { retry_after, .. } => Some(retry_after.as_secs().max(1)),
             _ => None,
         };
@@ -101,7 +114,7 @@ impl IntoResponse for AppError {
         if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -10,24 +10,30 @@
 //! timeouts, a concurrency cap and gzip on the router, `/healthz` and `/readyz`, Prometheus
 //! metrics on a separate listener ([`metrics`]).
 //!
+//! Signing in is throttled per (email, client address) and per address, in the database
+//! ([`throttle`]), with the client address taken from trusted proxies' headers only
+//! ([`client_ip`]); passwords are hashed on their own bounded pool ([`auth`]).
+//!
 //! What it never does: block or fail a request because a trigger failed (clients catch up with
 //! `/api/sync`); return internal error details; let anyone sign up (accounts are provisioned with
-//! `confab-server users add`); reveal the Pusher secret.
+//! `confab-server users add`); reveal the Pusher secret or teammates' emails; let one address's
+//! failed sign-ins lock anyone else out.
 //!
 //! Entry point: [`app`] builds the router from an [`AppState`]; the `confab-server` binary wires
 //! configuration, demo mode and user provisioning around it.
 
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
-pub mod login_limit;
 pub mod metrics;
 pub mod realtime;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod time;
 pub mod write_limit;
 
@@ -37,7 +43,7 @@ pub use error::AppError;
 pub use state::AppState;
 
 /// The whole HTTP application for `state`. Serve it with connect info so failed logins can be
-/// limited per client IP:
+/// throttled per client address:
 /// `axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())`.
 pub fn app(state: AppState) -> axum::Router {
     routes::router(state)

@@ -25,7 +25,8 @@ enum Cmd {
     /// Serve the API. Configuration from the environment: PUSHER_APP_ID, PUSHER_KEY,
     /// PUSHER_SECRET, and PUSHER_CLUSTER (hosted) or PUSHER_HOST [PUSHER_PORT, PUSHER_USE_TLS]
     /// (Sockudo/Soketi); CONFAB_DB (SQLite file); CONFAB_BIND (default 127.0.0.1:8080);
-    /// CONFAB_METRICS_BIND (Prometheus /metrics, off by default); CONFAB_WRITE_LIMITS.
+    /// CONFAB_METRICS_BIND (Prometheus /metrics, off by default); CONFAB_WRITE_LIMITS;
+    /// CONFAB_TRUSTED_PROXIES (CIDRs of reverse proxies whose X-Forwarded-For is believed).
     Serve,
     /// One-command demo: a fresh database with users (passwords printed), history and pending
     /// requests, and a Sockudo child process with generated credentials.
@@ -108,7 +109,9 @@ async fn serve() -> Result<()> {
     let config = ServeConfig::from_vars(&vars).context("refusing to start")?;
     let db = Db::open(&config.db_path)
         .with_context(|| format!("opening {}", config.db_path.display()))?;
-    let state = AppState::new(db, &config.pusher)?.with_write_limits(config.write_limits);
+    let state = AppState::new(db, &config.pusher)?
+        .with_write_limits(config.write_limits)
+        .trusting(config.trusted_proxies.clone());
     let listener = bind(config.bind).await?;
     if let Some(addr) = config.metrics_bind {
         let metrics = bind(addr).await?;
@@ -120,7 +123,8 @@ async fn serve() -> Result<()> {
             }
         });
     }
-    tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher.api_base(), "serving");
+    tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher.api_base(),
+        trusted_proxies = ?config.trusted_proxies, "serving");
     listen(listener, state).await
 }
 

@@ -5,18 +5,21 @@ use std::sync::Arc;
 use confab_model::api::ClientConfig;
 use pusher_channels::sign::AppCredentials;
 
+use crate::client_ip::TrustedProxies;
 use crate::config::PusherSettings;
 use crate::db::Db;
-use crate::login_limit::LoginLimiter;
 use crate::metrics::HttpMetrics;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
+use crate::throttle::Policy;
 use crate::write_limit::WriteLimits;
 
-/// The application state: database, realtime queue, Pusher credentials, login limiter.
+/// The application state: database, realtime queue, Pusher credentials, trusted proxies.
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    trusted_proxies: Arc<TrustedProxies>,
+    throttle: Policy,
 }
 
 struct Inner {
@@ -24,7 +27,6 @@ struct Inner {
     realtime: Realtime,
     creds: AppCredentials,
     client_config: ClientConfig,
-    limiter: LoginLimiter,
     write_limits: WriteLimits,
     http_metrics: HttpMetrics,
 }
@@ -51,10 +53,11 @@ impl AppState {
                 client_config: ClientConfig {
                     pusher: pusher.client_config(),
                 },
-                limiter: LoginLimiter::default(),
                 write_limits: WriteLimits::default(),
                 http_metrics: HttpMetrics::default(),
             }),
+            trusted_proxies: Arc::new(TrustedProxies::default()),
+            throttle: Policy::default(),
         }
     }
 
@@ -80,6 +83,36 @@ impl AppState {
         &self.inner.http_metrics
     }
 
+    /// The same state, believing the forwarding headers of these proxies
+    /// (`CONFAB_TRUSTED_PROXIES`); by default none are trusted.
+    #[must_use]
+    pub fn trusting(self, proxies: TrustedProxies) -> Self {
+        Self {
+            trusted_proxies: Arc::new(proxies),
+            ..self
+        }
+    }
+
+    /// The same state with another login-throttle policy (tests stretch the delays so they do
+    /// not depend on the machine's speed); by default [`Policy::default`].
+    #[must_use]
+    pub fn with_throttle_policy(self, policy: Policy) -> Self {
+        Self {
+            throttle: policy,
+            ..self
+        }
+    }
+
+    /// The login throttle's numbers.
+    pub fn throttle_policy(&self) -> &Policy {
+        &self.throttle
+    }
+
+    /// The proxies whose forwarding headers name the client.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
+    }
+
     /// The database.
     pub fn db(&self) -> &Db {
         &self.inner.db
@@ -98,10 +131,5 @@ impl AppState {
     /// What `GET /api/config` returns.
     pub fn client_config(&self) -> &ClientConfig {
         &self.inner.client_config
-    }
-
-    /// The failed-login limiter.
-    pub fn limiter(&self) -> &LoginLimiter {
-        &self.inner.limiter
     }
 }

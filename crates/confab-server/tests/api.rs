@@ -2,10 +2,14 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Result;
+use confab_server::config::PusherSettings;
 use confab_server::realtime::{BoxFuture, OutEvent, PublishError, Publisher};
+use confab_server::throttle::FREE_FAILURES;
+use confab_server::{app, AppState, Db};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::{Api, TestServer};
@@ -61,21 +65,102 @@ async fn login_returns_a_token_and_the_user_and_refuses_bad_credentials_alike() 
 }
 
 #[tokio::test]
-async fn repeated_failed_logins_for_one_email_are_rate_limited() -> Result<()> {
+async fn repeated_failed_logins_for_one_email_from_one_address_are_throttled_with_retry_after(
+) -> Result<()> {
     let server = TestServer::start().await?;
     let anon = Api::anonymous(&server.base)?;
     let wrong = json!({"email": "grace@example.test", "password": "wrong"});
-    for _ in 0..5 {
+    for _ in 0..FREE_FAILURES {
         let (status, _) = anon.post("/api/auth/login", &wrong).await?;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let right = json!({"email": "grace@example.test", "password": server.users[1].password});
-    let (status, body) = anon.post("/api/auth/login", &right).await?;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let right = json!({"email": " GRACE@example.test", "password": server.users[1].password});
+    let (status, retry_after, body) = login_raw(&server.base, &right).await?;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(code(&body), "rate_limited");
+    assert!(
+        retry_after.is_some_and(|s| s >= 1),
+        "Retry-After in seconds: {retry_after:?}"
+    );
     // Other accounts are unaffected.
     server.login(0).await?;
     Ok(())
+}
+
+/// The throttle lives in the database: a server started again on the same file (a restart)
+/// still refuses the guesser, and a correct sign-in afterwards clears the record.
+#[tokio::test]
+async fn a_restarted_server_remembers_the_throttle_and_a_correct_password_clears_it() -> Result<()>
+{
+    let server = TestServer::start().await?;
+    let anon = Api::anonymous(&server.base)?;
+    let wrong = json!({"email": "grace@example.test", "password": "wrong"});
+    for _ in 0..FREE_FAILURES {
+        anon.post("/api/auth/login", &wrong).await?;
+    }
+    let again = Db::open(server.state.db().path())?;
+    let settings = PusherSettings::of_local(&server.sockudo);
+    let restarted = serve(AppState::new(again, &settings)?).await?;
+    let right = json!({"email": "grace@example.test", "password": server.users[1].password});
+    let (status, retry_after, body) = login_raw(&restarted, &right).await?;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(retry_after.is_some_and(|s| s >= 1));
+
+    // Ada, on the restarted server: a success clears her record, so after a few wrong
+    // passwords and a correct one, the free failures are all free again.
+    let ada = &server.users[0];
+    let ada_wrong = json!({"email": ada.user.email, "password": "wrong"});
+    let ada_right = json!({"email": ada.user.email, "password": ada.password});
+    let anon = Api::anonymous(&restarted)?;
+    for _ in 1..FREE_FAILURES {
+        assert_eq!(
+            anon.post("/api/auth/login", &ada_wrong).await?.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(login_raw(&restarted, &ada_right).await?.0, StatusCode::OK);
+    for _ in 0..FREE_FAILURES {
+        let (status, body) = anon.post("/api/auth/login", &ada_wrong).await?;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "cleared by the success: {body}"
+        );
+    }
+    Ok(())
+}
+
+/// Serves `state` on a random loopback port with connect info; returns the base URL.
+async fn serve(state: AppState) -> Result<String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let router = app(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
+/// `POST /api/auth/login` returning status, `Retry-After` (seconds) and body.
+async fn login_raw(base: &str, body: &Value) -> Result<(StatusCode, Option<u64>, Value)> {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()?
+        .post(format!("{base}/api/auth/login"))
+        .json(body)
+        .send()
+        .await?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    Ok((status, retry_after, response.json().await?))
 }
 
 #[tokio::test]
@@ -153,6 +238,12 @@ async fn me_users_and_config_describe_the_caller_the_directory_and_public_realti
         .filter_map(|u| u["name"].as_str())
         .collect();
     assert_eq!(names, vec!["Ada", "Grace", "Linus"]);
+    assert!(
+        users.as_array().into_iter().flatten().all(|u| u
+            .as_object()
+            .is_some_and(|o| o.len() == 2 && o.contains_key("id"))),
+        "ids and names only, never teammates' emails: {users}"
+    );
     let (status, config) = grace.get("/api/config").await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -570,6 +661,34 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
     let (status, body) = anon.get("/api/nope").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(code(&body), "not_found");
+    Ok(())
+}
+
+/// A client that reads the OpenAPI document learns that sign-in answers 429 with
+/// `Retry-After`, and that the directory carries ids and names, never emails.
+#[tokio::test]
+async fn the_openapi_document_states_the_sign_in_throttle_and_an_email_free_directory() -> Result<()>
+{
+    let server = TestServer::start().await?;
+    let (_, doc) = Api::anonymous(&server.base)?
+        .get("/api/openapi.json")
+        .await?;
+    let throttled = &doc["paths"]["/api/auth/login"]["post"]["responses"]["429"];
+    assert_eq!(
+        throttled["headers"]["Retry-After"]["schema"]["type"], "integer",
+        "{throttled}"
+    );
+    assert!(throttled["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("Other addresses are not affected")));
+    let items = &doc["paths"]["/api/users"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"]["items"];
+    assert_eq!(items["$ref"], "#/components/schemas/UserSummary", "{items}");
+    let summary = &doc["components"]["schemas"]["UserSummary"]["properties"];
+    assert!(
+        summary.get("email").is_none() && summary.get("name").is_some(),
+        "{summary}"
+    );
     Ok(())
 }
 

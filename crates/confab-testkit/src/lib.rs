@@ -8,6 +8,8 @@
 //!   port with the same credentials, to test reconnection.
 //! - [`TcpProxy`]: a small loopback TCP proxy for fault injection. It can pause (a dead network
 //!   path: connections stay open, no byte moves), resume, and cut every connection abruptly.
+//! - [`Caddy`]: the project's `deploy/Caddyfile` run by a real Caddy on a free loopback port,
+//!   terminating TLS with a certificate from a throwaway test CA.
 //! - [`free_port`]: a currently unused loopback port.
 //! - [`keyring`]: gnome-keyring's login collection locked, unlocked and its prompt cancelled
 //!   over D-Bus, as a screen lock, the unlock dialog and the user do.
@@ -17,8 +19,10 @@
 //! `scripts/bootstrap.sh`. It never uses sleeps as synchronization: it polls a real condition
 //! (a health endpoint, a process exit, a connection count) until a deadline.
 
+mod caddy;
 pub mod keyring;
 mod proxy;
 
+pub use caddy::{Caddy, EdgeUpstreams};
 pub use proxy::TcpProxy;
 pub use sockudo_process::{free_port, Sockudo, SockudoBuilder};

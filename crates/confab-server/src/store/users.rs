@@ -77,19 +77,18 @@ pub fn accounts(c: &Connection) -> Result<Vec<Account>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The directory: enabled users, by name.
+/// The directory: enabled users, by name; ids and names only (never emails).
 ///
 /// # Errors
 /// SQLite errors.
-pub fn directory(c: &Connection) -> Result<Vec<User>, StoreError> {
+pub fn directory(c: &Connection) -> Result<Vec<UserSummary>, StoreError> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, name, email FROM users WHERE disabled = 0 ORDER BY name COLLATE NOCASE, id",
+        "SELECT id, name FROM users WHERE disabled = 0 ORDER BY name COLLATE NOCASE, id",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(User {
+        Ok(UserSummary {
             id: r.get(0)?,
             name: r.get(1)?,
-            email: r.get(2)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -35,6 +35,8 @@ pub struct Seeded {
 pub struct TestServer {
     /// `http://127.0.0.1:{port}`.
     pub base: String,
+    /// `127.0.0.1:{port}`.
+    pub addr: SocketAddr,
     /// The Sockudo behind it.
     pub sockudo: Sockudo,
     /// Ada, Grace, Linus.
@@ -52,17 +54,19 @@ impl TestServer {
 
     /// Like [`start`](Self::start), with a substitute publisher when given.
     pub async fn start_with(publisher: Option<Arc<dyn Publisher>>) -> Result<Self> {
-        Self::start_full(publisher, WriteLimits::default()).await
+        Self::start_configured(publisher, |s| s).await
     }
 
     /// Like [`start`](Self::start), with other per-user write limits.
     pub async fn start_limited(limits: WriteLimits) -> Result<Self> {
-        Self::start_full(None, limits).await
+        Self::start_configured(None, move |s| s.with_write_limits(limits)).await
     }
 
-    async fn start_full(
+    /// Like [`start_with`](Self::start_with), the state passed through `configure` first
+    /// (trusted proxies, a throttle policy, write limits).
+    pub async fn start_configured(
         publisher: Option<Arc<dyn Publisher>>,
-        limits: WriteLimits,
+        configure: impl FnOnce(AppState) -> AppState,
     ) -> Result<Self> {
         let sockudo = Sockudo::start().await?;
         let settings = PusherSettings::of_local(&sockudo);
@@ -82,8 +86,8 @@ impl TestServer {
         let state = match publisher {
             Some(p) => AppState::with_publisher(db, &settings, p),
             None => AppState::new(db, &settings)?,
-        }
-        .with_write_limits(limits);
+        };
+        let state = configure(state);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let router = app(state.clone());
@@ -96,6 +100,7 @@ impl TestServer {
         });
         Ok(Self {
             base: format!("http://{addr}"),
+            addr,
             sockudo,
             users,
             state,
