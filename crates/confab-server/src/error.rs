@@ -55,6 +55,10 @@ pub enum AppError {
     /// attempt was not counted. Try again in a second.
     #[error("the server is busy checking passwords, try again in a second")]
     Busy,
+    /// 429 `rate_limited` with `Retry-After: 1`: this client address has too many requests in
+    /// flight (see `in_flight`); nothing was done.
+    #[error("too many requests at once from your address, try again in a second")]
+    TooManyInFlight,
     /// 429 `rate_limited` with `Retry-After`: the account writes faster than its limit allows
     /// (see `write_limit`); nothing was stored.
     #[error("You are {doing} faster than the server allows; try again in {} s.", retry_after.as_secs())]
@@ -79,9 +83,10 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Validation(_) => ErrorCode::ValidationFailed,
-            Self::RateLimited { .. } | Self::Busy | Self::WriteLimited { .. } => {
-                ErrorCode::RateLimited
-            }
+            Self::RateLimited { .. }
+            | Self::Busy
+            | Self::TooManyInFlight
+            | Self::WriteLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -99,7 +104,7 @@ impl IntoResponse for AppError {
         };
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
-            Self::Busy => Some(1),
+            Self::Busy | Self::TooManyInFlight => Some(1),
             Self::WriteLimited { retry_after, .. } => Some(retry_after.as_secs().max(1)),
             _ => None,
         };

@@ -28,6 +28,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod in_flight;
 pub mod metrics;
 pub mod realtime;
 pub mod routes;

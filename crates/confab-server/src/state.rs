@@ -8,6 +8,7 @@ use pusher_channels::sign::AppCredentials;
 use crate::client_ip::TrustedProxies;
 use crate::config::PusherSettings;
 use crate::db::Db;
+use crate::in_flight::{InFlight, PER_ADDRESS};
 use crate::metrics::HttpMetrics;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
 use crate::throttle::Policy;
@@ -29,6 +30,8 @@ struct Inner {
     client_config: ClientConfig,
     write_limits: WriteLimits,
     http_metrics: HttpMetrics,
+    in_flight: InFlight,
+    per_address_in_flight: usize,
 }
 
 impl AppState {
@@ -55,6 +58,8 @@ impl AppState {
                 },
                 write_limits: WriteLimits::default(),
                 http_metrics: HttpMetrics::default(),
+                in_flight: InFlight::default(),
+                per_address_in_flight: PER_ADDRESS,
             }),
             trusted_proxies: Arc::new(TrustedProxies::default()),
             throttle: Policy::default(),
@@ -71,6 +76,29 @@ impl AppState {
             .expect("write limits are set before the state is shared")
             .write_limits = limits;
         self
+    }
+
+    /// This state with another cap on requests in flight per client address (tests use a
+    /// small one); [`PER_ADDRESS`] otherwise.
+    ///
+    /// # Panics
+    /// When called after the state was cloned (it is meant for start-up).
+    #[must_use]
+    pub fn with_per_address_in_flight(mut self, limit: usize) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("limits are set before the state is shared")
+            .per_address_in_flight = limit;
+        self
+    }
+
+    /// Requests in flight per client address.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.inner.in_flight
+    }
+
+    /// The cap on requests in flight per client address.
+    pub fn per_address_in_flight(&self) -> usize {
+        self.inner.per_address_in_flight
     }
 
     /// The per-user write limits.

@@ -200,3 +200,93 @@ async fn a_large_json_answer_is_gzip_compressed_for_a_client_that_asks() -> Resu
     ensure!(zipped_len * 3 < plain_len, "{zipped_len} vs {plain_len}");
     Ok(())
 }
+
+#[tokio::test]
+async fn one_address_with_too_many_requests_in_flight_is_told_to_wait_while_another_is_served(
+) -> Result<()> {
+    use std::net::IpAddr;
+    let server = TestServer::start_configured(None, |s| s.with_per_address_in_flight(2)).await?;
+    let ada = server.login(0).await?;
+    let room = server.group(&ada, "Busy", &[0, 1]).await?;
+    let token = ada.token.clone().expect("signed in");
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(IpAddr::from(ip))
+            .build()
+    };
+    let (busy, other) = (from([127, 0, 0, 2])?, from([127, 0, 0, 3])?);
+
+    // Hold the database writer, so writes stay in flight as on a stalled disk.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let db = server.state.db().clone();
+    let holder = tokio::spawn(async move {
+        db.write(move |_| {
+            let _ = held.recv();
+            Ok::<_, confab_server::db::DbError>(())
+        })
+        .await
+    });
+    let url = format!("{}/api/conversations/{room}/messages", server.base);
+    let mut writes = Vec::new();
+    for i in 0..2 {
+        let req = busy
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({"content": format!("stalled {i}"), "clientId": format!("s{i}")}));
+        writes.push(tokio::spawn(req.send()));
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.state.in_flight().of(IpAddr::from([127, 0, 0, 2])) < 2 {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the writes never got in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let third = busy
+        .get(format!("{}/api/conversations", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    ensure!(
+        third.status() == StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        third.status()
+    );
+    ensure!(
+        third
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            == Some("1"),
+        "{:?}",
+        third.headers()
+    );
+    let elsewhere = other
+        .get(format!("{}/api/conversations", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    ensure!(
+        elsewhere.status() == StatusCode::OK,
+        "another address is served: {}",
+        elsewhere.status()
+    );
+
+    release
+        .send(())
+        .map_err(|_| anyhow!("the holder is gone"))?;
+    holder.await??;
+    for w in writes {
+        ensure!(
+            w.await??.status() == StatusCode::CREATED,
+            "the stalled writes complete"
+        );
+    }
+    ensure!(
+        server.state.in_flight().addresses() == 0,
+        "every slot was given back"
+    );
+    Ok(())
+}

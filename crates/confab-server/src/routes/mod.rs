@@ -23,8 +23,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::AppError;
-use crate::metrics;
 use crate::state::AppState;
+use crate::{in_flight, metrics};
 
 /// The largest request body accepted, in bytes (a 4,000-character message is at most 16 KB).
 const MAX_BODY: usize = 64 * 1024;
@@ -34,7 +34,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests handled at once by this process; more wait their turn (under the timeout). A
 /// safety net for memory, far above what a team's apps send; per-account and per-address
 /// limits are what keep one client from taking it.
-const MAX_IN_FLIGHT: usize = 1024;
+pub const MAX_IN_FLIGHT: usize = 1024;
 /// Responses smaller than this are sent as they are: compressing them costs more than it saves.
 const COMPRESS_ABOVE: u16 = 1024;
 
@@ -96,6 +96,12 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
+        // Outside the global cap: an address over its share is answered at once rather than
+        // queueing for a slot it would then hold.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            in_flight::limit,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
