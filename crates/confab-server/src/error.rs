@@ -200,3 +200,40 @@ pub struct ApiPath<T>(pub T);
 #[derive(Debug, Clone, Copy, axum::extract::FromRequest)]
 #[from_request(via(axum::Form), rejection(AppError))]
 pub struct ApiForm<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_sign_ins_are_429_rate_limited_with_retry_after_in_seconds() {
+        for (error, seconds) in [
+            (
+                AppError::RateLimited {
+                    retry_after_secs: 120,
+                },
+                "120",
+            ),
+            (
+                AppError::RateLimited {
+                    retry_after_secs: 0,
+                },
+                "1",
+            ),
+            (AppError::Busy, "1"),
+        ] {
+            assert_eq!(error.code(), ErrorCode::RateLimited);
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()),
+                Some(seconds)
+            );
+        }
+        let other = AppError::InvalidCredentials.into_response();
+        assert!(other.headers().get(header::RETRY_AFTER).is_none());
+    }
+}

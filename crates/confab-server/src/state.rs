@@ -7,7 +7,7 @@ use pusher_channels::sign::AppCredentials;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::PusherSettings;
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::in_flight::{InFlight, PER_ADDRESS};
 use crate::metrics::HttpMetrics;
 use crate::realtime::{HttpPublisher, PublishError, Publisher, Realtime};
@@ -129,6 +129,22 @@ impl AppState {
             throttle: policy,
             ..self
         }
+    }
+
+    /// Deletes the login throttle's rows that no longer matter (idle pairs past the policy's
+    /// `forget_after`, addresses whose window ended); returns how many went. Sign-ins already
+    /// call this now and then; a periodic task may call it too.
+    ///
+    /// # Errors
+    /// The database write failed.
+    pub async fn purge_login_throttle(&self) -> Result<usize, DbError> {
+        let policy = self.throttle;
+        let now = crate::time::now_ms();
+        self.db()
+            .write(move |c| -> Result<_, DbError> {
+                Ok(crate::throttle::store::purge(c, &policy, now)?)
+            })
+            .await
     }
 
     /// The login throttle's numbers.
