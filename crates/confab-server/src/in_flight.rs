@@ -3,21 +3,14 @@
 //! requests down cannot occupy every slot of the global cap and stall everyone else.
 //!
 //! What it does: counts requests being handled per client address (the trusted-proxy-aware
-//! [`ClientIp`]) and answers 429 with `Retry-After: 1` past [`PER_ADDRESS`].
+//! `ClientIp`); the `routes::observe::limit_in_flight` middleware answers 429 with
+//! `Retry-After: 1` past [`PER_ADDRESS`].
 //! What it never does: limit by anything one stranger could exhaust for others (a global
 //! counter), or keep an entry for an address with nothing in flight.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-
-use axum::extract::{FromRequestParts, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::auth::ClientIp;
-use crate::error::AppError;
-use crate::state::AppState;
 
 /// Requests one address may have in flight: a team behind one office NAT runs a few each per
 /// app, far below this; a quarter of the process-wide cap (`routes::MAX_IN_FLIGHT`).
@@ -31,7 +24,7 @@ pub struct InFlight {
 
 impl InFlight {
     /// Takes a slot for `ip` unless it holds `limit` already.
-    fn enter(&self, ip: IpAddr, limit: usize) -> bool {
+    pub fn enter(&self, ip: IpAddr, limit: usize) -> bool {
         let Ok(mut map) = self.by_address.lock() else {
             return true;
         };
@@ -43,7 +36,8 @@ impl InFlight {
         true
     }
 
-    fn leave(&self, ip: IpAddr) {
+    /// Gives a slot of `ip` back.
+    pub fn leave(&self, ip: IpAddr) {
         if let Ok(mut map) = self.by_address.lock() {
             if let Some(n) = map.get_mut(&ip) {
                 *n -= 1;
@@ -65,30 +59,6 @@ impl InFlight {
     pub fn addresses(&self) -> usize {
         self.by_address.lock().map_or(0, |m| m.len())
     }
-}
-
-/// Frees the slot when the request is done, answered or dropped (a client that hung up).
-struct Slot<'a> {
-    flight: &'a InFlight,
-    ip: IpAddr,
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        self.flight.leave(self.ip);
-    }
-}
-
-/// The middleware.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
-    let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, &state).await;
-    let flight = state.in_flight();
-    if !flight.enter(ip, state.per_address_in_flight()) {
-        return AppError::TooManyInFlight.into_response();
-    }
-    let _slot = Slot { flight, ip };
-    next.run(Request::from_parts(parts, body)).await
 }
 
 #[cfg(test)]

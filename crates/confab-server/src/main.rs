@@ -116,7 +116,7 @@ async fn serve() -> Result<()> {
     if let Some(addr) = config.metrics_bind {
         let metrics = bind(addr).await?;
         tracing::info!(bind = %metrics.local_addr()?, "serving metrics at /metrics");
-        let router = confab_server::metrics::router(state.clone());
+        let router = confab_server::routes::observe::metrics_router(state.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(metrics, router).await {
                 tracing::error!(error = %e, "the metrics listener stopped");

@@ -1,8 +1,8 @@
-//! Prometheus metrics: requests and their latencies by route, Pusher trigger outcomes and
+//! Prometheus metrics (counted by `routes::observe`): requests and their latencies by route, Pusher trigger outcomes and
 //! retries, the database writer's queue and commit sizes; served in the text exposition format
 //! on a separate listener (`CONFAB_METRICS_BIND`) that only the operator's scraper reaches.
 //!
-//! What it does: counts every answered request in a middleware ([`track`]) under its route
+//! What it does: counts every answered request (the `routes::observe::track` middleware) under its route
 //! *template* (`/api/conversations/{id}/messages`), never its concrete path, so the number of
 //! series stays bounded whatever clients send; reads the writer's and the realtime task's own
 //! counters at scrape time.
@@ -12,16 +12,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-
-use crate::db::COMMIT_SIZE_BOUNDS;
-use crate::state::AppState;
+use crate::db::{WriterStats, COMMIT_SIZE_BOUNDS};
+use crate::realtime::RealtimeStats;
 
 /// Latency histogram bounds, seconds.
 const LATENCY_BOUNDS: [f64; 11] = [
@@ -72,48 +65,10 @@ impl HttpMetrics {
     }
 }
 
-/// The middleware that counts every request the router answers (timeouts and limits
-/// included: it sits outside them).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // Unmatched paths share one label: a scanner's random paths must not grow the series.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state.http_metrics().record(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
-}
-
-/// The metrics listener's router: `GET /metrics`.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(scrape))
-        .with_state(state)
-}
-
-async fn scrape(State(state): State<AppState>) -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        render(&state),
-    )
-        .into_response()
-}
-
 /// Everything, in the Prometheus text format.
-pub fn render(state: &AppState) -> String {
+pub fn render(http: &HttpMetrics, rt: &RealtimeStats, w: &WriterStats) -> String {
     let mut out = String::new();
-    if let Ok(m) = state.http_metrics().inner.lock() {
+    if let Ok(m) = http.inner.lock() {
         header(
             &mut out,
             "confab_http_requests_total",
@@ -153,7 +108,6 @@ pub fn render(state: &AppState) -> String {
         }
     }
 
-    let rt = state.realtime().stats();
     header(
         &mut out,
         "confab_pusher_events_total",
@@ -179,7 +133,6 @@ pub fn render(state: &AppState) -> String {
     );
     let _ = writeln!(out, "confab_pusher_retries_total {}", rt.retried());
 
-    let w = state.db().writer_stats();
     header(
         &mut out,
         "confab_db_writer_queue_depth",

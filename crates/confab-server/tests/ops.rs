@@ -16,7 +16,7 @@ use support::{TestServer, WAIT};
 async fn metrics_listener(server: &TestServer) -> Result<String> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr: SocketAddr = listener.local_addr()?;
-    let router = confab_server::metrics::router(server.state.clone());
+    let router = confab_server::routes::observe::metrics_router(server.state.clone());
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod conversations;
 pub mod health;
 pub mod knowledge;
+pub mod observe;
 pub mod openapi;
 pub mod pusher;
 pub mod sync;
@@ -24,7 +25,6 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{in_flight, metrics};
 
 /// The largest request body accepted, in bytes (a 4,000-character message is at most 16 KB).
 const MAX_BODY: usize = 64 * 1024;
@@ -100,11 +100,11 @@ pub fn router(state: AppState) -> Router {
         // queueing for a slot it would then hold.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            in_flight::limit,
+            observe::limit_in_flight,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            observe::track,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
