@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_kinds_mute_answers.sql"),
+    include_str!("../migrations/005_retention.sql"),
 ];
 /// The most jobs committed in one transaction.
 const MAX_GROUP: usize = 128;

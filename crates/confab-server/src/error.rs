@@ -46,6 +46,10 @@ pub enum AppError {
     /// 429 `rate_limited`: too many failed logins; try again later.
     #[error("too many failed attempts, try again later")]
     RateLimited,
+    /// 410 `cursor_expired`: the sync cursor is below the compacted log's horizon or above
+    /// its newest seq; the client reloads from scratch.
+    #[error("{0}")]
+    CursorExpired(&'static str),
     /// 500 `internal`: logged with its cause; the response says only "internal error".
     #[error("internal error: {0}")]
     Internal(String),
@@ -62,6 +66,7 @@ impl AppError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Validation(_) => ErrorCode::ValidationFailed,
             Self::RateLimited => ErrorCode::RateLimited,
+            Self::CursorExpired(_) => ErrorCode::CursorExpired,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -16,12 +16,14 @@
 //! configuration, demo mode and user provisioning around it.
 
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod login_limit;
 pub mod realtime;
+pub mod retention;
 pub mod routes;
 pub mod state;
 pub mod store;
