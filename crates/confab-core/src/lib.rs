@@ -27,6 +27,7 @@ mod error;
 mod facade;
 mod feed;
 mod lifecycle;
+mod reload;
 pub mod notify;
 pub mod outbox;
 pub mod rest;

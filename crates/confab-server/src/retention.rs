@@ -69,23 +69,32 @@ pub async fn run_maintenance(
     let tokens_purged = db
         .write(move |c| store::retention::purge_expired_tokens(c, now_ms))
         .await?;
-    let cutoff = policy.cutoff_ms(now_ms);
-    let mut changes_compacted = 0;
-    loop {
-        let deleted = db
-            .write(move |c| store::retention::compact_changes_step(c, cutoff, BATCH))
-            .await?;
-        changes_compacted += deleted;
-        if deleted < BATCH as usize {
-            break;
-        }
-    }
-    let horizon = db.read(store::retention::horizon).await?;
+    let (changes_compacted, horizon) = compact_changes(db, policy.cutoff_ms(now_ms)).await?;
     Ok(MaintenanceReport {
         tokens_purged,
         changes_compacted,
         horizon,
     })
+}
+
+/// Compacts the change log: deletes, in batches, the changes recorded at or before
+/// `cutoff_ms` and raises the horizon over them. Returns how many were deleted and the horizon.
+///
+/// # Errors
+/// A database failure; what earlier batches deleted stays deleted (each batch is whole).
+pub async fn compact_changes(db: &Db, cutoff_ms: i64) -> Result<(usize, Seq), StoreError> {
+    let mut compacted = 0;
+    loop {
+        let deleted = db
+            .write(move |c| store::retention::compact_changes_step(c, cutoff_ms, BATCH))
+            .await?;
+        compacted += deleted;
+        if deleted < BATCH as usize {
+            break;
+        }
+    }
+    let horizon = db.read(store::retention::horizon).await?;
+    Ok((compacted, horizon))
 }
 
 /// Runs [`run_maintenance`] now and then every `every`, with the wall clock, until the task is
