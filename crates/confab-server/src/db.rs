@@ -479,6 +479,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_version_2_change_log_is_kept_a_full_window_after_the_upgrade_with_no_horizon(
+    ) -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("v2.db");
+        {
+            let conn = open_connection(&path)?;
+            conn.execute_batch(MIGRATIONS[0])?;
+            conn.execute_batch(MIGRATIONS[1])?;
+            conn.execute_batch(
+                "INSERT INTO changes (seq, user_a, payload) VALUES (1, 1, '{}'), (2, 1, '{}');
+                 UPDATE counter SET value = 2;
+                 PRAGMA user_version = 2;",
+            )?;
+        }
+        let before = crate::time::now_ms();
+        let db = Db::open(&path)?;
+        let (oldest, horizon) = db
+            .read(|c| -> Result<(i64, i64), JobError> {
+                Ok((
+                    c.query_row("SELECT min(at_ms) FROM changes", [], |r| r.get(0))?,
+                    c.query_row("SELECT seq FROM sync_horizon", [], |r| r.get(0))?,
+                ))
+            })
+            .await?;
+        // Second precision in SQL: the upgrade's second, not the epoch.
+        assert!(oldest >= before - 1000, "old changes count from the upgrade: {oldest}");
+        assert_eq!(horizon, 0, "nothing was compacted yet");
+        let (compacted, _) = crate::retention::compact_changes(&db, before - 2000)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(compacted, 0, "a cutoff before the upgrade keeps them");
+        db.close();
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn a_version_1_database_keeps_its_rows_as_groups_and_seen_answers() -> anyhow::Result<()>
     {
         let dir = tempfile::tempdir()?;

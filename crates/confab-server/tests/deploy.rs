@@ -259,3 +259,96 @@ fn the_example_environment_file_is_accepted_by_the_server_with_tls_and_ninety_da
     assert_eq!(config.retention.changes_days, 90);
     Ok(())
 }
+
+/// Kills the Sockudo child when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_example_sockudo_config_starts_sockudo_and_accepts_the_servers_signed_triggers(
+) -> Result<()> {
+    use confab_server::config::PusherSettings;
+    use confab_server::realtime::{HttpPublisher, OutEvent, Publisher};
+    use std::io::BufRead;
+
+    let Some(bin) = sockudo_bin() else {
+        bail!("sockudo not found: run scripts/bootstrap.sh");
+    };
+    let dir = tempfile::tempdir()?;
+    let port = sockudo_process::free_port();
+    let (app_id, key, secret) = ("4242", "deploy-key", "deploy-secret-not-real");
+    let example = read("sockudo.toml.example")?;
+    assert!(example.contains("port = 6001") && example.matches("CHANGE-ME").count() == 3);
+    let config = example
+        .replace("port = 6001", &format!("port = {port}"))
+        .replacen("CHANGE-ME", app_id, 1)
+        .replacen("CHANGE-ME", key, 1)
+        .replacen("CHANGE-ME", secret, 1);
+    let path = dir.path().join("sockudo.toml");
+    std::fs::write(&path, config)?;
+    // As the unit runs it: the config file only (Sockudo lets variables override it).
+    let mut child = Child(
+        Command::new(bin)
+            .arg("--config")
+            .arg(&path)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let stdout = child.0.stdout.take().context("sockudo's stdout")?;
+    // Its log says when the app is registered and the port listens: await those lines.
+    let started = tokio::task::spawn_blocking(move || {
+        let (mut registered, mut listening) = (false, false);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line?;
+            registered |= line.contains("app registration") && line.contains(app_id);
+            listening |= line.contains("listening");
+            if registered && listening {
+                return Ok(());
+            }
+        }
+        bail!("sockudo exited before listening with the example config")
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(30), started)
+        .await
+        .context("sockudo did not start within 30 s")???;
+
+    let settings = PusherSettings {
+        app_id: app_id.into(),
+        key: key.into(),
+        secret: secret.into(),
+        cluster: None,
+        host: Some("127.0.0.1".into()),
+        port: Some(port),
+        use_tls: false,
+    };
+    let publisher = HttpPublisher::new(&settings)?;
+    let event = OutEvent {
+        channels: vec!["private-user-1".into()],
+        name: "conversation-created",
+        data: "{}".into(),
+        exclude_socket_id: None,
+    };
+    publisher
+        .publish(&event)
+        .await
+        .context("the example's app accepts a trigger signed with its secret")?;
+    let wrong = HttpPublisher::new(&PusherSettings {
+        secret: "another-secret".into(),
+        ..settings
+    })?;
+    assert!(
+        wrong.publish(&event).await.is_err(),
+        "and refuses another secret"
+    );
+    Ok(())
+}
