@@ -47,32 +47,35 @@ async fn a_cursor_compacted_away_while_offline_reloads_the_history_and_delivers_
 
     backend.start_http().await?;
     alice
-        .until("the reload shows what happened while away", |c| async move {
-            let texts = |m: Vec<confab_model::ipc::ChatMessage>| {
-                m.into_iter()
-                    .map(|x| (x.content, x.delivery == DeliveryState::Sent))
-                    .collect::<Vec<_>>()
-            };
-            let sent = true;
-            let conv_ok = c.messages(conv, None, 50).await.map(texts).is_ok_and(|m| {
-                m == [
-                    ("before".to_owned(), sent),
-                    ("while away".to_owned(), sent),
-                    ("written offline".to_owned(), sent),
-                ]
-            });
-            let ops_ok = c
-                .messages(ops, None, 50)
-                .await
-                .map(texts)
-                .is_ok_and(|m| m == [("ops news".to_owned(), sent)]);
-            let asked = c.requests().await.is_ok_and(|r| {
-                r.incoming
-                    .iter()
-                    .any(|q| q.question == "Where are the runbooks?")
-            });
-            conv_ok && ops_ok && asked
-        })
+        .until(
+            "the reload shows what happened while away",
+            |c| async move {
+                let texts = |m: Vec<confab_model::ipc::ChatMessage>| {
+                    m.into_iter()
+                        .map(|x| (x.content, x.delivery == DeliveryState::Sent))
+                        .collect::<Vec<_>>()
+                };
+                let sent = true;
+                let conv_ok = c.messages(conv, None, 50).await.map(texts).is_ok_and(|m| {
+                    m == [
+                        ("before".to_owned(), sent),
+                        ("while away".to_owned(), sent),
+                        ("written offline".to_owned(), sent),
+                    ]
+                });
+                let ops_ok = c
+                    .messages(ops, None, 50)
+                    .await
+                    .map(texts)
+                    .is_ok_and(|m| m == [("ops news".to_owned(), sent)]);
+                let asked = c.requests().await.is_ok_and(|r| {
+                    r.incoming
+                        .iter()
+                        .any(|q| q.question == "Where are the runbooks?")
+                });
+                conv_ok && ops_ok && asked
+            },
+        )
         .await;
     let on_server = bob.messages(conv, None, 50).await?;
     let texts: Vec<_> = on_server.iter().map(|m| m.content.as_str()).collect();
@@ -88,10 +91,14 @@ async fn a_cursor_compacted_away_while_offline_reloads_the_history_and_delivers_
         .into_iter()
         .map(|c| c.id)
         .collect();
-    assert!(titles.contains(&ops) && titles.contains(&conv), "{titles:?}");
+    assert!(
+        titles.contains(&ops) && titles.contains(&conv),
+        "{titles:?}"
+    );
 
     // Sync goes on from the reloaded cursor: what Bob writes next arrives.
-    bob.send_message(ops, "after the reload", "b-4", None).await?;
+    bob.send_message(ops, "after the reload", "b-4", None)
+        .await?;
     alice
         .until("the next message arrives", |c| async move {
             c.messages(ops, None, 50)

@@ -504,7 +504,10 @@ mod tests {
             })
             .await?;
         // Second precision in SQL: the upgrade's second, not the epoch.
-        assert!(oldest >= before - 1000, "old changes count from the upgrade: {oldest}");
+        assert!(
+            oldest >= before - 1000,
+            "old changes count from the upgrade: {oldest}"
+        );
         assert_eq!(horizon, 0, "nothing was compacted yet");
         let (compacted, _) = crate::retention::compact_changes(&db, before - 2000)
             .await

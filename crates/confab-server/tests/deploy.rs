@@ -81,10 +81,19 @@ fn both_units_pass_systemd_analyze_verify_without_a_warning_and_its_security_rev
     }
     for (name, _, _) in &units {
         let (ok, out) = systemd_analyze(&["verify", name], dir.path())?;
-        assert!(ok && out.trim().is_empty(), "systemd-analyze verify {name}:\n{out}");
+        assert!(
+            ok && out.trim().is_empty(),
+            "systemd-analyze verify {name}:\n{out}"
+        );
         // systemd's own exposure score, 0 (locked down) to 10 (unprotected): at most 2.
         let (ok, out) = systemd_analyze(
-            &["security", "--offline=true", "--threshold=20", "--no-pager", name],
+            &[
+                "security",
+                "--offline=true",
+                "--threshold=20",
+                "--no-pager",
+                name,
+            ],
             dir.path(),
         )?;
         assert!(ok, "systemd-analyze security {name} is above 2.0:\n{out}");
@@ -118,7 +127,10 @@ fn the_units_carry_the_promised_hardening_and_keep_secrets_in_root_only_files() 
             "confab-sockudo.service",
             vec![
                 ("LoadCredential", "sockudo.toml:/etc/confab/sockudo.toml"),
-                ("ExecStart", "/usr/local/bin/sockudo --config %d/sockudo.toml"),
+                (
+                    "ExecStart",
+                    "/usr/local/bin/sockudo --config %d/sockudo.toml",
+                ),
             ],
         ),
     ] {
@@ -166,12 +178,14 @@ fn the_compose_file_runs_caddy_server_and_sockudo_with_volumes_and_no_inline_sec
             Some("no-new-privileges:true"),
             "{name} runs without new privileges"
         );
-        assert_eq!(services[name]["cap_drop"][0].as_str(), Some("ALL"), "{name}");
+        assert_eq!(
+            services[name]["cap_drop"][0].as_str(),
+            Some("ALL"),
+            "{name}"
+        );
         assert_eq!(services[name]["read_only"].as_bool(), Some(true), "{name}");
     }
-    let volumes = doc["volumes"]
-        .as_mapping()
-        .context("top-level volumes")?;
+    let volumes = doc["volumes"].as_mapping().context("top-level volumes")?;
     for v in ["confab-data", "caddy-data"] {
         assert!(volumes.contains_key(v), "volume {v}");
     }
@@ -198,7 +212,10 @@ fn the_compose_file_runs_caddy_server_and_sockudo_with_volumes_and_no_inline_sec
             && services["sockudo"]["ports"].is_null(),
         "only Caddy publishes ports"
     );
-    assert_eq!(doc["secrets"]["sockudo.toml"]["file"].as_str(), Some("./sockudo.toml"));
+    assert_eq!(
+        doc["secrets"]["sockudo.toml"]["file"].as_str(),
+        Some("./sockudo.toml")
+    );
 
     // No secret value in any service's environment: a variable that names one may only refer
     // to the env file's value.
@@ -231,14 +248,24 @@ fn the_compose_file_runs_caddy_server_and_sockudo_with_volumes_and_no_inline_sec
     let mut all = Vec::new();
     strings(&doc, "", &mut all);
     for (key, value) in &all {
-        assert!(!value.contains("CHANGE-ME"), "an example value was pasted: {key}");
+        assert!(
+            !value.contains("CHANGE-ME"),
+            "an example value was pasted: {key}"
+        );
     }
     // What it builds and mounts exists, or has an example to copy.
-    for file in ["Dockerfile", "sockudo.Dockerfile", "server.env.example", "sockudo.toml.example"] {
+    for file in [
+        "Dockerfile",
+        "sockudo.Dockerfile",
+        "server.env.example",
+        "sockudo.toml.example",
+    ] {
         assert!(deploy_dir().join(file).is_file(), "deploy/{file}");
     }
     let ignored = read(".gitignore")?;
-    assert!(ignored.lines().any(|l| l == "server.env") && ignored.lines().any(|l| l == "sockudo.toml"));
+    assert!(
+        ignored.lines().any(|l| l == "server.env") && ignored.lines().any(|l| l == "sockudo.toml")
+    );
     Ok(())
 }
 
@@ -254,7 +281,10 @@ fn the_example_environment_file_is_accepted_by_the_server_with_tls_and_ninety_da
     // The unit sets the database path.
     vars.insert("CONFAB_DB".into(), "/var/lib/confab/confab.db".into());
     let config = ServeConfig::from_vars(&vars)?;
-    assert!(config.pusher.use_tls, "the apps reach Sockudo through Caddy's TLS");
+    assert!(
+        config.pusher.use_tls,
+        "the apps reach Sockudo through Caddy's TLS"
+    );
     assert_eq!(config.pusher.api_base(), "https://realtime.example.com:443");
     assert_eq!(config.retention.changes_days, 90);
     Ok(())

@@ -30,7 +30,9 @@ async fn post(api: &support::Api, room: i64, text: &str) -> Result<i64> {
         )
         .await?;
     anyhow::ensure!(status == StatusCode::CREATED, "posting: {status} {body}");
-    body["seq"].as_i64().ok_or_else(|| anyhow!("no seq in {body}"))
+    body["seq"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no seq in {body}"))
 }
 
 fn seqs(page: &Value) -> Vec<i64> {
@@ -82,7 +84,9 @@ async fn compaction_keeps_serving_cursors_inside_the_window_and_answers_cursor_e
     let (status, page) = ada.get(&format!("/api/sync?since={ada_cursor}")).await?;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(seqs(&page), vec![m3, m4], "nothing Ada needs was dropped");
-    let (status, page) = linus.get(&format!("/api/sync?since={linus_cursor}")).await?;
+    let (status, page) = linus
+        .get(&format!("/api/sync?since={linus_cursor}"))
+        .await?;
     assert_eq!(status, StatusCode::OK, "{page}");
 
     let (status, body) = grace.get(&format!("/api/sync?since={stale}")).await?;
@@ -189,10 +193,8 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
     let during = tokio::time::timeout(WAIT, writer).await???;
     assert!(during > 0, "messages were being written");
 
-    let copy = rusqlite::Connection::open_with_flags(
-        &target,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let copy =
+        rusqlite::Connection::open_with_flags(&target, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let integrity: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     assert_eq!(integrity, "ok");
     let held: i64 = copy.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
@@ -209,7 +211,10 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&target)?.permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&target)?.permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     // A second backup to the same path is refused and leaves the first intact.
@@ -218,8 +223,9 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
         .await?
         .expect_err("an existing file is never overwritten");
     assert!(refused.to_string().contains("exists"), "{refused}");
-    let still: String = rusqlite::Connection::open(&target)?
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let still: String =
+        rusqlite::Connection::open(&target)?
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     assert_eq!(still, "ok");
     Ok(())
 }

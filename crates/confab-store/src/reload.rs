@@ -91,8 +91,7 @@ mod tests {
     use crate::testing::*;
 
     #[test]
-    fn a_reload_keeps_unsent_messages_drops_unlisted_conversations_and_sets_both_cursors_back()
-    {
+    fn a_reload_keeps_unsent_messages_drops_unlisted_conversations_and_sets_both_cursors_back() {
         let mut store = store_with_conversation();
         // A second conversation the server no longer lists, and a third holding an unsent
         // message although the server no longer lists it either.

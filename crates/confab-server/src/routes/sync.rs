@@ -52,7 +52,10 @@ pub async fn sync(
 /// it.
 #[utoipa::path(get, path = "/api/sync/head", tag = "sync", security(("bearer" = [])),
     responses((status = 200, body = SyncHead), (status = 401, body = ErrorBody)))]
-pub async fn head(State(state): State<AppState>, _me: AuthUser) -> Result<Json<SyncHead>, AppError> {
+pub async fn head(
+    State(state): State<AppState>,
+    _me: AuthUser,
+) -> Result<Json<SyncHead>, AppError> {
     let seq = state.db().read(store::retention::head).await?;
     Ok(Json(SyncHead { seq }))
 }

@@ -16,10 +16,12 @@ use crate::store::StoreError;
 /// # Errors
 /// SQLite errors.
 pub fn horizon(c: &Connection) -> Result<Seq, StoreError> {
-    Ok(c.prepare_cached("SELECT seq FROM sync_horizon WHERE id = 1")?
-        .query_row([], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
+    Ok(
+        c.prepare_cached("SELECT seq FROM sync_horizon WHERE id = 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    )
 }
 
 /// The newest seq taken from the counter.
@@ -36,8 +38,10 @@ pub fn head(c: &Connection) -> Result<Seq, StoreError> {
 /// # Errors
 /// SQLite errors.
 pub fn purge_expired_tokens(c: &Connection, now_ms: i64) -> Result<usize, StoreError> {
-    Ok(c.prepare_cached("DELETE FROM tokens WHERE expires_ms <= ?1")?
-        .execute([now_ms])?)
+    Ok(
+        c.prepare_cached("DELETE FROM tokens WHERE expires_ms <= ?1")?
+            .execute([now_ms])?,
+    )
 }
 
 /// One step of compaction: among the oldest `batch` changes, deletes the leading run recorded
