@@ -229,3 +229,22 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
     assert_eq!(still, "ok");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_head_route_and_the_cursor_expired_answer() -> Result<()>
+{
+    let server = TestServer::start().await?;
+    let (status, doc) = support::Api::anonymous(&server.base)?
+        .get("/api/openapi.json")
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["paths"]["/api/sync/head"]["get"]["responses"]["200"].is_object());
+    assert!(doc["paths"]["/api/sync"]["get"]["responses"]["410"].is_object());
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(codes.contains(&json!("cursor_expired")), "{codes:?}");
+    assert!(doc["components"]["schemas"]["SyncHead"]["properties"]["seq"].is_object());
+    Ok(())
+}
