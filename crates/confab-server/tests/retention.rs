@@ -248,3 +248,33 @@ async fn the_openapi_document_describes_the_head_route_and_the_cursor_expired_an
     assert!(doc["components"]["schemas"]["SyncHead"]["properties"]["seq"].is_object());
     Ok(())
 }
+
+#[test]
+fn the_backup_command_copies_the_database_and_refuses_to_overwrite_the_copy() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let live = dir.path().join("live").join("confab.db");
+    let db = confab_server::Db::open(&live)?;
+    db.close();
+    let target = dir.path().join("copy.db");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_confab-server"))
+            .args(["backup", "--db"])
+            .arg(&live)
+            .arg(&target)
+            .env_remove("CONFAB_DB")
+            .output()
+    };
+    let first = run()?;
+    assert!(first.status.success(), "{first:?}");
+    let tables: i64 = rusqlite::Connection::open(&target)?.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('changes', 'sync_horizon')",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(tables, 2, "the copy has the schema");
+    let second = run()?;
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("exists"), "{said}");
+    Ok(())
+}
