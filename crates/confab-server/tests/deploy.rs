@@ -58,8 +58,7 @@ fn systemd_analyze(args: &[&str], dir: &Path) -> Result<(bool, String)> {
 }
 
 #[test]
-fn both_units_pass_systemd_analyze_verify_without_a_warning_and_its_security_review() -> Result<()>
-{
+fn the_units_pass_systemd_analyze_verify_without_a_warning_and_its_security_review() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let Some(sockudo) = sockudo_bin() else {
         bail!("sockudo not found: run scripts/bootstrap.sh");
@@ -72,6 +71,11 @@ fn both_units_pass_systemd_analyze_verify_without_a_warning_and_its_security_rev
             PathBuf::from(env!("CARGO_BIN_EXE_confab-server")),
         ),
         ("confab-sockudo.service", "/usr/local/bin/sockudo", sockudo),
+        (
+            "confab-backup.service",
+            "/usr/local/bin/confab-server",
+            PathBuf::from(env!("CARGO_BIN_EXE_confab-server")),
+        ),
     ];
     for (name, installed, built) in &units {
         let text = read(name)?;
@@ -79,6 +83,15 @@ fn both_units_pass_systemd_analyze_verify_without_a_warning_and_its_security_rev
         let local = text.replace(installed, &built.to_string_lossy());
         std::fs::write(dir.path().join(name), local)?;
     }
+    std::fs::write(
+        dir.path().join("confab-backup.timer"),
+        read("confab-backup.timer")?,
+    )?;
+    let (ok, out) = systemd_analyze(&["verify", "confab-backup.timer"], dir.path())?;
+    assert!(
+        ok && out.trim().is_empty(),
+        "systemd-analyze verify the timer:\n{out}"
+    );
     for (name, _, _) in &units {
         let (ok, out) = systemd_analyze(&["verify", name], dir.path())?;
         assert!(
@@ -109,7 +122,6 @@ fn the_units_carry_the_promised_hardening_and_keep_secrets_in_root_only_files() 
         ("ProtectHome", "yes"),
         ("PrivateTmp", "yes"),
         ("NoNewPrivileges", "yes"),
-        ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
         ("SystemCallFilter", "@system-service"),
         ("CapabilityBoundingSet", ""),
         ("MemoryDenyWriteExecute", "yes"),
@@ -119,6 +131,7 @@ fn the_units_carry_the_promised_hardening_and_keep_secrets_in_root_only_files() 
             "confab-server.service",
             vec![
                 ("StateDirectory", "confab"),
+                ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
                 ("EnvironmentFile", "/etc/confab/server.env"),
                 ("ExecStart", "/usr/local/bin/confab-server serve"),
             ],
@@ -127,10 +140,21 @@ fn the_units_carry_the_promised_hardening_and_keep_secrets_in_root_only_files() 
             "confab-sockudo.service",
             vec![
                 ("LoadCredential", "sockudo.toml:/etc/confab/sockudo.toml"),
+                ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
                 (
                     "ExecStart",
                     "/usr/local/bin/sockudo --config %d/sockudo.toml",
                 ),
+            ],
+        ),
+        (
+            // The same dynamic user as the server, so it can read the database; no network.
+            "confab-backup.service",
+            vec![
+                ("User", "confab"),
+                ("StateDirectory", "confab confab-backups"),
+                ("RestrictAddressFamilies", "AF_UNIX"),
+                ("PrivateNetwork", "yes"),
             ],
         ),
     ] {
@@ -335,22 +359,47 @@ async fn the_example_sockudo_config_starts_sockudo_and_accepts_the_servers_signe
             .spawn()?,
     );
     let stdout = child.0.stdout.take().context("sockudo's stdout")?;
-    // Its log says when the app is registered and the port listens: await those lines.
-    let started = tokio::task::spawn_blocking(move || {
+    // Its log says when the app is registered and the port listens: await those lines. The
+    // reader keeps draining the log afterwards (a closed pipe would stop Sockudo's logging).
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut ready = Some(ready_tx);
         let (mut registered, mut listening) = (false, false);
         for line in std::io::BufReader::new(stdout).lines() {
-            let line = line?;
+            let Ok(line) = line else { return };
             registered |= line.contains("app registration") && line.contains(app_id);
-            listening |= line.contains("listening");
+            listening |= line.contains("http server listening");
             if registered && listening {
-                return Ok(());
+                if let Some(tx) = ready.take() {
+                    let _ = tx.send(());
+                }
             }
         }
-        bail!("sockudo exited before listening with the example config")
     });
-    tokio::time::timeout(std::time::Duration::from_secs(30), started)
+    tokio::time::timeout(std::time::Duration::from_secs(30), ready_rx)
         .await
-        .context("sockudo did not start within 30 s")???;
+        .context("sockudo did not start within 30 s")?
+        .context("sockudo exited before listening with the example config")?;
+    // The log line can come a moment before the HTTP API answers: await its health check, the
+    // condition Sockudo itself reports, under the same kind of timeout.
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let health = format!("http://127.0.0.1:{port}/up/{app_id}");
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            if http
+                .get(&health)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .context("sockudo's app did not report healthy within 30 s")?;
 
     let settings = PusherSettings {
         app_id: app_id.into(),
