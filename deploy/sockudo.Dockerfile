@@ -5,7 +5,8 @@ FROM rust:1-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends protobuf-compiler libprotobuf-dev pkg-config libssl-dev \
  && rm -rf /var/lib/apt/lists/*
-RUN cargo install --locked sockudo --version 5.2.0 --root /out
+# As scripts/bootstrap.sh: the single-node build (memory drivers, no Redis or other backends).
+RUN cargo install --locked sockudo --version 5.2.0 --no-default-features --features local --root /out
 
 FROM debian:bookworm-slim
 RUN apt-get update \

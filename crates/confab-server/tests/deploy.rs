@@ -286,6 +286,15 @@ fn the_compose_file_runs_caddy_server_and_sockudo_with_volumes_and_no_inline_sec
     ] {
         assert!(deploy_dir().join(file).is_file(), "deploy/{file}");
     }
+    // Neither build context carries the operator's secret files to the image builder.
+    let root_ignore = std::fs::read_to_string(deploy_dir().join("../.dockerignore"))?;
+    for secret in ["deploy/server.env", "deploy/sockudo.toml"] {
+        assert!(
+            root_ignore.lines().any(|l| l == secret),
+            ".dockerignore: {secret}"
+        );
+    }
+    assert!(read(".dockerignore")?.lines().any(|l| l == "*"));
     let ignored = read(".gitignore")?;
     assert!(
         ignored.lines().any(|l| l == "server.env") && ignored.lines().any(|l| l == "sockudo.toml")
