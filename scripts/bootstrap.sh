@@ -38,7 +38,8 @@ if [ "$what" = test ] || [ "$what" = app ]; then
   # session; the backend's interoperability test runs pusher-js under Node; `app` gets the
   # Tauri CLI from npm. Node and npm are checked as commands, not Debian packages: a Node.js
   # from elsewhere (NodeSource's nodejs bundles npm) is fine, and Debian's npm conflicts with it.
-  for pkg in dbus gnome-keyring; do
+  # systemd-analyze checks the deployment kit's units (deploy/*.service) offline.
+  for pkg in dbus gnome-keyring systemd; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
   command -v node >/dev/null || need_apt+=(nodejs)

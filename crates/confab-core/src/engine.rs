@@ -586,6 +586,10 @@ impl Engine {
                 self.shared.end_session();
                 return;
             }
+            Err(e) if e.is_cursor_expired() => {
+                self.reload(pusher).await;
+                return;
+            }
             Err(e) => {
                 tracing::info!(error = %e, "catch-up failed");
                 self.planner.page_failed(now, e.is_transient());
@@ -617,6 +621,62 @@ impl Engine {
             self.first_sync = page.has_more;
             let _ = self.db.run(move |s| s.advance_notified_cursor(next)).await;
         }
+    }
+
+    /// The backend can no longer serve the cursor: replace the cache's synced state with its
+    /// current one (see [`crate::reload`]), keeping the outbox, then sync from the head at once.
+    /// What the reload brings is history: nothing is notified.
+    async fn reload(&mut self, pusher: &Client) {
+        tracing::info!("the backend can no longer serve the sync cursor: reloading from scratch");
+        let snapshot = match crate::reload::fetch(&self.api).await {
+            Ok(s) => s,
+            Err(ApiError::Unauthorized) => {
+                self.planner.page_failed(Instant::now().into_std(), false);
+                self.shared.end_session();
+                return;
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "reload failed");
+                self.planner
+                    .page_failed(Instant::now().into_std(), e.is_transient());
+                return;
+            }
+        };
+        let listed: Vec<i64> = snapshot.conversations.iter().map(|c| c.id).collect();
+        let stored = self
+            .db
+            .run(move |s| s.write(|tx| tx.replace_synced(snapshot.as_reload())))
+            .await;
+        let now = Instant::now().into_std();
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "cannot store the reload");
+            self.planner.page_failed(now, false);
+            return;
+        }
+        self.first_sync = false;
+        let kept = self
+            .db
+            .run(|s| s.conversation_ids())
+            .await
+            .unwrap_or_else(|_| listed.clone());
+        let gone: Vec<i64> = self
+            .rooms
+            .iter()
+            .copied()
+            .filter(|r| !kept.contains(r))
+            .collect();
+        for room in gone {
+            self.leave_room(pusher, room);
+        }
+        // Only the rooms the backend lists: one kept for its unsent messages would be refused.
+        for room in listed {
+            self.join_room(pusher, room);
+        }
+        self.feed.send(Changes::everything());
+        // Sync from the head now (what changed while the lists were read), and let the outbox
+        // deliver what waited.
+        self.planner.page_done(now, true);
+        self.send_outbox_now();
     }
 
     /// Tell the UI what a page changed, join new rooms, and decide notifications.

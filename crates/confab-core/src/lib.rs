@@ -29,6 +29,7 @@ mod feed;
 mod lifecycle;
 pub mod notify;
 pub mod outbox;
+mod reload;
 pub mod rest;
 mod sender;
 pub mod session;

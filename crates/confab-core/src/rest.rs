@@ -9,8 +9,8 @@ use confab_model::api::{
     MarkRead, RespondKnowledgeRequest, SendMessage,
 };
 use confab_model::{
-    Conversation, ErrorBody, KnowledgeDecision, KnowledgeRequest, Message, SyncPage, User,
-    UserSummary,
+    Conversation, ErrorBody, KnowledgeDecision, KnowledgeRequest, Message, SyncHead, SyncPage,
+    User, UserSummary,
 };
 use reqwest::{Method, StatusCode};
 
@@ -67,6 +67,13 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The server can no longer serve the sync cursor (410 `cursor_expired`: its change log
+    /// was compacted past it, or it was restored from an older backup): reload from scratch.
+    pub fn is_cursor_expired(&self) -> bool {
+        matches!(self, ApiError::Rejected { code, .. }
+            if code == confab_model::ErrorCode::CursorExpired.as_str())
+    }
+
     /// Worth retrying later (network trouble or a server failure).
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -557,6 +564,14 @@ impl Api {
     pub async fn sync(&self, since: i64, limit: u32) -> Result<SyncPage, ApiError> {
         self.get(&format!("/api/sync?since={since}&limit={limit}"))
             .await
+    }
+
+    /// `GET /api/sync/head`: the newest seq, where a reload from scratch starts syncing.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn sync_head(&self) -> Result<SyncHead, ApiError> {
+        self.get("/api/sync/head").await
     }
 
     /// The channel-auth endpoint URL for the Pusher authorizer.

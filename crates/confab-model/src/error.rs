@@ -21,6 +21,11 @@ pub enum ErrorCode {
     ValidationFailed,
     /// 429: too many failed attempts; try again later.
     RateLimited,
+    /// 410: the `since` cursor of `/api/sync` is older than the server's retained change log
+    /// (compacted by retention) or newer than its counter (a database restored from a backup).
+    /// The client must reload its state from scratch (`GET /api/sync/head`, then the lists)
+    /// instead of paging changes it can no longer get.
+    CursorExpired,
     /// 500: something failed on the server; details are in its log, never in the response.
     Internal,
 }
@@ -36,6 +41,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::ValidationFailed => "validation_failed",
             Self::RateLimited => "rate_limited",
+            Self::CursorExpired => "cursor_expired",
             Self::Internal => "internal",
         }
     }
@@ -50,6 +56,7 @@ impl ErrorCode {
             Self::Conflict => 409,
             Self::ValidationFailed => 422,
             Self::RateLimited => 429,
+            Self::CursorExpired => 410,
             Self::Internal => 500,
         }
     }
@@ -101,6 +108,7 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::ValidationFailed,
             ErrorCode::RateLimited,
+            ErrorCode::CursorExpired,
             ErrorCode::Internal,
         ] {
             let json = serde_json::to_string(&code).expect("serializes");

@@ -30,7 +30,7 @@ pub use domain::{
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use sync::{
     Change, ConversationChange, KnowledgeChange, LeftChange, MessageChange, MuteChange, ReadChange,
-    SyncPage,
+    SyncHead, SyncPage,
 };
 
 /// A user's id (server-assigned, positive).

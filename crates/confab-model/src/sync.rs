@@ -13,10 +13,24 @@ use crate::{Conversation, ConversationId, KnowledgeRequest, Message, Seq, UserId
 pub struct SyncPage {
     /// Changes with strictly increasing sequence numbers, all above the requested `since`.
     pub changes: Vec<Change>,
-    /// The cursor to pass as `since` next time (the last change's seq, or the old cursor).
+    /// The cursor to pass as `since` next time: the last change's seq, or, on the last page
+    /// (`hasMore` false), the server's newest seq when that is higher (the changes between are
+    /// not the caller's), so a cursor stays close to the head of the log and survives its
+    /// compaction. Never below `since`.
     pub next_since: Seq,
     /// Whether more changes are waiting after this page.
     pub has_more: bool,
+}
+
+/// `GET /api/sync/head`: the newest seq. A client reloading its state from scratch (after a
+/// `cursor_expired` answer) reads it before the lists, then syncs from it: whatever changed
+/// after it comes through sync, and whatever came before it is in the lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SyncHead {
+    /// The newest seq stored; a valid `since` for `/api/sync`.
+    pub seq: Seq,
 }
 
 /// A stored change, tagged by `type`: `{"type":"message","seq":5,"message":{…}}`.

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use confab_model::api::PusherClientConfig;
 
 use crate::client_ip::TrustedProxies;
+use crate::retention::RetentionPolicy;
 use crate::write_limit::WriteLimits;
+
+/// The longest retention accepted, in days (a century: anything longer is a typo).
+const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// Why the configuration is unusable; the message says what to set.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -161,14 +165,39 @@ pub struct ServeConfig {
     /// `X-Forwarded-For`/`Forwarded` headers name the client (default: none, so the TCP peer is
     /// the client).
     pub trusted_proxies: TrustedProxies,
+    /// `CONFAB_CHANGES_RETENTION_DAYS`: what maintenance keeps.
+    pub retention: RetentionPolicy,
+}
+
+/// Reads `CONFAB_CHANGES_RETENTION_DAYS` (whole days, 1 to 36,500; default 90) from `vars`.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the variable for anything but a whole number in range.
+pub fn retention_from_vars(vars: &HashMap<String, String>) -> Result<RetentionPolicy, ConfigError> {
+    const NAME: &str = "CONFAB_CHANGES_RETENTION_DAYS";
+    let Some(raw) = vars.get(NAME).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(RetentionPolicy::default());
+    };
+    let invalid = || ConfigError::Invalid {
+        name: NAME,
+        reason: format!(
+            "expected a whole number of days from 1 to {MAX_RETENTION_DAYS}, got {raw:?}"
+        ),
+    };
+    let days: u32 = raw.parse().map_err(|_| invalid())?;
+    if !(1..=MAX_RETENTION_DAYS).contains(&days) {
+        return Err(invalid());
+    }
+    Ok(RetentionPolicy { changes_days: days })
 }
 
 impl ServeConfig {
     /// Reads the configuration from `vars` (normally `std::env::vars()`).
     ///
     /// # Errors
-    /// See [`PusherSettings::from_vars`]; also a missing `CONFAB_DB`, a bad `CONFAB_BIND` or an
-    /// entry of `CONFAB_TRUSTED_PROXIES` that is not a CIDR.
+    /// See [`PusherSettings::from_vars`]; also a missing `CONFAB_DB`, a bad `CONFAB_BIND`, an
+    /// entry of `CONFAB_TRUSTED_PROXIES` that is not a CIDR, or a bad
+    /// `CONFAB_CHANGES_RETENTION_DAYS` ([`retention_from_vars`]).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let db = vars.get("CONFAB_DB").filter(|v| !v.trim().is_empty());
         let pusher = match (PusherSettings::from_vars(vars), db) {
@@ -219,6 +248,7 @@ impl ServeConfig {
             bind,
             metrics_bind,
             write_limits,
+            retention: retention_from_vars(vars)?,
         })
     }
 }
@@ -300,6 +330,27 @@ mod tests {
         ]))
         .expect("valid");
         assert_eq!(p.api_base(), "https://api-eu.pusher.com");
+    }
+
+    #[test]
+    fn changes_are_kept_ninety_days_unless_a_whole_number_of_days_is_set() {
+        assert_eq!(
+            retention_from_vars(&HashMap::new()),
+            Ok(RetentionPolicy { changes_days: 90 })
+        );
+        assert_eq!(
+            retention_from_vars(&vars(&[("CONFAB_CHANGES_RETENTION_DAYS", " 30 ")])),
+            Ok(RetentionPolicy { changes_days: 30 })
+        );
+        for bad in ["0", "-5", "2.5", "ninety", "36501"] {
+            let err = retention_from_vars(&vars(&[("CONFAB_CHANGES_RETENTION_DAYS", bad)]))
+                .expect_err(bad);
+            let msg = err.to_string();
+            assert!(
+                msg.contains("CONFAB_CHANGES_RETENTION_DAYS") && msg.contains(bad),
+                "{msg}"
+            );
+        }
     }
 
     #[test]

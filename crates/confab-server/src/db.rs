@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_kinds_mute_answers.sql"),
     include_str!("../migrations/003_login_throttle.sql"),
     include_str!("../migrations/004_write_limits.sql"),
+    include_str!("../migrations/005_retention.sql"),
 ];
 /// The most jobs committed in one transaction.
 const MAX_GROUP: usize = 128;
@@ -550,6 +551,45 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode() & 0o777);
         assert_eq!(mode(&shared), 0o755);
         assert_eq!(mode(&path), 0o600);
+        db.close();
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_version_2_change_log_is_kept_a_full_window_after_the_upgrade_with_no_horizon(
+    ) -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("v2.db");
+        {
+            let conn = open_connection(&path)?;
+            conn.execute_batch(MIGRATIONS[0])?;
+            conn.execute_batch(MIGRATIONS[1])?;
+            conn.execute_batch(
+                "INSERT INTO changes (seq, user_a, payload) VALUES (1, 1, '{}'), (2, 1, '{}');
+                 UPDATE counter SET value = 2;
+                 PRAGMA user_version = 2;",
+            )?;
+        }
+        let before = crate::time::now_ms();
+        let db = Db::open(&path)?;
+        let (oldest, horizon) = db
+            .read(|c| -> Result<(i64, i64), JobError> {
+                Ok((
+                    c.query_row("SELECT min(at_ms) FROM changes", [], |r| r.get(0))?,
+                    c.query_row("SELECT seq FROM sync_horizon", [], |r| r.get(0))?,
+                ))
+            })
+            .await?;
+        // Second precision in SQL: the upgrade's second, not the epoch.
+        assert!(
+            oldest >= before - 1000,
+            "old changes count from the upgrade: {oldest}"
+        );
+        assert_eq!(horizon, 0, "nothing was compacted yet");
+        let (compacted, _) = crate::retention::compact_changes(&db, before - 2000)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(compacted, 0, "a cutoff before the upgrade keeps them");
         db.close();
         Ok(())
     }

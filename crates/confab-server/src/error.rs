@@ -68,6 +68,10 @@ pub enum AppError {
         /// How long until one more write fits (whole seconds).
         retry_after: std::time::Duration,
     },
+    /// 410 `cursor_expired`: the sync cursor is below the compacted log's horizon or above
+    /// its newest seq; the client reloads from scratch.
+    #[error("{0}")]
+    CursorExpired(&'static str),
     /// 500 `internal`: logged with its cause; the response says only "internal error".
     #[error("internal error: {0}")]
     Internal(String),
@@ -87,6 +91,7 @@ impl AppError {
             | Self::Busy
             | Self::TooManyInFlight
             | Self::WriteLimited { .. } => ErrorCode::RateLimited,
+            Self::CursorExpired(_) => ErrorCode::CursorExpired,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

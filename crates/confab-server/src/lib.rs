@@ -23,6 +23,7 @@
 //! configuration, demo mode and user provisioning around it.
 
 pub mod auth;
+pub mod backup;
 pub mod client_ip;
 pub mod config;
 pub mod db;
@@ -31,6 +32,7 @@ pub mod error;
 pub mod in_flight;
 pub mod metrics;
 pub mod realtime;
+pub mod retention;
 pub mod routes;
 pub mod state;
 pub mod store;

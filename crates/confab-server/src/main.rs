@@ -1,4 +1,4 @@
-//! The `confab-server` command: `serve`, `demo`, and `users add|list|disable`.
+//! The `confab-server` command: `serve`, `demo`, `backup`, and `users add|list|disable`.
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use confab_server::config::{PusherSettings, ServeConfig};
-use confab_server::{app, auth, demo, store, AppState, Db};
+use confab_server::config::{retention_from_vars, PusherSettings, ServeConfig};
+use confab_server::retention::{spawn_maintenance, MAINTENANCE_EVERY};
+use confab_server::{app, auth, backup, demo, store, AppState, Db};
 use sockudo_process::Sockudo;
 
 /// Confab's companion backend.
@@ -26,7 +27,8 @@ enum Cmd {
     /// PUSHER_SECRET, and PUSHER_CLUSTER (hosted) or PUSHER_HOST [PUSHER_PORT, PUSHER_USE_TLS]
     /// (Sockudo/Soketi); CONFAB_DB (SQLite file); CONFAB_BIND (default 127.0.0.1:8080);
     /// CONFAB_METRICS_BIND (Prometheus /metrics, off by default); CONFAB_WRITE_LIMITS;
-    /// CONFAB_TRUSTED_PROXIES (CIDRs of reverse proxies whose X-Forwarded-For is believed).
+    /// CONFAB_TRUSTED_PROXIES (CIDRs of reverse proxies whose X-Forwarded-For is believed);
+    /// CONFAB_CHANGES_RETENTION_DAYS (default 90). Maintenance runs at start and hourly.
     Serve,
     /// One-command demo: a fresh database with users (passwords printed), history and pending
     /// requests, and a Sockudo child process with generated credentials.
@@ -41,6 +43,15 @@ enum Cmd {
         /// Let a teammate (Linus) post messages and share requests now and then.
         #[arg(long)]
         teammate: bool,
+    },
+    /// Copy the database to a new file while the server may be serving (VACUUM INTO). Restore:
+    /// stop the server, copy the file over the database (removing its -wal and -shm), start.
+    Backup {
+        /// The SQLite file (or CONFAB_DB).
+        #[arg(long, env = "CONFAB_DB")]
+        db: Option<PathBuf>,
+        /// The new file (must not exist; created 0600).
+        path: PathBuf,
     },
     /// Manage accounts (there is no open sign-up).
     Users {
@@ -84,6 +95,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Users { db, action } => users(db, action),
+        Cmd::Backup { db, path } => run_backup(db, &path),
         Cmd::Serve => runtime().and_then(|rt| rt.block_on(serve())),
         Cmd::Demo { bind, db, teammate } => {
             runtime().and_then(|rt| rt.block_on(run_demo(bind, db, teammate)))
@@ -112,6 +124,7 @@ async fn serve() -> Result<()> {
     let state = AppState::new(db, &config.pusher)?
         .with_write_limits(config.write_limits)
         .trusting(config.trusted_proxies.clone());
+    let maintenance = spawn_maintenance(state.clone(), config.retention, MAINTENANCE_EVERY);
     let listener = bind(config.bind).await?;
     if let Some(addr) = config.metrics_bind {
         let metrics = bind(addr).await?;
@@ -124,8 +137,11 @@ async fn serve() -> Result<()> {
         });
     }
     tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher.api_base(),
-        trusted_proxies = ?config.trusted_proxies, "serving");
-    listen(listener, state).await
+        trusted_proxies = ?config.trusted_proxies,
+        retention_days = config.retention.changes_days, "serving");
+    let result = listen(listener, state).await;
+    maintenance.abort();
+    result
 }
 
 /// Binds `addr`; port 0 picks a free port (read it back with `local_addr`).
@@ -169,6 +185,8 @@ async fn shutdown_signal() {
 }
 
 async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: bool) -> Result<()> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let retention = retention_from_vars(&vars).context("refusing to start")?;
     // Without --db the database lives in a temporary directory that is removed on exit, so
     // repeated demo runs (tests, scripts) leave nothing behind.
     let (db_path, scratch) = match db_path {
@@ -226,12 +244,23 @@ async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: boo
         ));
     }
     println!("Press Ctrl-C to stop (Sockudo stops too).");
+    let maintenance = spawn_maintenance(state.clone(), retention, MAINTENANCE_EVERY);
     let result = listen(listener, state.clone()).await;
+    maintenance.abort();
     sockudo.kill();
     state.db().close();
     drop(state);
     drop(scratch);
     result
+}
+
+fn run_backup(db_path: Option<PathBuf>, target: &std::path::Path) -> Result<()> {
+    let Some(db_path) = db_path else {
+        bail!("set --db PATH or CONFAB_DB to the server's SQLite file");
+    };
+    backup::backup(&db_path, target)?;
+    println!("backed up {} to {}", db_path.display(), target.display());
+    Ok(())
 }
 
 fn users(db_path: Option<PathBuf>, action: UsersCmd) -> Result<()> {

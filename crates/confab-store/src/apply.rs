@@ -516,7 +516,7 @@ fn apply_muted(cx: &StoreTx<'_>, m: &MuteChange) -> Result<Applied> {
 }
 
 /// The requester opened an answer (on any device): it is read, whatever the seqs say.
-fn apply_answer_seen(conn: &Connection, r: &KnowledgeRequest) -> Result<Applied> {
+pub(crate) fn apply_answer_seen(conn: &Connection, r: &KnowledgeRequest) -> Result<Applied> {
     let outcome = apply_request(conn, r)?;
     let seen = conn
         .prepare_cached(

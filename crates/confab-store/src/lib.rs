@@ -45,6 +45,7 @@ mod mention;
 mod migrate;
 mod outbox;
 mod query;
+mod reload;
 mod search;
 mod store;
 #[cfg(test)]
@@ -60,6 +61,7 @@ pub use mention::mentions;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{OutboxItem, OutboxState};
 pub use query::{ConversationLabel, PREVIEW_CHARS};
+pub use reload::Reload;
 pub use search::{fts_query, RequestMatch};
 pub use store::{QueryCounts, Store, StoreTx, BUSY_TIMEOUT};
 

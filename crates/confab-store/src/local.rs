@@ -10,8 +10,8 @@ use crate::error::{Result, StoreError};
 use crate::store::{Store, StoreTx};
 
 const ACCOUNT_ID: &str = "account_id";
-const SYNC_CURSOR: &str = "sync_cursor";
-const NOTIFIED_CURSOR: &str = "notified_cursor";
+pub(crate) const SYNC_CURSOR: &str = "sync_cursor";
+pub(crate) const NOTIFIED_CURSOR: &str = "notified_cursor";
 /// UI settings live in `meta` under this prefix, apart from the store's own keys.
 const SETTING_PREFIX: &str = "ui.";
 

@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
             post(knowledge::mark_answer_seen),
         )
         .route("/api/sync", get(sync::sync))
+        .route("/api/sync/head", get(sync::head))
         .route("/api/pusher/auth", post(pusher::authorize))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)

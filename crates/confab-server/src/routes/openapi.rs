@@ -19,7 +19,8 @@ use crate::routes::{account, chat, conversations, health, knowledge, pusher, syn
         conversations::rename_conversation, conversations::add_members,
         conversations::leave_conversation, conversations::set_muted, chat::list_messages,
         chat::send_message, chat::mark_read, knowledge::create_request, knowledge::list_requests,
-        knowledge::respond, knowledge::mark_answer_seen, sync::sync, pusher::authorize,
+        knowledge::respond, knowledge::mark_answer_seen, sync::sync, sync::head,
+        pusher::authorize,
     ),
     components(schemas(
         confab_model::events::UserNotice, confab_model::events::ConversationCreated,

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod conversations;
 mod error;
 pub mod knowledge;
+pub mod retention;
 pub mod sync;
 pub mod users;
 

@@ -36,11 +36,55 @@ pub fn record_change(
     };
     let payload = serde_json::to_string(change)?;
     c.prepare_cached(
-        "INSERT INTO changes (seq, conversation_id, user_a, user_b, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO changes (seq, conversation_id, user_a, user_b, payload, at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![seq, conv, a, b, payload])?;
+    .execute(params![seq, conv, a, b, payload, crate::time::now_ms()])?;
     Ok(())
+}
+
+/// Why a sync cursor cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorProblem {
+    /// Below the horizon: changes the caller may need were compacted away.
+    Compacted,
+    /// Above the newest seq: the database is older than the client's view (restored from a
+    /// backup), so changes numbered up to the cursor would never reach it.
+    AheadOfLog,
+}
+
+/// The page after `since` as [`changes_since`], read in one snapshot with the horizon and the
+/// counter: `Err(problem)` when the cursor cannot be served (the client must reload), else the
+/// page, whose `next_since` on the last page is moved up to the counter (see
+/// [`confab_model::SyncPage::next_since`]).
+///
+/// # Errors
+/// As [`changes_since`].
+pub fn page_after(
+    c: &Connection,
+    user: UserId,
+    since: Seq,
+    limit: u32,
+) -> Result<Result<SyncPage, CursorProblem>, StoreError> {
+    // One read transaction: the horizon, the counter and the changes from the same snapshot,
+    // so a compaction or a write committed meanwhile cannot slip between them.
+    let tx = c.unchecked_transaction()?;
+    let horizon = crate::store::retention::horizon(&tx)?;
+    let head = crate::store::retention::head(&tx)?;
+    if since < horizon {
+        return Ok(Err(CursorProblem::Compacted));
+    }
+    if since > head {
+        return Ok(Err(CursorProblem::AheadOfLog));
+    }
+    let mut page = changes_since(&tx, user, since, limit)?;
+    if !page.has_more {
+        // Every change up to `head` is committed in this snapshot and the caller has all of
+        // those visible to them: the rest are not theirs.
+        page.next_since = page.next_since.max(head);
+    }
+    tx.commit()?;
+    Ok(Ok(page))
 }
 
 /// The changes visible to `user` with seq above `since`, ascending, at most `limit`.

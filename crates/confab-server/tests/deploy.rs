@@ -1,0 +1,442 @@
+//! The deployment kit in `deploy/`: the systemd units pass systemd's own checks
+//! (`systemd-analyze verify` and its offline security review) and carry the promised hardening;
+//! the compose file runs Caddy, confab-server and Sockudo with volumes and no inline secret; the
+//! example environment file is one the server accepts. No compose tool exists on the test
+//! machines, so the compose file is read as YAML.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use confab_server::ServeConfig;
+use serde_yaml::Value;
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+fn read(name: &str) -> Result<String> {
+    let path = deploy_dir().join(name);
+    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Every `Key=value` line of a unit's sections (comments and section headers skipped).
+fn settings(unit: &str) -> Vec<(String, String)> {
+    unit.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('['))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+fn sockudo_bin() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("sockudo"))
+        .find(|p| p.is_file());
+    on_path.or_else(|| {
+        let p = PathBuf::from(std::env::var_os("HOME")?).join(".cargo/bin/sockudo");
+        p.is_file().then_some(p)
+    })
+}
+
+fn systemd_analyze(args: &[&str], dir: &Path) -> Result<(bool, String)> {
+    let out = Command::new("systemd-analyze")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("running systemd-analyze (scripts/bootstrap.sh test installs systemd)")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.success(), text))
+}
+
+#[test]
+fn the_units_pass_systemd_analyze_verify_without_a_warning_and_its_security_review() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let Some(sockudo) = sockudo_bin() else {
+        bail!("sockudo not found: run scripts/bootstrap.sh");
+    };
+    // The real binaries at the places the units name (verify checks they are executable).
+    let units = [
+        (
+            "confab-server.service",
+            "/usr/local/bin/confab-server",
+            PathBuf::from(env!("CARGO_BIN_EXE_confab-server")),
+        ),
+        ("confab-sockudo.service", "/usr/local/bin/sockudo", sockudo),
+        (
+            "confab-backup.service",
+            "/usr/local/bin/confab-server",
+            PathBuf::from(env!("CARGO_BIN_EXE_confab-server")),
+        ),
+    ];
+    for (name, installed, built) in &units {
+        let text = read(name)?;
+        assert!(text.contains(installed), "{name} runs {installed}");
+        let local = text.replace(installed, &built.to_string_lossy());
+        std::fs::write(dir.path().join(name), local)?;
+    }
+    std::fs::write(
+        dir.path().join("confab-backup.timer"),
+        read("confab-backup.timer")?,
+    )?;
+    let (ok, out) = systemd_analyze(&["verify", "confab-backup.timer"], dir.path())?;
+    assert!(
+        ok && out.trim().is_empty(),
+        "systemd-analyze verify the timer:\n{out}"
+    );
+    for (name, _, _) in &units {
+        let (ok, out) = systemd_analyze(&["verify", name], dir.path())?;
+        assert!(
+            ok && out.trim().is_empty(),
+            "systemd-analyze verify {name}:\n{out}"
+        );
+        // systemd's own exposure score, 0 (locked down) to 10 (unprotected): at most 2.
+        let (ok, out) = systemd_analyze(
+            &[
+                "security",
+                "--offline=true",
+                "--threshold=20",
+                "--no-pager",
+                name,
+            ],
+            dir.path(),
+        )?;
+        assert!(ok, "systemd-analyze security {name} is above 2.0:\n{out}");
+    }
+    Ok(())
+}
+
+#[test]
+fn the_units_carry_the_promised_hardening_and_keep_secrets_in_root_only_files() -> Result<()> {
+    let common = [
+        ("DynamicUser", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("NoNewPrivileges", "yes"),
+        ("SystemCallFilter", "@system-service"),
+        ("CapabilityBoundingSet", ""),
+        ("MemoryDenyWriteExecute", "yes"),
+    ];
+    for (name, own) in [
+        (
+            "confab-server.service",
+            vec![
+                ("StateDirectory", "confab"),
+                ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
+                ("EnvironmentFile", "/etc/confab/server.env"),
+                ("ExecStart", "/usr/local/bin/confab-server serve"),
+            ],
+        ),
+        (
+            "confab-sockudo.service",
+            vec![
+                ("LoadCredential", "sockudo.toml:/etc/confab/sockudo.toml"),
+                ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
+                (
+                    "ExecStart",
+                    "/usr/local/bin/sockudo --config %d/sockudo.toml",
+                ),
+            ],
+        ),
+        (
+            // The same dynamic user as the server, so it can read the database; no network.
+            "confab-backup.service",
+            vec![
+                ("User", "confab"),
+                ("StateDirectory", "confab confab-backups"),
+                ("RestrictAddressFamilies", "AF_UNIX"),
+                ("PrivateNetwork", "yes"),
+            ],
+        ),
+    ] {
+        let set = settings(&read(name)?);
+        for (key, value) in common.iter().chain(&own) {
+            assert!(
+                set.iter().any(|(k, v)| k == key && v == value),
+                "{name} lacks {key}={value}"
+            );
+        }
+        for (key, value) in &set {
+            let upper = key.to_ascii_uppercase();
+            assert!(
+                !(key == "Environment" && (upper.contains("SECRET") || value.contains("SECRET"))),
+                "{name} must not carry a secret inline: {key}={value}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every string in the document, with the mapping key it sits under.
+fn strings<'a>(v: &'a Value, key: &str, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::String(s) => out.push((key.to_owned(), s)),
+        Value::Sequence(items) => items.iter().for_each(|i| strings(i, key, out)),
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                strings(v, k.as_str().unwrap_or(key), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_compose_file_runs_caddy_server_and_sockudo_with_volumes_and_no_inline_secret() -> Result<()>
+{
+    let doc: Value = serde_yaml::from_str(&read("compose.yaml")?)?;
+    let services = &doc["services"];
+    for name in ["caddy", "confab-server", "sockudo"] {
+        assert!(services[name].is_mapping(), "service {name}");
+        assert_eq!(
+            services[name]["security_opt"][0].as_str(),
+            Some("no-new-privileges:true"),
+            "{name} runs without new privileges"
+        );
+        assert_eq!(
+            services[name]["cap_drop"][0].as_str(),
+            Some("ALL"),
+            "{name}"
+        );
+        assert_eq!(services[name]["read_only"].as_bool(), Some(true), "{name}");
+    }
+    let volumes = doc["volumes"].as_mapping().context("top-level volumes")?;
+    for v in ["confab-data", "caddy-data"] {
+        assert!(volumes.contains_key(v), "volume {v}");
+    }
+    let server = &services["confab-server"];
+    assert_eq!(server["env_file"][0].as_str(), Some("server.env"));
+    assert!(server["volumes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .any(|v| v.as_str() == Some("confab-data:/var/lib/confab")));
+    assert_eq!(
+        server["environment"]["CONFAB_DB"].as_str(),
+        Some("/var/lib/confab/confab.db"),
+        "the database is on the volume"
+    );
+    assert!(services["caddy"]["volumes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .any(|v| v.as_str() == Some("./Caddyfile:/etc/caddy/Caddyfile:ro")));
+    assert!(
+        services["caddy"]["ports"].is_sequence()
+            && services["confab-server"]["ports"].is_null()
+            && services["sockudo"]["ports"].is_null(),
+        "only Caddy publishes ports"
+    );
+    assert_eq!(
+        doc["secrets"]["sockudo.toml"]["file"].as_str(),
+        Some("./sockudo.toml")
+    );
+
+    // No secret value in any service's environment: a variable that names one may only refer
+    // to the env file's value.
+    for (name, service) in services.as_mapping().context("services")? {
+        let env: Vec<(String, String)> = match &service["environment"] {
+            Value::Mapping(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let v = v.as_str().map(str::to_owned).unwrap_or_default();
+                    (k.as_str().unwrap_or_default().to_owned(), v)
+                })
+                .collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .filter_map(|i| i.as_str()?.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (key, value) in env {
+            let k = key.to_ascii_uppercase();
+            if ["SECRET", "PASSWORD", "TOKEN", "PUSHER_KEY"]
+                .iter()
+                .any(|s| k.contains(s))
+            {
+                assert!(value.starts_with("${"), "{name:?}: {key} carries a value");
+            }
+        }
+    }
+    let mut all = Vec::new();
+    strings(&doc, "", &mut all);
+    for (key, value) in &all {
+        assert!(
+            !value.contains("CHANGE-ME"),
+            "an example value was pasted: {key}"
+        );
+    }
+    // What it builds and mounts exists, or has an example to copy.
+    for file in [
+        "Dockerfile",
+        "sockudo.Dockerfile",
+        "server.env.example",
+        "sockudo.toml.example",
+    ] {
+        assert!(deploy_dir().join(file).is_file(), "deploy/{file}");
+    }
+    // Neither build context carries the operator's secret files to the image builder.
+    let root_ignore = std::fs::read_to_string(deploy_dir().join("../.dockerignore"))?;
+    for secret in ["deploy/server.env", "deploy/sockudo.toml"] {
+        assert!(
+            root_ignore.lines().any(|l| l == secret),
+            ".dockerignore: {secret}"
+        );
+    }
+    assert!(read(".dockerignore")?.lines().any(|l| l == "*"));
+    let ignored = read(".gitignore")?;
+    assert!(
+        ignored.lines().any(|l| l == "server.env") && ignored.lines().any(|l| l == "sockudo.toml")
+    );
+    Ok(())
+}
+
+#[test]
+fn the_example_environment_file_is_accepted_by_the_server_with_tls_and_ninety_days() -> Result<()> {
+    let mut vars: HashMap<String, String> = read("server.env.example")?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    // The unit sets the database path.
+    vars.insert("CONFAB_DB".into(), "/var/lib/confab/confab.db".into());
+    let config = ServeConfig::from_vars(&vars)?;
+    assert!(
+        config.pusher.use_tls,
+        "the apps reach Sockudo through Caddy's TLS"
+    );
+    assert_eq!(config.pusher.api_base(), "https://realtime.example.com:443");
+    assert_eq!(config.retention.changes_days, 90);
+    Ok(())
+}
+
+/// Kills the Sockudo child when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_example_sockudo_config_starts_sockudo_and_accepts_the_servers_signed_triggers(
+) -> Result<()> {
+    use confab_server::config::PusherSettings;
+    use confab_server::realtime::{HttpPublisher, OutEvent, Publisher};
+    use std::io::BufRead;
+
+    let Some(bin) = sockudo_bin() else {
+        bail!("sockudo not found: run scripts/bootstrap.sh");
+    };
+    let dir = tempfile::tempdir()?;
+    let port = sockudo_process::free_port();
+    let (app_id, key, secret) = ("4242", "deploy-key", "deploy-secret-not-real");
+    let example = read("sockudo.toml.example")?;
+    assert!(example.contains("port = 6001") && example.matches("CHANGE-ME").count() == 3);
+    let config = example
+        .replace("port = 6001", &format!("port = {port}"))
+        .replacen("CHANGE-ME", app_id, 1)
+        .replacen("CHANGE-ME", key, 1)
+        .replacen("CHANGE-ME", secret, 1);
+    let path = dir.path().join("sockudo.toml");
+    std::fs::write(&path, config)?;
+    // As the unit runs it: the config file only (Sockudo lets variables override it).
+    let mut child = Child(
+        Command::new(bin)
+            .arg("--config")
+            .arg(&path)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let stdout = child.0.stdout.take().context("sockudo's stdout")?;
+    // Its log says when the app is registered and the port listens: await those lines. The
+    // reader keeps draining the log afterwards (a closed pipe would stop Sockudo's logging).
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut ready = Some(ready_tx);
+        let (mut registered, mut listening) = (false, false);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            registered |= line.contains("app registration") && line.contains(app_id);
+            listening |= line.contains("http server listening");
+            if registered && listening {
+                if let Some(tx) = ready.take() {
+                    let _ = tx.send(());
+                }
+            }
+        }
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(30), ready_rx)
+        .await
+        .context("sockudo did not start within 30 s")?
+        .context("sockudo exited before listening with the example config")?;
+    // The log line can come a moment before the HTTP API answers: await its health check, the
+    // condition Sockudo itself reports, under the same kind of timeout.
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let health = format!("http://127.0.0.1:{port}/up/{app_id}");
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            if http
+                .get(&health)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .context("sockudo's app did not report healthy within 30 s")?;
+
+    let settings = PusherSettings {
+        app_id: app_id.into(),
+        key: key.into(),
+        secret: secret.into(),
+        cluster: None,
+        host: Some("127.0.0.1".into()),
+        port: Some(port),
+        use_tls: false,
+    };
+    let publisher = HttpPublisher::new(&settings)?;
+    let event = OutEvent {
+        channels: vec!["private-user-1".into()],
+        name: "conversation-created",
+        data: "{}".into(),
+        exclude_socket_id: None,
+    };
+    publisher
+        .publish(&event)
+        .await
+        .context("the example's app accepts a trigger signed with its secret")?;
+    let wrong = HttpPublisher::new(&PusherSettings {
+        secret: "another-secret".into(),
+        ..settings
+    })?;
+    assert!(
+        wrong.publish(&event).await.is_err(),
+        "and refuses another secret"
+    );
+    Ok(())
+}
