@@ -76,6 +76,47 @@ impl PusherSettings {
         }
     }
 
+    /// Where the server itself reaches the Pusher HTTP API, read from `vars`: these settings,
+    /// unless `PUSHER_API_HOST` (with `PUSHER_API_PORT`, `PUSHER_API_USE_TLS`, default plain
+    /// HTTP) names another address. Behind a TLS edge the apps connect to the public name while
+    /// the server triggers on Sockudo's own loopback port, and the edge never exposes `/apps/`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a bad port or boolean.
+    pub fn for_api(&self, vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let Some(host) = get("PUSHER_API_HOST") else {
+            return Ok(self.clone());
+        };
+        let port = match get("PUSHER_API_PORT") {
+            None => None,
+            Some(p) => Some(p.parse::<u16>().map_err(|e| ConfigError::Invalid {
+                name: "PUSHER_API_PORT",
+                reason: e.to_string(),
+            })?),
+        };
+        let use_tls = match get("PUSHER_API_USE_TLS").as_deref() {
+            None | Some("0" | "false" | "FALSE" | "no") => false,
+            Some("1" | "true" | "TRUE" | "yes") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "PUSHER_API_USE_TLS",
+                    reason: format!("expected true or false, got {other:?}"),
+                })
+            }
+        };
+        Ok(Self {
+            host: Some(host),
+            port,
+            use_tls,
+            ..self.clone()
+        })
+    }
+
     /// What clients may know: everything but the secret and the app id.
     pub fn client_config(&self) -> PusherClientConfig {
         PusherClientConfig {
@@ -150,8 +191,10 @@ impl PusherSettings {
 /// Everything `confab-server serve` needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
-    /// The Pusher settings.
+    /// The Pusher settings the apps are given.
     pub pusher: PusherSettings,
+    /// Where the server triggers (see [`PusherSettings::for_api`]).
+    pub pusher_api: PusherSettings,
     /// `CONFAB_DB`: the SQLite file.
     pub db_path: PathBuf,
     /// `CONFAB_BIND`: the listen address (default `127.0.0.1:8080`).
@@ -241,8 +284,10 @@ impl ServeConfig {
             name: "CONFAB_TRUSTED_PROXIES",
             reason: e.to_string(),
         })?;
+        let pusher_api = pusher.for_api(vars)?;
         Ok(Self {
             pusher,
+            pusher_api,
             trusted_proxies,
             db_path: PathBuf::from(db.map(|s| s.trim()).unwrap_or_default()),
             bind,
@@ -277,6 +322,44 @@ mod tests {
         ] {
             assert!(msg.contains(name), "{msg}");
         }
+    }
+
+    #[test]
+    fn behind_a_tls_edge_the_server_triggers_on_sockudos_own_address_and_the_apps_get_the_public_one(
+    ) {
+        let base = [
+            ("PUSHER_APP_ID", "1"),
+            ("PUSHER_KEY", "k"),
+            ("PUSHER_SECRET", "s"),
+            ("PUSHER_HOST", "chat.example.com"),
+            ("PUSHER_PORT", "443"),
+            ("PUSHER_USE_TLS", "true"),
+            ("CONFAB_DB", "/var/lib/confab/confab.db"),
+        ];
+        let same = ServeConfig::from_vars(&vars(&base)).expect("valid");
+        assert_eq!(
+            same.pusher_api, same.pusher,
+            "one address unless told otherwise"
+        );
+        let mut split = base.to_vec();
+        split.extend([
+            ("PUSHER_API_HOST", "127.0.0.1"),
+            ("PUSHER_API_PORT", "6001"),
+        ]);
+        let cfg = ServeConfig::from_vars(&vars(&split)).expect("valid");
+        assert_eq!(cfg.pusher_api.api_base(), "http://127.0.0.1:6001");
+        assert_eq!(
+            cfg.pusher.client_config().host.as_deref(),
+            Some("chat.example.com")
+        );
+        assert!(cfg.pusher.client_config().use_tls);
+        let mut bad = base.to_vec();
+        bad.extend([
+            ("PUSHER_API_HOST", "127.0.0.1"),
+            ("PUSHER_API_PORT", "sixty"),
+        ]);
+        let err = ServeConfig::from_vars(&vars(&bad)).expect_err("a bad port");
+        assert!(err.to_string().contains("PUSHER_API_PORT"), "{err}");
     }
 
     #[test]

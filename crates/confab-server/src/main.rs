@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use confab_server::config::{retention_from_vars, PusherSettings, ServeConfig};
+use confab_server::realtime::HttpPublisher;
 use confab_server::retention::{spawn_maintenance, MAINTENANCE_EVERY};
 use confab_server::{app, auth, backup, demo, store, AppState, Db};
 use sockudo_process::Sockudo;
@@ -121,7 +122,8 @@ async fn serve() -> Result<()> {
     let config = ServeConfig::from_vars(&vars).context("refusing to start")?;
     let db = Db::open(&config.db_path)
         .with_context(|| format!("opening {}", config.db_path.display()))?;
-    let state = AppState::new(db, &config.pusher)?
+    let publisher = std::sync::Arc::new(HttpPublisher::new(&config.pusher_api)?);
+    let state = AppState::with_publisher(db, &config.pusher, publisher)
         .with_write_limits(config.write_limits)
         .trusting(config.trusted_proxies.clone());
     let maintenance = spawn_maintenance(state.clone(), config.retention, MAINTENANCE_EVERY);
@@ -136,7 +138,7 @@ async fn serve() -> Result<()> {
             }
         });
     }
-    tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher.api_base(),
+    tracing::info!(bind = %listener.local_addr()?, pusher = %config.pusher_api.api_base(),
         trusted_proxies = ?config.trusted_proxies,
         retention_days = config.retention.changes_days, "serving");
     let result = listen(listener, state).await;

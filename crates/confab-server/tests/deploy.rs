@@ -318,7 +318,13 @@ fn the_example_environment_file_is_accepted_by_the_server_with_tls_and_ninety_da
         config.pusher.use_tls,
         "the apps reach Sockudo through Caddy's TLS"
     );
-    assert_eq!(config.pusher.api_base(), "https://realtime.example.com:443");
+    assert_eq!(config.pusher.api_base(), "https://chat.example.com:443");
+    assert_eq!(
+        config.pusher_api.api_base(),
+        "http://127.0.0.1:6001",
+        "the server triggers on Sockudo's own port, not through the edge that refuses /apps/"
+    );
+    assert!(!config.trusted_proxies.is_empty(), "the edge is trusted");
     assert_eq!(config.retention.changes_days, 90);
     Ok(())
 }
