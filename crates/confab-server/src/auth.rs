@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use confab_model::{User, UserId};
+use confab_model::{User, UserId, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
@@ -44,6 +44,59 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// Runs argon2 work (a [`hash_password`] or [`verify_password`] call) off the async workers:
+/// it is deliberately slow. Every request-path hash and verify goes through here, so where that
+/// work runs (today tokio's blocking pool) is decided in this one place.
+///
+/// # Errors
+/// [`AppError::Internal`] if the work panicked.
+pub async fn argon2_off_workers<T, F>(work: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("password work: {e}")))
+}
+
+/// [`verify_password`] through [`argon2_off_workers`]: what request handlers call.
+///
+/// # Errors
+/// [`AppError::Internal`] if the work panicked.
+pub async fn verify_password_off_workers(password: String, hash: String) -> Result<bool, AppError> {
+    argon2_off_workers(move || verify_password(&password, &hash)).await
+}
+
+/// [`hash_password`] through [`argon2_off_workers`]: what request handlers call.
+///
+/// # Errors
+/// [`AppError::Internal`] if hashing failed or panicked.
+pub async fn hash_password_off_workers(password: String) -> Result<String, AppError> {
+    argon2_off_workers(move || hash_password(&password)).await?
+}
+
+/// Whether `password` is acceptable as a new password: [`MIN_PASSWORD_CHARS`] to
+/// [`MAX_PASSWORD_CHARS`] characters (the same rule for `users add`, `users reset-password`
+/// and a user's own change).
+///
+/// # Errors
+/// [`AppError::Validation`] saying which bound it missed.
+pub fn check_new_password(password: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(AppError::Validation(format!(
+            "the password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(AppError::Validation(format!(
+            "the password must be at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
 }
 
 /// A hash of a random password, verified against when the email is unknown so that unknown

@@ -42,10 +42,7 @@ pub async fn login(
         .as_ref()
         .map_or_else(|| auth::decoy_hash().to_owned(), |(_, h)| h.clone());
     let password = body.password.clone();
-    // argon2 is deliberately slow: keep it off the async workers.
-    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let verified = auth::verify_password_off_workers(password, hash).await?;
     let user = match found {
         Some((user, _)) if verified => user,
         _ => {
@@ -66,7 +63,8 @@ pub async fn login(
     Ok(Json(LoginResponse { token, user }))
 }
 
-/// Revokes the token used for this request.
+/// Revokes the token used for this request and closes the user's live realtime sockets (all
+/// their devices: the others reconnect and sign in again with their own tokens).
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, me: AuthUser) -> Result<StatusCode, AppError> {
@@ -75,6 +73,8 @@ pub async fn logout(State(state): State<AppState>, me: AuthUser) -> Result<Statu
         .db()
         .write(move |c| store::users::delete_token(c, &hash))
         .await?;
+    // After the commit: a socket that reconnects now is refused with this token.
+    state.realtime().terminate_user(me.user.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
