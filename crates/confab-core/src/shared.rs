@@ -11,6 +11,11 @@ use confab_model::ipc::{ConnectionStatus, FocusState, Notification, UiEvent};
 use pusher_channels::proto::State;
 use tokio::sync::{broadcast, mpsc, Notify};
 
+/// What the user is told when the backend refuses the session's token.
+pub const SESSION_ENDED: &str = "Your session has ended: it expired, or you were signed out \
+    everywhere (from another device or by an administrator). Sign in again; unsent messages \
+    are kept.";
+
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -229,10 +234,10 @@ impl Shared {
     }
 
     /// The backend refused the token: stop, keep everything, ask the user to sign in again.
+    /// A refused token looks the same whether it expired or was revoked (signed out everywhere,
+    /// a password changed elsewhere, an administrator), so the sentence names both.
     pub fn end_session(&self) {
-        self.end_session_because(
-            "Your session has expired. Sign in again; unsent messages are kept.",
-        );
+        self.end_session_because(SESSION_ENDED);
     }
 
     /// The session cannot go on (`reason` says why, to the user): stop, keep everything, ask
