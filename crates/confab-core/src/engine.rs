@@ -536,6 +536,7 @@ impl Engine {
                     None => {}
                 }
             }
+            Event::SignedIn { .. } => self.shared.set_signed_in(true),
             Event::Error(ProtocolError::Refused {
                 code: TERMINATED, ..
             }) => {

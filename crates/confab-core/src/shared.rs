@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use confab_model::ipc::{ConnectionStatus, FocusState, Notification, UiEvent};
 use pusher_channels::proto::State;
-use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 /// What the user is told when the backend refuses the session's token.
 pub const SESSION_ENDED: &str = "Your session has ended: it expired, or you were signed out \
@@ -40,6 +40,9 @@ pub(crate) struct Shared {
     outbox_now: AtomicBool,
     /// Set when a new read mark waits to be sent (it goes now, even during a backoff).
     read_marks_now: AtomicBool,
+    /// Whether the realtime socket is signed in as the user now (`pusher:signin` succeeded on
+    /// it): only such a socket is closed by a revocation.
+    signed_in: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -62,7 +65,19 @@ impl Shared {
             backend_back: Notify::new(),
             outbox_now: AtomicBool::new(false),
             read_marks_now: AtomicBool::new(false),
+            signed_in: watch::Sender::new(false),
         }
+    }
+
+    /// The realtime socket signed in as the user (`true`), or lost its socket (`false`).
+    pub fn set_signed_in(&self, signed_in: bool) {
+        self.signed_in
+            .send_if_modified(|now| std::mem::replace(now, signed_in) != signed_in);
+    }
+
+    /// Watches whether the realtime socket is signed in as the user.
+    pub fn watch_signed_in(&self) -> watch::Receiver<bool> {
+        self.signed_in.subscribe()
     }
 
     pub fn emit(&self, e: UiEvent) {
@@ -117,6 +132,7 @@ impl Shared {
         };
         if state != State::Connected {
             self.set_socket_id(None);
+            self.set_signed_in(false);
         }
         self.set_status(status);
     }
