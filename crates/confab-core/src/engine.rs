@@ -29,7 +29,7 @@ use confab_model::{
 use confab_store::Applied;
 use pusher_channels::auth::HttpAuthorizer;
 use pusher_channels::client::Client;
-use pusher_channels::proto::{AuthError, Config, Event, State, SubscriptionError};
+use pusher_channels::proto::{AuthError, Config, Event, ProtocolError, State, SubscriptionError};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
@@ -46,6 +46,14 @@ use crate::wake::WakeDetector;
 
 /// The cached realtime settings, so the connection can start offline.
 const REALTIME_SETTING: &str = "core.realtime_config";
+
+/// The close code the Pusher server uses when the app closed this user's sockets
+/// (`terminate_connections`; Sockudo and hosted Pusher alike). It is in the "do not retry"
+/// range, so the client stops; the engine decides.
+const TERMINATED: u16 = 4009;
+/// The least time between two reconnects after [`TERMINATED`], so a server that keeps closing
+/// the socket is not hammered.
+const TERMINATED_RECONNECT_GAP: Duration = Duration::from_secs(10);
 
 /// What the core asks the engine to do.
 #[derive(Debug)]
@@ -100,6 +108,10 @@ pub(crate) struct Engine {
     next_wake_tick: std::time::Instant,
     /// Paging through the first catch-up of a fresh cache (cursor was 0).
     first_sync: bool,
+    /// When the last reconnect after [`TERMINATED`] started.
+    last_terminated_reconnect: Option<std::time::Instant>,
+    /// A reconnect after [`TERMINATED`] held back by [`TERMINATED_RECONNECT_GAP`].
+    reconnect_at: Option<std::time::Instant>,
 }
 
 impl Engine {
@@ -130,6 +142,8 @@ impl Engine {
             wake: WakeDetector::new(),
             next_wake_tick: std::time::Instant::now(),
             first_sync: false,
+            last_terminated_reconnect: None,
+            reconnect_at: None,
         }
     }
 
@@ -140,6 +154,7 @@ impl Engine {
         };
         let token = self.api.token().unwrap_or_default().to_owned();
         let authorizer = HttpAuthorizer::new(self.api.pusher_auth_url())
+            .user_endpoint(self.api.pusher_user_auth_url())
             .with_http_client(self.api.http_client())
             .headers(Arc::new(move || {
                 vec![("Authorization".into(), format!("Bearer {token}"))]
@@ -147,6 +162,9 @@ impl Engine {
         // The socket verifies certificates as REST does: the operating system's trust store.
         let (pusher, mut events) =
             Client::start_with_tls(config, authorizer, self.api.tls_config());
+        // Signed in (`pusher:signin`, again after every reconnect), the socket is this user's
+        // to the Pusher server: revoking the user's sessions closes it at once.
+        let _ = pusher.signin();
         let _ = pusher.subscribe(&ChannelName::private_user(self.me));
         if let Ok(ids) = self.db.run(|s| s.conversation_ids()).await {
             for id in ids {
@@ -166,6 +184,7 @@ impl Engine {
                 self.planner.poll_timeout(),
                 self.typing_out.poll_timeout(),
                 self.typing_in.poll_timeout(),
+                self.reconnect_at,
                 Some(self.next_wake_tick),
             ]
             .into_iter()
@@ -335,6 +354,11 @@ impl Engine {
 
     async fn on_timeout(&mut self, pusher: &Client) {
         let now = Instant::now().into_std();
+        if self.reconnect_at.is_some_and(|at| at <= now) {
+            self.reconnect_at = None;
+            self.last_terminated_reconnect = Some(now);
+            let _ = pusher.connect();
+        }
         if now >= self.next_wake_tick {
             self.next_wake_tick = now + crate::wake::TICK;
             if self.wake.tick(now, std::time::SystemTime::now()) {
@@ -512,8 +536,46 @@ impl Engine {
                     None => {}
                 }
             }
+            Event::SignedIn { .. } => self.shared.set_signed_in(true),
+            Event::Error(ProtocolError::Refused {
+                code: TERMINATED, ..
+            }) => {
+                tracing::info!("the realtime server closed this user's sockets");
+                self.on_terminated(pusher).await;
+            }
+            Event::Error(ProtocolError::SignIn(e)) => {
+                tracing::warn!(error = %e, "realtime sign-in failed");
+                // A refused token ends the session here; anything else leaves the socket
+                // working unsigned (channel auth still guards every subscription).
+                if matches!(self.api.me().await, Err(ApiError::Unauthorized)) {
+                    self.shared.end_session();
+                }
+            }
             Event::Error(e) => tracing::warn!(error = %e, "realtime error"),
             _ => {}
+        }
+    }
+
+    /// The Pusher server closed this user's sockets: their sessions were revoked (signed out
+    /// everywhere, a password changed or reset, an administrator), or another of their devices
+    /// signed out, which closes every device's socket. The backend decides which: a refused
+    /// token ends the session (unsent work is kept); a valid one reconnects and signs in again.
+    async fn on_terminated(&mut self, pusher: &Client) {
+        match self.api.me().await {
+            Err(ApiError::Unauthorized) => self.shared.end_session(),
+            // Valid, or unknown for now (offline): reconnect; channel auth decides then.
+            _ => {
+                let now = Instant::now().into_std();
+                let earliest = self
+                    .last_terminated_reconnect
+                    .map_or(now, |t| t + TERMINATED_RECONNECT_GAP);
+                if earliest <= now {
+                    self.last_terminated_reconnect = Some(now);
+                    let _ = pusher.connect();
+                } else {
+                    self.reconnect_at = Some(earliest);
+                }
+            }
         }
     }
 

@@ -386,6 +386,12 @@ impl Core {
         self.inner.shared.status()
     }
 
+    /// Watches whether the realtime socket is signed in as the user (`pusher:signin`), the
+    /// state in which revoking the user's sessions closes it at once. Diagnostics and tests.
+    pub fn realtime_signed_in(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.shared.watch_signed_in()
+    }
+
     /// How often the open account's cache ran its list queries: what changes cost (tests and
     /// benchmarks read it).
     ///

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use confab_model::api::{
-    ClientConfig, CreateKnowledgeRequest, KnowledgeRequestLists, LoginRequest, LoginResponse,
-    MarkRead, RespondKnowledgeRequest, SendMessage,
+    ChangePasswordRequest, ClientConfig, CreateKnowledgeRequest, KnowledgeRequestLists,
+    LoginRequest, LoginResponse, MarkRead, RespondKnowledgeRequest, SendMessage,
 };
 use confab_model::{
     Conversation, ErrorBody, KnowledgeDecision, KnowledgeRequest, Message, SyncHead, SyncPage,
@@ -577,6 +577,39 @@ impl Api {
     /// The channel-auth endpoint URL for the Pusher authorizer.
     pub fn pusher_auth_url(&self) -> String {
         format!("{}/api/pusher/auth", self.base)
+    }
+
+    /// The user-authentication endpoint URL (`pusher:signin`) for the Pusher authorizer.
+    pub fn pusher_user_auth_url(&self) -> String {
+        format!("{}/api/pusher/user-auth", self.base)
+    }
+
+    /// `POST /api/account/password`: every other session of the account ends.
+    ///
+    /// # Errors
+    /// See [`ApiError`]; a wrong current password is [`ApiError::Rejected`] with status 403,
+    /// a new one too short or too long 422.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ApiError> {
+        let body = ChangePasswordRequest {
+            current_password: current.to_owned(),
+            new_password: new.to_owned(),
+        };
+        self.post::<_, Option<serde_json::Value>>("/api/account/password", &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST /api/account/sessions/revoke`: every session of the account ends, this one too.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn revoke_sessions(&self) -> Result<(), ApiError> {
+        self.post::<_, Option<serde_json::Value>>(
+            "/api/account/sessions/revoke",
+            &serde_json::json!({}),
+        )
+        .await
+        .map(|_| ())
     }
 }
 

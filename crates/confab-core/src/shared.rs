@@ -9,7 +9,12 @@ use std::time::Duration;
 
 use confab_model::ipc::{ConnectionStatus, FocusState, Notification, UiEvent};
 use pusher_channels::proto::State;
-use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
+
+/// What the user is told when the backend refuses the session's token.
+pub const SESSION_ENDED: &str = "Your session has ended: it expired, or you were signed out \
+    everywhere (from another device or by an administrator). Sign in again; unsent messages \
+    are kept.";
 
 /// See the module docs.
 #[derive(Debug)]
@@ -35,6 +40,9 @@ pub(crate) struct Shared {
     outbox_now: AtomicBool,
     /// Set when a new read mark waits to be sent (it goes now, even during a backoff).
     read_marks_now: AtomicBool,
+    /// Whether the realtime socket is signed in as the user now (`pusher:signin` succeeded on
+    /// it): only such a socket is closed by a revocation.
+    signed_in: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -57,7 +65,19 @@ impl Shared {
             backend_back: Notify::new(),
             outbox_now: AtomicBool::new(false),
             read_marks_now: AtomicBool::new(false),
+            signed_in: watch::Sender::new(false),
         }
+    }
+
+    /// The realtime socket signed in as the user (`true`), or lost its socket (`false`).
+    pub fn set_signed_in(&self, signed_in: bool) {
+        self.signed_in
+            .send_if_modified(|now| std::mem::replace(now, signed_in) != signed_in);
+    }
+
+    /// Watches whether the realtime socket is signed in as the user.
+    pub fn watch_signed_in(&self) -> watch::Receiver<bool> {
+        self.signed_in.subscribe()
     }
 
     pub fn emit(&self, e: UiEvent) {
@@ -112,6 +132,7 @@ impl Shared {
         };
         if state != State::Connected {
             self.set_socket_id(None);
+            self.set_signed_in(false);
         }
         self.set_status(status);
     }
@@ -229,10 +250,10 @@ impl Shared {
     }
 
     /// The backend refused the token: stop, keep everything, ask the user to sign in again.
+    /// A refused token looks the same whether it expired or was revoked (signed out everywhere,
+    /// a password changed elsewhere, an administrator), so the sentence names both.
     pub fn end_session(&self) {
-        self.end_session_because(
-            "Your session has expired. Sign in again; unsent messages are kept.",
-        );
+        self.end_session_because(SESSION_ENDED);
     }
 
     /// The session cannot go on (`reason` says why, to the user): stop, keep everything, ask

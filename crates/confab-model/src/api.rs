@@ -223,3 +223,35 @@ pub struct PusherAuthResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_data: Option<String>,
 }
+
+/// `POST /api/account/password` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordRequest {
+    /// The password the account has now.
+    pub current_password: String,
+    /// The new password: 8 to 1,024 characters
+    /// ([`crate::MIN_PASSWORD_CHARS`], [`crate::MAX_PASSWORD_CHARS`]).
+    #[cfg_attr(feature = "utoipa", schema(min_length = 8, max_length = 1024))]
+    pub new_password: String,
+}
+
+/// `POST /api/pusher/user-auth` form body, exactly as pusher-js sends it for
+/// `pusher:signin` (snake_case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PusherUserAuthForm {
+    /// The connection's socket id, `digits.digits`.
+    pub socket_id: String,
+}
+
+/// `POST /api/pusher/user-auth` answer, in the shape pusher-js expects (snake_case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct PusherUserAuthResponse {
+    /// `key:hex(hmac)` over `socket_id::user::user_data`.
+    pub auth: String,
+    /// The JSON string `{"id":"…","user_info":{"name":"…"}}`, exactly as signed.
+    pub user_data: String,
+}

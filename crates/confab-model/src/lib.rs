@@ -47,6 +47,12 @@ pub type RequestId = i64;
 /// value; `0` means "before everything".
 pub type Seq = i64;
 
+/// The shortest password the server accepts, in Unicode scalar values (`char`s).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password the server accepts, in `char`s (argon2 hashes anything; this bounds
+/// the work one request can ask for).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
 /// The longest message content the server accepts, in Unicode scalar values (`char`s).
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 

@@ -17,7 +17,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use confab_model::{User, UserId};
+use confab_model::{User, UserId, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
@@ -52,6 +52,27 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// Whether `password` is acceptable as a new password: [`MIN_PASSWORD_CHARS`] to
+/// [`MAX_PASSWORD_CHARS`] characters (the same rule for `users add`, `users reset-password`
+/// and a user's own change).
+///
+/// # Errors
+/// [`AppError::Validation`] saying which bound it missed.
+pub fn check_new_password(password: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(AppError::Validation(format!(
+            "the password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(AppError::Validation(format!(
+            "the password must be at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
 }
 
 /// A hash of a random password, verified against when the email is unknown so that unknown

@@ -1,4 +1,5 @@
-//! The `confab-server` command: `serve`, `demo`, `backup`, and `users add|list|disable`.
+//! The `confab-server` command: `serve`, `demo`, `backup`, and
+//! `users add|list|disable|enable|reset-password|revoke-sessions`.
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
@@ -78,8 +79,27 @@ enum UsersCmd {
     },
     /// List every account.
     List,
-    /// Disable an account and revoke its tokens.
+    /// Disable an account, revoke its tokens and close its live connections.
     Disable {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again (the user signs in anew).
+    Enable {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password (read from stdin when piped; otherwise generated and printed),
+    /// revoke every token of the account and close its live connections.
+    ResetPassword {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Sign an account out everywhere: revoke every token and close its live connections.
+    RevokeSessions {
         /// Login email.
         #[arg(long)]
         email: String,
@@ -291,13 +311,71 @@ fn users(db_path: Option<PathBuf>, action: UsersCmd) -> Result<()> {
             }
         }
         UsersCmd::Disable { email } => {
-            if !db.write_blocking(|c| store::users::disable(c, &email))? {
+            let Some(id) = db.write_blocking(|c| store::users::disable(c, &email))? else {
+                bail!("no user with email {email}");
+            };
+            println!("disabled {email}; their tokens are revoked");
+            cut_sockets(id)?;
+        }
+        UsersCmd::Enable { email } => {
+            if db
+                .write_blocking(|c| store::users::enable(c, &email))?
+                .is_none()
+            {
                 bail!("no user with email {email}");
             }
-            println!("disabled {email}; their tokens are revoked");
+            println!("enabled {email}; they sign in with their password");
+        }
+        UsersCmd::ResetPassword { email } => {
+            let Some(id) = db.write_blocking(|c| store::users::id_by_email(c, &email))? else {
+                bail!("no user with email {email}");
+            };
+            let (password, generated) = read_or_generate_password()?;
+            let hash = auth::hash_password(&password)?;
+            let revoked = db
+                .write_blocking(|c| store::users::set_password(c, id, &hash, None))?
+                .unwrap_or_default();
+            println!("new password set for {email}; {revoked} session(s) revoked");
+            if generated {
+                println!("password: {password}");
+            }
+            cut_sockets(id)?;
+        }
+        UsersCmd::RevokeSessions { email } => {
+            let Some(id) = db.write_blocking(|c| store::users::id_by_email(c, &email))? else {
+                bail!("no user with email {email}");
+            };
+            let revoked = db.write_blocking(|c| store::users::revoke_tokens(c, id, None))?;
+            println!("{revoked} session(s) of {email} revoked");
+            cut_sockets(id)?;
         }
     }
     db.close();
+    Ok(())
+}
+
+/// Closes the user's live realtime connections through the Pusher HTTP API when `PUSHER_*` is
+/// configured (as for `serve`), and says whether it did. The tokens are already revoked: a
+/// connection left open is refused at its next auth, so a failure here is reported, not fatal.
+fn cut_sockets(user: confab_model::UserId) -> Result<()> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    // Where `serve` triggers: Sockudo's own address when PUSHER_API_HOST names one.
+    let settings = match PusherSettings::from_vars(&vars).and_then(|p| p.for_api(&vars)) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("live connections not closed: Pusher is not configured ({e})");
+            return Ok(());
+        }
+    };
+    let publisher = confab_server::realtime::HttpPublisher::new(&settings)?;
+    let closed = runtime()?.block_on(confab_server::realtime::terminate_with_retry(
+        &publisher, user,
+    ));
+    if closed {
+        println!("live connections closed");
+    } else {
+        println!("live connections NOT closed: the Pusher server did not accept the request (see the log); they are refused at their next auth");
+    }
     Ok(())
 }
 
@@ -308,9 +386,7 @@ fn read_or_generate_password() -> Result<(String, bool)> {
         stdin.lock().read_line(&mut line)?;
         let line = line.trim_end_matches(['\r', '\n']).to_owned();
         if !line.is_empty() {
-            if line.chars().count() < 8 {
-                bail!("the password must be at least 8 characters");
-            }
+            auth::check_new_password(&line)?;
             return Ok((line, false));
         }
     }

@@ -6,6 +6,12 @@
 //! call), publishes with a bounded number of requests in flight, and retries failures with
 //! exponential backoff before logging and dropping them.
 //!
+//! Revocation: [`Realtime::terminate_user`] asks the Pusher server to close every socket signed
+//! in as a user (after logout, `users disable`, a password change or reset, "sign out
+//! everywhere"), in its own task, retried as triggers are. It closes all of that user's
+//! sockets, on every device: those whose token is still valid reconnect and sign in again;
+//! those whose token was revoked are refused at their next channel or user auth (401).
+//!
 //! What it never does: fail or delay a user's request. The database is the truth; a client
 //! that missed an event catches up through `/api/sync`. Events of different groups may be
 //! delivered out of order; every payload carries its `seq` for clients to order by.
@@ -84,6 +90,12 @@ pub trait Publisher: Send + Sync + 'static {
     /// Whether the Pusher HTTP API answers now (for `/readyz`); publishes nothing. Test
     /// publishers are always ready.
     fn probe(&self) -> BoxFuture<'_, Result<(), PublishError>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Closes every socket signed in as `user_id`. The default does nothing (a publisher with
+    /// no sockets to cut, such as the tests' recording ones).
+    fn terminate_user(&self, user_id: &str) -> BoxFuture<'_, Result<(), PublishError>> {
+        let _ = user_id;
         Box::pin(async { Ok(()) })
     }
 }
@@ -172,6 +184,16 @@ impl Publisher for HttpPublisher {
                 .map_err(PublishError::from)
         })
     }
+
+    fn terminate_user(&self, user_id: &str) -> BoxFuture<'_, Result<(), PublishError>> {
+        let user_id = user_id.to_owned();
+        Box::pin(async move {
+            self.client
+                .terminate_user_connections(&user_id)
+                .await
+                .map_err(PublishError::from)
+        })
+    }
 }
 
 /// Counters of what the realtime task did, for logs and benchmarks.
@@ -256,6 +278,42 @@ impl Realtime {
             tracing::warn!("realtime task stopped; event dropped");
         }
     }
+}
+
+impl Realtime {
+    /// Closes every socket signed in as `user` (all their devices), in the background, retried
+    /// as triggers are; returns immediately. Call it after the user's tokens were revoked in
+    /// the database, so a socket that reconnects meanwhile is refused its auth.
+    pub fn terminate_user(&self, user: confab_model::UserId) {
+        let publisher = self.publisher.clone();
+        tokio::spawn(async move {
+            terminate_with_retry(publisher.as_ref(), user).await;
+        });
+    }
+}
+
+/// Closes every socket signed in as `user`, retrying failures that may pass with backoff;
+/// returns whether the Pusher server accepted it. Failures are logged without secrets (the
+/// error text carries no signature or body).
+pub async fn terminate_with_retry(publisher: &dyn Publisher, user: confab_model::UserId) -> bool {
+    let id = user.to_string();
+    let mut delay = FIRST_BACKOFF;
+    for attempt in 1..=ATTEMPTS {
+        match publisher.terminate_user(&id).await {
+            Ok(()) => return true,
+            Err(e) if attempt == ATTEMPTS || matches!(e, PublishError::Rejected(_)) => {
+                tracing::error!(error = %e, user = %id, "closing the user's sockets failed");
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "closing the user's sockets failed; retrying");
+                // Backoff between retries (not synchronization).
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+        }
+    }
+    false
 }
 
 async fn run(

@@ -92,7 +92,11 @@ pub async fn login(
 /// Refused attempts are answered from a read, off the one writer every other change shares;
 /// the writer decides again, atomically, for those that pass (so concurrent ones are counted
 /// one after the other and none slips past).
-async fn admit(state: &AppState, email_key: &str, address: &str) -> Result<(), AppError> {
+pub(crate) async fn admit(
+    state: &AppState,
+    email_key: &str,
+    address: &str,
+) -> Result<(), AppError> {
     let now = now_ms();
     let policy = *state.throttle_policy();
     let purge = next_attempt().is_multiple_of(PURGE_EVERY);
@@ -132,7 +136,8 @@ fn next_attempt() -> u64 {
     ATTEMPTS.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Revokes the token used for this request.
+/// Revokes the token used for this request and closes the user's live realtime sockets (all
+/// their devices: the others reconnect and sign in again with their own tokens).
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, me: AuthUser) -> Result<StatusCode, AppError> {
@@ -141,6 +146,8 @@ pub async fn logout(State(state): State<AppState>, me: AuthUser) -> Result<Statu
         .db()
         .write(move |c| store::users::delete_token(c, &hash))
         .await?;
+    // After the commit: a socket that reconnects now is refused with this token.
+    state.realtime().terminate_user(me.user.id);
     Ok(StatusCode::NO_CONTENT)
 }
 

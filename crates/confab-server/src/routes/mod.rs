@@ -8,6 +8,7 @@ pub mod knowledge;
 pub mod observe;
 pub mod openapi;
 pub mod pusher;
+pub mod sessions;
 pub mod sync;
 pub mod triggers;
 
@@ -83,6 +84,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync", get(sync::sync))
         .route("/api/sync/head", get(sync::head))
         .route("/api/pusher/auth", post(pusher::authorize))
+        .route("/api/pusher/user-auth", post(pusher::authenticate))
+        .route("/api/account/password", post(sessions::change_password))
+        .route(
+            "/api/account/sessions/revoke",
+            post(sessions::revoke_sessions),
+        )
         .route("/api/openapi.json", get(openapi::openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

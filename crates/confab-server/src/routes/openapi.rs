@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{account, chat, conversations, health, knowledge, pusher, sync};
+use crate::routes::{account, chat, conversations, health, knowledge, pusher, sessions, sync};
 
 /// The API description served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -20,7 +20,8 @@ use crate::routes::{account, chat, conversations, health, knowledge, pusher, syn
         conversations::leave_conversation, conversations::set_muted, chat::list_messages,
         chat::send_message, chat::mark_read, knowledge::create_request, knowledge::list_requests,
         knowledge::respond, knowledge::mark_answer_seen, sync::sync, sync::head,
-        pusher::authorize,
+        pusher::authorize, pusher::authenticate, sessions::change_password,
+        sessions::revoke_sessions,
     ),
     components(schemas(
         confab_model::events::UserNotice, confab_model::events::ConversationCreated,

@@ -1,10 +1,15 @@
-//! `/api/pusher/auth`: channel authorization in pusher-js's standard request format.
+//! `/api/pusher/auth` (channel authorization) and `/api/pusher/user-auth` (user
+//! authentication for `pusher:signin`), in pusher-js's standard request format.
 
 use axum::extract::State;
 use axum::Json;
-use confab_model::api::{PusherAuthForm, PusherAuthResponse};
+use confab_model::api::{
+    PusherAuthForm, PusherAuthResponse, PusherUserAuthForm, PusherUserAuthResponse,
+};
 use confab_model::{ChannelName, ErrorBody};
-use pusher_channels::sign::{authorize_channel, is_valid_socket_id, PresenceMember};
+use pusher_channels::sign::{
+    authenticate_user, authorize_channel, is_valid_socket_id, PresenceMember,
+};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiForm, AppError};
@@ -58,5 +63,32 @@ pub async fn authorize(
     Ok(Json(PusherAuthResponse {
         auth: signed.auth,
         channel_data: signed.channel_data,
+    }))
+}
+
+/// Signs a socket in as the caller (`pusher:signin`): `user_data` is
+/// `{"id":"<user id>","user_info":{"name":…}}`. A signed-in socket is the caller's to the
+/// Pusher server, so revoking the caller's sessions can close it.
+#[utoipa::path(post, path = "/api/pusher/user-auth", tag = "realtime", security(("bearer" = [])),
+    request_body(content = PusherUserAuthForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = PusherUserAuthResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn authenticate(
+    State(state): State<AppState>,
+    me: AuthUser,
+    ApiForm(form): ApiForm<PusherUserAuthForm>,
+) -> Result<Json<PusherUserAuthResponse>, AppError> {
+    if !is_valid_socket_id(&form.socket_id) {
+        return Err(AppError::BadRequest("malformed socket_id".into()));
+    }
+    let user_data = serde_json::json!({
+        "id": me.id().to_string(),
+        "user_info": { "name": me.user.name },
+    });
+    let signed = authenticate_user(state.creds(), &form.socket_id, &user_data)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    Ok(Json(PusherUserAuthResponse {
+        auth: signed.auth,
+        user_data: signed.user_data,
     }))
 }

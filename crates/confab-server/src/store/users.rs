@@ -94,11 +94,12 @@ pub fn directory(c: &Connection) -> Result<Vec<UserSummary>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Disables the account with this email and revokes its tokens. Returns whether it existed.
+/// Disables the account with this email and revokes its tokens. Returns its id, or `None`
+/// when there is no such account.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn disable(c: &Connection, email: &str) -> Result<bool, StoreError> {
+pub fn disable(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError> {
     let id: Option<UserId> = c
         .query_row(
             "UPDATE users SET disabled = 1 WHERE email = ?1 RETURNING id",
@@ -107,9 +108,81 @@ pub fn disable(c: &Connection, email: &str) -> Result<bool, StoreError> {
         )
         .optional()?;
     if let Some(id) = id {
-        c.execute("DELETE FROM tokens WHERE user_id = ?1", [id])?;
+        revoke_tokens(c, id, None)?;
     }
-    Ok(id.is_some())
+    Ok(id)
+}
+
+/// Enables the account with this email again (its old tokens stay revoked: the user signs in
+/// anew). Returns its id, or `None` when there is no such account.
+///
+/// # Errors
+/// SQLite errors.
+pub fn enable(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError> {
+    Ok(c.query_row(
+        "UPDATE users SET disabled = 0 WHERE email = ?1 RETURNING id",
+        [email.trim()],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// The id of the account with this email, enabled or not.
+///
+/// # Errors
+/// SQLite errors.
+pub fn id_by_email(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError> {
+    Ok(c.prepare_cached("SELECT id FROM users WHERE email = ?1")?
+        .query_row([email.trim()], |r| r.get(0))
+        .optional()?)
+}
+
+/// A user's password hash (enabled or not).
+///
+/// # Errors
+/// SQLite errors.
+pub fn password_hash(c: &Connection, user: UserId) -> Result<Option<String>, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
+            .query_row([user], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+/// Revokes every token of `user` but `keep` (the caller's own, when it stays signed in).
+/// Returns how many were revoked.
+///
+/// # Errors
+/// SQLite errors.
+pub fn revoke_tokens(
+    c: &Connection,
+    user: UserId,
+    keep: Option<&[u8]>,
+) -> Result<usize, StoreError> {
+    Ok(c.prepare_cached(
+        "DELETE FROM tokens WHERE user_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)",
+    )?
+    .execute(params![user, keep])?)
+}
+
+/// Stores a new password hash for `user` and revokes every token of theirs but `keep`, in the
+/// caller's transaction. Returns how many tokens were revoked, or `None` for no such user.
+///
+/// # Errors
+/// SQLite errors.
+pub fn set_password(
+    c: &Connection,
+    user: UserId,
+    hash: &str,
+    keep: Option<&[u8]>,
+) -> Result<Option<usize>, StoreError> {
+    let changed = c
+        .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+        .execute(params![user, hash])?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    revoke_tokens(c, user, keep).map(Some)
 }
 
 /// An enabled user and their password hash, by email (case-insensitive).

@@ -43,6 +43,8 @@ pub struct TestServer {
     pub users: Vec<Seeded>,
     /// The state (for direct database checks).
     pub state: AppState,
+    /// The SQLite file (for the `users` command line).
+    pub db_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -71,7 +73,8 @@ impl TestServer {
         let sockudo = Sockudo::start().await?;
         let settings = PusherSettings::of_local(&sockudo);
         let dir = tempfile::tempdir()?;
-        let db = Db::open(dir.path().join("confab.db"))?;
+        let db_path = dir.path().join("confab.db");
+        let db = Db::open(&db_path)?;
         let mut users = Vec::new();
         for (email, name) in [
             ("ada@example.test", "Ada"),
@@ -104,6 +107,7 @@ impl TestServer {
             sockudo,
             users,
             state,
+            db_path,
             _dir: dir,
         })
     }
@@ -394,6 +398,50 @@ impl Listener {
                     bail!("subscription to {channel} failed: {frame}")
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Signs the socket in as the API's user through `/api/pusher/user-auth` (`pusher:signin`);
+    /// waits for `pusher:signin_success`.
+    pub async fn signin(&mut self) -> Result<()> {
+        let (status, auth) = self
+            .api
+            .send(
+                self.api
+                    .req(reqwest::Method::POST, "/api/pusher/user-auth")
+                    .form(&[("socket_id", self.socket_id.as_str())]),
+            )
+            .await?;
+        if status != StatusCode::OK {
+            bail!("user auth refused: {status} {auth}");
+        }
+        self.send(&json!({"event": "pusher:signin", "data": auth}))
+            .await?;
+        loop {
+            let frame = next_frame(&mut self.ws).await?;
+            match frame["event"].as_str() {
+                Some("pusher:signin_success") => return Ok(()),
+                Some("pusher:error") => bail!("sign-in refused: {frame}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits (at most `within`) for the server to close this socket, skipping any frames
+    /// before; returns the close code.
+    pub async fn closed_within(&mut self, within: Duration) -> Result<Option<u16>> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .context("the socket was not closed in time")?;
+            match msg {
+                None | Some(Err(_)) => return Ok(None),
+                Some(Ok(WsMessage::Close(frame))) => {
+                    return Ok(frame.map(|f| u16::from(f.code)));
+                }
+                Some(Ok(_)) => {}
             }
         }
     }

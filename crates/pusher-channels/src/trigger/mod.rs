@@ -312,6 +312,18 @@ impl TriggerClient {
         self.trigger(&[channel], event, data, None).await
     }
 
+    /// Closes every connection signed in as `user_id`
+    /// (`POST /apps/{id}/users/{user_id}/terminate_connections`, an empty JSON object as
+    /// body). Only sockets that signed in with `pusher:signin` are known to the server as that
+    /// user's; the server closes them with a 4000-4099 code, so well-behaved clients do not
+    /// reconnect on their own.
+    pub async fn terminate_user_connections(&self, user_id: &str) -> Result<(), TriggerError> {
+        let path = terminate_path(&self.inner.creds.app_id, user_id)?;
+        self.send(Method::POST, &path, Vec::new(), Some(b"{}".to_vec()))
+            .await
+            .map(drop)
+    }
+
     /// Triggers several events, [`MAX_BATCH_EVENTS`] per request. Every event
     /// is validated before the first request; if a later request fails,
     /// earlier ones have already been delivered.
@@ -534,6 +546,19 @@ impl TriggerClient {
             body: truncate(&text),
         })
     }
+}
+
+/// The path of a user's `terminate_connections` call, once the user id is one the API can
+/// carry in a path segment (the characters of a channel name: no `/`, `?` or `%`).
+fn terminate_path(app_id: &str, user_id: &str) -> Result<String, TriggerError> {
+    if !sign::is_valid_channel_name(user_id) {
+        return Err(TriggerError::Invalid(format!(
+            "invalid user id {user_id:?}"
+        )));
+    }
+    Ok(format!(
+        "/apps/{app_id}/users/{user_id}/terminate_connections"
+    ))
 }
 
 /// The server-internal channel that reaches one signed-in user.

@@ -408,3 +408,31 @@ async fn unreachable_servers_are_retryable_network_errors() {
     assert!(err.is_retryable());
     assert!(!err.to_string().contains("auth_signature"));
 }
+
+#[tokio::test]
+async fn terminating_a_users_connections_posts_a_signed_empty_object_to_their_path() {
+    let (endpoint, server) = one_shot_server("200 OK", r#"{"ok":true}"#).await;
+    let c = TriggerClient::new(endpoint, creds(), None).expect("client");
+    c.terminate_user_connections("42").await.expect("terminate");
+    let request = server.await.expect("server");
+    assert!(request.starts_with(
+        "POST /apps/3/users/42/terminate_connections?auth_key=278d425bdf160c739803&auth_signature="
+    ));
+    // md5("{}"): the body is signed like every other call's.
+    assert!(request.contains("body_md5=99914b932bd37a50b983c5e7c90ae93b"));
+    assert!(request.ends_with("\r\n\r\n{}"));
+}
+
+#[tokio::test]
+async fn a_user_id_that_cannot_be_a_path_segment_is_refused_before_sending() {
+    let c = client();
+    for bad in ["", "a/b", "../events", "x?y", "%2F"] {
+        assert!(
+            matches!(
+                c.terminate_user_connections(bad).await,
+                Err(TriggerError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
