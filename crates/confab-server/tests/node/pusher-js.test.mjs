@@ -3,7 +3,8 @@
 // Starts `confab-server demo` (a fresh database, Sockudo as a child process, users with printed
 // passwords) on a free loopback port, logs in as Grace, and connects pusher-js with the
 // standard `channelAuthorization` request (form-urlencoded socket_id + channel_name, bearer
-// token header). Ada acts over REST.
+// token header). Ada acts over REST. Signed in as users (`userAuthentication`), pusher-js sockets
+// are cut off by logout and by a password change made on another device.
 //
 // Run with ./run.sh (installs pusher-js and builds the server first).
 
@@ -182,4 +183,119 @@ test("pusher-js as a second user authorizes its private channel, receives a know
   } finally {
     pusher.disconnect();
   }
+});
+
+// A device of `email` (its own token) connected with pusher-js, signed in as the user
+// (`userAuthentication` against /api/pusher/user-auth) and subscribed to its private channel.
+async function signedInDevice(email) {
+  const session = await login(email);
+  const { body: config } = await api(session.token, "GET", "/api/config");
+  const pusher = new Pusher(config.pusher.key, {
+    cluster: config.pusher.cluster ?? "local",
+    wsHost: config.pusher.host,
+    wsPort: config.pusher.port,
+    wssPort: config.pusher.port,
+    forceTLS: config.pusher.useTLS,
+    enabledTransports: ["ws"],
+    disableStats: true,
+    channelAuthorization: {
+      endpoint: `${base}/api/pusher/auth`,
+      transport: "ajax",
+      headers: { Authorization: `Bearer ${session.token}` },
+    },
+    userAuthentication: {
+      endpoint: `${base}/api/pusher/user-auth`,
+      transport: "ajax",
+      headers: { Authorization: `Bearer ${session.token}` },
+    },
+  });
+  pusher.signin();
+  await withTimeout(pusher.user.signinDonePromise, "the sign-in of the socket");
+  assert.equal(pusher.user.user_data?.id, String(session.user.id), "signed in as the user");
+  const own = await subscribed(pusher, `private-user-${session.user.id}`);
+  return { session, pusher, own };
+}
+
+// Ada asks `owner` something; resolves with the event `channel` receives.
+async function askAndReceive(ada, owner, channel, question) {
+  const received = withTimeout(
+    new Promise((resolve) => channel.bind("knowledge-request", resolve)),
+    `the knowledge request "${question}"`
+  );
+  const { status } = await api(ada.token, "POST", "/api/knowledge/request", {
+    ownerId: owner.id,
+    question,
+  });
+  assert.equal(status, 201);
+  return received;
+}
+
+// Until `revoke` runs, the signed-in device receives; within a second after, its connection is
+// closed by the server, and when pusher-js reconnects its sign-in is refused (401).
+async function revocationReachesTheSocket(email, revoke) {
+  const ada = await login("ada@confab.local");
+  const device = await signedInDevice(email);
+  try {
+    const event = await askAndReceive(ada, device.session.user, device.own, `Before (${email})?`);
+    assert.equal(event.question, `Before (${email})?`, "it receives while the session holds");
+
+    const closed = new Promise((resolve) =>
+      device.pusher.connection.bind("state_change", ({ previous, current }) => {
+        if (previous === "connected" && current !== "connected") resolve(performance.now());
+      })
+    );
+    const started = performance.now();
+    await revoke(device.session);
+    const at = await withTimeout(closed, "the server closing the socket");
+    const took = at - started;
+    assert.ok(took < 1000, `closed ${Math.round(took)} ms after the revocation`);
+
+    // Re-authorization is refused: the socket's sign-in and its channel both answer 401.
+    const form = (fields) =>
+      fetch(`${base}${fields.channel_name ? "/api/pusher/auth" : "/api/pusher/user-auth"}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${device.session.token}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams(fields).toString(),
+      });
+    assert.equal((await form({ socket_id: "1234.5678" })).status, 401);
+    assert.equal(
+      (await form({ socket_id: "1234.5678", channel_name: `private-user-${device.session.user.id}` }))
+        .status,
+      401
+    );
+    // And when pusher-js connects again (the user reopens it), its sign-in is refused.
+    const refusedSignin = new Promise((resolve) =>
+      device.pusher.user.bind("pusher:signin_error", resolve)
+    );
+    device.pusher.connect();
+    const error = await withTimeout(refusedSignin, "the refused sign-in after reconnecting");
+    assert.equal(error.status, 401, JSON.stringify(error));
+    console.log(`${email}: socket closed ${Math.round(took)} ms after the revocation; sign-in refused`);
+  } finally {
+    device.pusher.disconnect();
+  }
+}
+
+test("pusher-js signed in as a user is cut off within a second of logging out, and its sign-in is refused", async () => {
+  await revocationReachesTheSocket("grace@confab.local", async (session) => {
+    const { status } = await api(session.token, "POST", "/api/auth/logout");
+    assert.equal(status, 204);
+  });
+});
+
+test("pusher-js signed in on another device is cut off within a second of a password change there", async () => {
+  const email = "linus@confab.local";
+  await revocationReachesTheSocket(email, async () => {
+    // The change is made from another device: this one's token is revoked, that one's kept.
+    const other = await login(email);
+    const { status, body } = await api(other.token, "POST", "/api/account/password", {
+      currentPassword: demo.passwords[email],
+      newPassword: "a brand new passphrase",
+    });
+    assert.equal(status, 204, JSON.stringify(body));
+    demo.passwords[email] = "a brand new passphrase";
+  });
 });
