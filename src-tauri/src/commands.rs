@@ -5,10 +5,10 @@
 
 use confab_core::Core;
 use confab_model::ipc::commands::{
-    AddMembers, Ask, AskedBefore, Autostart, CheckNow, Command, CreateConversation, DiscardMessage,
+    AddMembers, Ask, AskedBefore, Autostart, ChangePassword, CheckNow, Command, CreateConversation, DiscardMessage,
     Draft, FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages, RenameConversation,
     Respond, RetryMessage, ScreenReady, Search, SendMessage, SetAutostart, SetConversationMuted,
-    SetDraft, SetOpenConversation, SetSetting, Setting, SignIn, SignOut, Start, Typing,
+    SetDraft, SetOpenConversation, SetSetting, Setting, SignIn, SignOut, SignOutEverywhere, Start, Typing,
 };
 use confab_model::ipc::IpcError;
 use tauri::{AppHandle, State};
@@ -42,6 +42,23 @@ pub(crate) async fn sign_in(core: State<'_, Core>, args: SignIn) -> Answer<SignI
 pub(crate) async fn sign_out(core: State<'_, Core>, args: SignOut) -> Answer<SignOut> {
     let SignOut {} = args;
     Ok(core.sign_out().await?)
+}
+
+#[tauri::command]
+pub(crate) async fn change_password(
+    core: State<'_, Core>,
+    args: ChangePassword,
+) -> Answer<ChangePassword> {
+    Ok(core.change_password(args.current, args.new).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn sign_out_everywhere(
+    core: State<'_, Core>,
+    args: SignOutEverywhere,
+) -> Answer<SignOutEverywhere> {
+    let SignOutEverywhere {} = args;
+    Ok(core.sign_out_everywhere().await?)
 }
 
 #[tauri::command]

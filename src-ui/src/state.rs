@@ -53,6 +53,8 @@ pub enum Dialog {
     NewConversation,
     /// A group's settings: rename, add people, leave.
     Group(ConversationId),
+    /// The account: change the password, sign out everywhere.
+    Account,
 }
 
 /// Everything the UI shows.

@@ -14,11 +14,13 @@
 //! events are applied at once (idempotently); every connect, resubscription and wake triggers a
 //! `GET /api/sync` from the cursor, page by page, one transaction per page.
 //!
-//! Where things are: the session's life in `lifecycle.rs`, what the window calls in
+//! Where things are: the session's life in `lifecycle.rs`, the user's password and "sign out
+//! everywhere" in [`account`], what the window calls in
 //! `facade.rs`, the realtime engine in `engine.rs`, the outbox sender in `sender.rs`, the UI
 //! feed in `feed/`, the REST client in [`rest`], the TLS policy (https except to this computer,
 //! certificates checked by the operating system) in [`tls`].
 
+pub mod account;
 mod active;
 mod badge;
 mod db;

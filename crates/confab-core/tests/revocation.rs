@@ -2,9 +2,12 @@
 //! revoked in the database, sockets closed through the Pusher HTTP API, as `confab-server
 //! users revoke-sessions` does); the signed-in core learns it from its closed socket without
 //! any request of its own, ends the session with the sentence, and keeps its unsent messages.
+//! The user does the same from the app: a password change ends every other device's session
+//! while the changing one carries on; "sign out everywhere" ends them all.
 
 mod support;
 
+use confab_core::account::SIGNED_OUT_EVERYWHERE;
 use confab_model::ipc::{DeliveryState, SignInRequest, UiEvent};
 use confab_server::store;
 use support::*;
@@ -117,5 +120,84 @@ async fn a_message_unsent_when_an_administrator_revokes_the_session_is_kept_and_
     let bob = backend.api(1).await?;
     let on_server = bob.messages(conv, None, 50).await?;
     assert_eq!(on_server.len(), 1, "delivered once");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_password_changed_on_one_device_ends_the_other_devices_session_while_the_first_carries_on(
+) -> anyhow::Result<()> {
+    init_tracing();
+    let backend = Backend::start().await?;
+    let conv = conversation(&backend, 0, 1).await?;
+    let (laptop_dir, phone_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let mut laptop = Client::sign_in(&backend, 0, &laptop_dir).await?;
+    let mut phone = Client::sign_in(&backend, 0, &phone_dir).await?;
+    phone.connected().await;
+    signed_in(&phone).await;
+    laptop.connected().await;
+    signed_in(&laptop).await;
+
+    let old = backend.users[0].password.clone();
+    let refused = laptop
+        .core
+        .change_password("not-the-password".into(), "a-new-secret".into())
+        .await
+        .expect_err("a wrong current password is refused");
+    assert_eq!(
+        confab_model::ipc::IpcError::from(refused).message,
+        confab_core::account::WRONG_CURRENT_PASSWORD
+    );
+    laptop
+        .core
+        .change_password(old.clone(), "a-new-secret".into())
+        .await?;
+
+    // The phone did nothing: its closed socket tells it.
+    let ended = phone
+        .expect("the phone's session ends", |e| ended_because(e).is_some())
+        .await;
+    assert!(ended_because(&ended).is_some_and(|r| r.contains("signed out")));
+    // The laptop's socket was closed with the others; it signs in again on its token.
+    signed_in(&laptop).await;
+    let m = laptop.core.send_message(conv, "after".into()).await?;
+    laptop
+        .until("sent after the change", |c| {
+            let id = m.client_id.clone();
+            async move {
+                c.messages(conv, None, 50).await.is_ok_and(|ms| {
+                    ms.iter()
+                        .any(|x| x.client_id == id && x.delivery == DeliveryState::Sent)
+                })
+            }
+        })
+        .await;
+    assert!(laptop.core.session().await.is_some(), "still signed in");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session_this_one_included_and_says_so(
+) -> anyhow::Result<()> {
+    init_tracing();
+    let backend = Backend::start().await?;
+    let (laptop_dir, phone_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let mut laptop = Client::sign_in(&backend, 0, &laptop_dir).await?;
+    let mut phone = Client::sign_in(&backend, 0, &phone_dir).await?;
+    phone.connected().await;
+    signed_in(&phone).await;
+    laptop.connected().await;
+
+    laptop.core.sign_out_everywhere().await?;
+    let ended = laptop
+        .expect("this device says why", |e| ended_because(e).is_some())
+        .await;
+    assert_eq!(ended_because(&ended), Some(SIGNED_OUT_EVERYWHERE));
+    assert!(laptop.core.session().await.is_none());
+    phone
+        .expect("the other device's session ends", |e| {
+            ended_because(e).is_some()
+        })
+        .await;
+    assert!(phone.core.session().await.is_none());
     Ok(())
 }

@@ -3,7 +3,7 @@
 use yew::prelude::*;
 
 use crate::components::{
-    ask_dialog::AskDialog, autostart_prompt::AutostartPrompt, banner::Banner, chat_pane::ChatPane,
+    account_dialog::AccountDialog, ask_dialog::AskDialog, autostart_prompt::AutostartPrompt, banner::Banner, chat_pane::ChatPane,
     group_dialog::GroupDialog, new_conversation::NewConversationDialog,
     requests_dialog::RequestsDialog, respond_dialog::RespondDialog, search_dialog::SearchDialog,
     sidebar::Sidebar, switcher::Switcher,
@@ -54,6 +54,7 @@ pub fn main_view() -> Html {
         Some(Dialog::Switcher) => html! { <Switcher /> },
         Some(Dialog::NewConversation) => html! { <NewConversationDialog /> },
         Some(Dialog::Group(id)) => html! { <GroupDialog conversation_id={*id} /> },
+        Some(Dialog::Account) => html! { <AccountDialog /> },
     };
     let toast = store.toast.clone().map(|t| {
         let d = store.dispatcher();

@@ -1,6 +1,7 @@
 //! The UI's components, one per file. They read the state from the [`crate::store::Store`] context,
 //! dispatch actions, and start side effects through [`crate::effects`].
 
+pub mod account_dialog;
 pub mod app;
 pub mod ask_dialog;
 pub mod autostart_prompt;

@@ -124,11 +124,14 @@ pub fn sidebar() -> Html {
     html! {
         <aside class="sidebar">
             <header class="sidebar-head">
-                <Avatar name={me.name.clone()} online={Some(connected)} />
-                <div class="me">
-                    <div class="me-name">{ me.name.clone() }</div>
-                    <div class="me-status">{ if connected { "Online" } else { "Not connected" } }</div>
-                </div>
+                <button class="me-button" id="open-account" title="Account: password, sign out everywhere"
+                        onclick={open(Dialog::Account)}>
+                    <Avatar name={me.name.clone()} online={Some(connected)} />
+                    <div class="me">
+                        <div class="me-name">{ me.name.clone() }</div>
+                        <div class="me-status">{ if connected { "Online" } else { "Not connected" } }</div>
+                    </div>
+                </button>
                 <button class="icon-button" title="Search messages (Ctrl+F)" aria-label="Search messages"
                         id="open-search" onclick={open(Dialog::Search)}>
                     <Icon glyph={Glyph::Search} />

@@ -1,4 +1,6 @@
-//! The sign-in form's checks, before anything is sent.
+//! The sign-in and change-password forms' checks, before anything is sent.
+
+use confab_model::api::ChangePasswordRequest;
 
 /// The server address as typed, trimmed, once it could be one. The core decides the rest
 /// (`confab_core::tls::server_url`: the scheme when none is given, and `http://` only for this
@@ -32,9 +34,48 @@ pub fn credentials(email: &str, password: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The change-password form as a request, once it could succeed: the server's own rules
+/// (`ChangePasswordRequest::problem`) and the new password typed the same twice.
+///
+/// # Errors
+/// The sentence to show under the form.
+pub fn password_change(
+    current: &str,
+    new: &str,
+    repeated: &str,
+) -> Result<ChangePasswordRequest, String> {
+    let req = ChangePasswordRequest {
+        current_password: current.to_owned(),
+        new_password: new.to_owned(),
+    };
+    if let Some(problem) = req.problem() {
+        return Err(problem);
+    }
+    if new != repeated {
+        return Err("The two new passwords are not the same.".into());
+    }
+    Ok(req)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_change_goes_out_only_when_the_new_one_was_typed_the_same_twice() {
+        let ok = password_change("old-secret", "new-secret-1", "new-secret-1").unwrap();
+        assert_eq!(ok.current_password, "old-secret");
+        assert_eq!(ok.new_password, "new-secret-1");
+        let typo = password_change("old-secret", "new-secret-1", "new-secret-2").unwrap_err();
+        assert!(typo.contains("not the same"), "{typo}");
+        // The server's rules come first: a short password is named as such even when repeated.
+        assert!(password_change("old-secret", "short", "short")
+            .unwrap_err()
+            .contains("at least"));
+        assert!(password_change("", "new-secret-1", "new-secret-1")
+            .unwrap_err()
+            .contains("current password"));
+    }
 
     #[test]
     fn an_address_is_trimmed_and_its_scheme_left_to_the_core() {

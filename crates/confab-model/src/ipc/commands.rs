@@ -48,6 +48,17 @@ macro_rules! for_each_command {
             } -> $crate::ipc::SessionInfo;
             /// Signs out and forgets this account's cache (a `SignedOut` event follows).
             sign_out => SignOut {} -> ();
+            /// Changes the account's password (needs the connection). This device stays signed
+            /// in; every other session of the account ends.
+            change_password => ChangePassword {
+                /// The password the account has now.
+                current: String,
+                /// The new password.
+                new: String,
+            } -> ();
+            /// Signs the account out on every device, this one included (needs the
+            /// connection); a `SignedOut` event follows, then `SessionEnded` saying why.
+            sign_out_everywhere => SignOutEverywhere {} -> ();
             /// A page of messages (ascending): the newest, or those older than `before_seq`.
             messages => Messages {
                 /// The conversation.
