@@ -5,10 +5,11 @@
 
 use confab_core::Core;
 use confab_model::ipc::commands::{
-    AddMembers, Ask, AskedBefore, Autostart, ChangePassword, CheckNow, Command, CreateConversation, DiscardMessage,
-    Draft, FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages, RenameConversation,
-    Respond, RetryMessage, ScreenReady, Search, SendMessage, SetAutostart, SetConversationMuted,
-    SetDraft, SetOpenConversation, SetSetting, Setting, SignIn, SignOut, SignOutEverywhere, Start, Typing,
+    AddMembers, Ask, AskedBefore, Autostart, ChangePassword, CheckNow, Command, CreateConversation,
+    DiscardMessage, Draft, FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages,
+    RenameConversation, Respond, RetryMessage, ScreenReady, Search, SendMessage, SetAutostart,
+    SetConversationMuted, SetDraft, SetOpenConversation, SetSetting, Setting, SignIn, SignOut,
+    SignOutEverywhere, Start, Typing,
 };
 use confab_model::ipc::IpcError;
 use tauri::{AppHandle, State};

@@ -115,19 +115,23 @@ async fn password_and_sessions(desktop: Desktop) -> Result<()> {
     app.wait_text("#account-email", |t| t == email).await?;
     // A wrong current password is named as such, and changes nothing.
     let new_password = "a-brand-new-secret";
-    app.type_into("#password-current", "not-my-password").await?;
+    app.type_into("#password-current", "not-my-password")
+        .await?;
     app.type_into("#password-new", new_password).await?;
     app.type_into("#password-repeat", new_password).await?;
     app.click("#password-submit").await?;
-    app.wait_text("#account-error", |t| t.contains("current password is not right"))
-        .await?;
+    app.wait_text("#account-error", |t| {
+        t.contains("current password is not right")
+    })
+    .await?;
     app.screenshot("wrong-current").await?;
     ensure!(accepted(&phone).await?, "a refused change signs no one out");
 
     app.wait_for("#password-current").await?.clear().await?;
     app.type_into("#password-current", &password).await?;
     app.click("#password-submit").await?;
-    app.wait_text(".toast", |t| t.contains("Password changed")).await?;
+    app.wait_text(".toast", |t| t.contains("Password changed"))
+        .await?;
     ensure!(
         app.texts("#account-dialog").await?.is_empty(),
         "the dialog closed after the change"
@@ -136,7 +140,10 @@ async fn password_and_sessions(desktop: Desktop) -> Result<()> {
     ensure!(!accepted(&phone).await?, "the other device is signed out");
     let login = confab_core::Api::new(&backend.url());
     ensure!(
-        matches!(login.login(&email, &password).await, Err(ApiError::Unauthorized)),
+        matches!(
+            login.login(&email, &password).await,
+            Err(ApiError::Unauthorized)
+        ),
         "the old password no longer signs in"
     );
     let laptop = login.with_token(login.login(&email, new_password).await?.token);
@@ -145,7 +152,8 @@ async fn password_and_sessions(desktop: Desktop) -> Result<()> {
     // back on its still-valid token, and a message goes out.
     let pair = backend.conversation_id(ADA, &[ADA, GRACE]).await?;
     app.open_conversation(pair).await?;
-    app.wait_text("#open-account .me-status", |t| t == "Online").await?;
+    app.wait_text("#open-account .me-status", |t| t == "Online")
+        .await?;
     app.record_deliveries().await?;
     let text = "Still here after changing my password.";
     app.type_into("#composer", text).await?;
@@ -166,7 +174,10 @@ async fn password_and_sessions(desktop: Desktop) -> Result<()> {
     app.click("#sign-out-everywhere").await?;
     app.wait_text("#sign-out-everywhere", |t| t.contains("Click again"))
         .await?;
-    ensure!(accepted(&laptop).await?, "nothing happens before the second click");
+    ensure!(
+        accepted(&laptop).await?,
+        "nothing happens before the second click"
+    );
     app.click("#sign-out-everywhere").await?;
     app.wait_text("#sign-in-form .notice", |t| {
         t.contains("signed out on every device")

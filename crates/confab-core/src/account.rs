@@ -5,8 +5,8 @@
 //! queued could be refused later with the user long gone, and "sign out everywhere" done only
 //! here would leave the other devices signed in while saying otherwise.
 
-use confab_model::ipc::UiEvent;
 use confab_model::api::ChangePasswordRequest;
+use confab_model::ipc::UiEvent;
 
 use crate::error::CoreError;
 use crate::rest::ApiError;

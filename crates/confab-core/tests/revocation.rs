@@ -176,8 +176,8 @@ async fn a_password_changed_on_one_device_ends_the_other_devices_session_while_t
 }
 
 #[tokio::test]
-async fn sign_out_everywhere_ends_every_session_this_one_included_and_says_so(
-) -> anyhow::Result<()> {
+async fn sign_out_everywhere_ends_every_session_this_one_included_and_says_so() -> anyhow::Result<()>
+{
     init_tracing();
     let backend = Backend::start().await?;
     let (laptop_dir, phone_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);

@@ -3,10 +3,11 @@
 use yew::prelude::*;
 
 use crate::components::{
-    account_dialog::AccountDialog, ask_dialog::AskDialog, autostart_prompt::AutostartPrompt, banner::Banner, chat_pane::ChatPane,
-    group_dialog::GroupDialog, new_conversation::NewConversationDialog,
-    requests_dialog::RequestsDialog, respond_dialog::RespondDialog, search_dialog::SearchDialog,
-    sidebar::Sidebar, switcher::Switcher,
+    account_dialog::AccountDialog, ask_dialog::AskDialog, autostart_prompt::AutostartPrompt,
+    banner::Banner, chat_pane::ChatPane, group_dialog::GroupDialog,
+    new_conversation::NewConversationDialog, requests_dialog::RequestsDialog,
+    respond_dialog::RespondDialog, search_dialog::SearchDialog, sidebar::Sidebar,
+    switcher::Switcher,
 };
 use crate::effects;
 use crate::logic::text::{window_title, Waiting};
