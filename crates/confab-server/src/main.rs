@@ -247,6 +247,14 @@ async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: boo
         settings.port.unwrap_or_default(),
         settings.key
     );
+    // What `users disable` and the other account commands need to close live sockets, for
+    // trying them against the demo (the file is private and removed on exit).
+    let admin_env = admin_env_file(&db_path, &settings)?;
+    println!(
+        "  admin:    set -a; . {}; set +a; confab-server users --db {} …",
+        admin_env.display(),
+        db_path.display()
+    );
     println!("  users:");
     for u in &data.users {
         println!(
@@ -270,10 +278,40 @@ async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: boo
     let result = listen(listener, state.clone()).await;
     maintenance.abort();
     sockudo.kill();
+    let _ = std::fs::remove_file(&admin_env);
     state.db().close();
     drop(state);
     drop(scratch);
     result
+}
+
+/// Writes the demo Sockudo's `PUSHER_*` settings next to the database as `<db>.pusher.env`
+/// (0600, created new), for the account commands run against the demo.
+fn admin_env_file(db_path: &std::path::Path, p: &PusherSettings) -> Result<PathBuf> {
+    use std::io::Write as _;
+    let mut path = db_path.as_os_str().to_owned();
+    path.push(".pusher.env");
+    let path = PathBuf::from(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(
+        file,
+        "PUSHER_APP_ID={}\nPUSHER_KEY={}\nPUSHER_SECRET={}\nPUSHER_HOST={}\nPUSHER_PORT={}\nPUSHER_USE_TLS=false",
+        p.app_id,
+        p.key,
+        p.secret,
+        p.host.as_deref().unwrap_or("127.0.0.1"),
+        p.port.unwrap_or_default()
+    )?;
+    Ok(path)
 }
 
 fn run_backup(db_path: Option<PathBuf>, target: &std::path::Path) -> Result<()> {

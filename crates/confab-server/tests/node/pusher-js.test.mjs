@@ -4,13 +4,17 @@
 // passwords) on a free loopback port, logs in as Grace, and connects pusher-js with the
 // standard `channelAuthorization` request (form-urlencoded socket_id + channel_name, bearer
 // token header). Ada acts over REST. Signed in as users (`userAuthentication`), pusher-js sockets
-// are cut off by logout and by a password change made on another device.
+// are cut off by logout, by a password change made on another device, and by an administrator's
+// `confab-server users disable` (run with the demo's printed admin settings).
 //
 // Run with ./run.sh (installs pusher-js and builds the server first).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Pusher from "pusher-js";
 
 const BIN = process.env.CONFAB_SERVER_BIN;
@@ -30,8 +34,11 @@ function withTimeout(promise, what) {
 
 async function startDemo() {
   assert.ok(BIN, "set CONFAB_SERVER_BIN to the confab-server binary (run.sh does)");
-  // Port 0: the kernel picks a free port and the demo prints the real address first.
-  const child = spawn(BIN, ["demo", "--bind", "127.0.0.1:0"], {
+  // Port 0: the kernel picks a free port and the demo prints the real address first. The
+  // database in a directory of our own, so the account commands can be run against it.
+  const dir = mkdtempSync(join(tmpdir(), "confab-pusher-js-"));
+  const db = join(dir, "confab.db");
+  const child = spawn(BIN, ["demo", "--bind", "127.0.0.1:0", "--db", db], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -54,7 +61,24 @@ async function startDemo() {
   assert.ok(address, `the demo printed its address: ${out}`);
   const passwords = {};
   for (const m of out.matchAll(/^\s+(\S+@\S+)\s+password (\S+)/gm)) passwords[m[1]] = m[2];
-  return { child, base: address[1], passwords };
+  const admin = out.match(/^\s+admin:\s+set -a; \. (\S+);/m);
+  assert.ok(admin, `the demo printed its admin settings: ${out}`);
+  return { child, base: address[1], passwords, dir, db, adminEnv: admin[1] };
+}
+
+// `confab-server users --db <demo db> ARGS…` with the demo's PUSHER_* settings, as an operator
+// runs it; resolves with its output.
+function usersCommand(...args) {
+  const env = { ...process.env };
+  for (const line of readFileSync(demo.adminEnv, "utf8").split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return new Promise((resolve, reject) =>
+    execFile(BIN, ["users", "--db", demo.db, ...args], { env }, (err, stdout, stderr) =>
+      err ? reject(new Error(`users ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout)
+    )
+  );
 }
 
 async function api(token, method, path, body) {
@@ -135,6 +159,7 @@ after(async () => {
   const exited = new Promise((resolve) => server.once("exit", resolve));
   server.kill("SIGTERM");
   await withTimeout(exited, "the demo server to stop");
+  rmSync(demo.dir, { recursive: true, force: true });
 });
 
 test("pusher-js as a second user authorizes its private channel, receives a knowledge request, and is refused others' channels", async () => {
@@ -298,4 +323,17 @@ test("pusher-js signed in on another device is cut off within a second of a pass
     assert.equal(status, 204, JSON.stringify(body));
     demo.passwords[email] = "a brand new passphrase";
   });
+});
+
+// Last: Grace stays disabled.
+test("pusher-js signed in as a user is cut off within a second of an administrator's users disable", async () => {
+  await revocationReachesTheSocket("grace@confab.local", async () => {
+    const out = await usersCommand("disable", "--email", "grace@confab.local");
+    assert.match(out, /live connections closed/, out);
+  });
+  const { status } = await api(null, "POST", "/api/auth/login", {
+    email: "grace@confab.local",
+    password: demo.passwords["grace@confab.local"],
+  });
+  assert.equal(status, 401, "a disabled user cannot sign in");
 });
