@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod realtime;
 pub mod retention;
 pub mod routes;
+pub mod sql;
 pub mod state;
 pub mod store;
 pub mod throttle;

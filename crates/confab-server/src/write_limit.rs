@@ -12,7 +12,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::args;
+use crate::sql::{OptionalExt, Sql};
 
 use crate::store::StoreError;
 
@@ -206,7 +207,7 @@ fn parse_rate(text: &str) -> Option<Rate> {
 /// [`StoreError::TooFast`] with the wait when the bucket is empty (the caller's savepoint then
 /// rolls back the write), or a SQLite error.
 pub fn spend(
-    conn: &Connection,
+    conn: &dyn Sql,
     limits: &WriteLimits,
     user: i64,
     kind: WriteKind,
@@ -216,21 +217,24 @@ pub fn spend(
         return Ok(());
     };
     let stored = conn
-        .prepare_cached("SELECT level, at_ms FROM write_buckets WHERE user_id = ?1 AND kind = ?2")?
-        .query_row(params![user, kind.key()], |r| {
-            Ok(Bucket {
-                level: r.get(0)?,
-                at_ms: r.get(1)?,
-            })
-        })
+        .query_row(
+            "SELECT level, at_ms FROM write_buckets WHERE user_id = ?1 AND kind = ?2",
+            args![user, kind.key()],
+            |r| {
+                Ok(Bucket {
+                    level: r.get(0)?,
+                    at_ms: r.get(1)?,
+                })
+            },
+        )
         .optional()?;
     match rate.take(stored, now_ms) {
         Ok(bucket) => {
-            conn.prepare_cached(
+            conn.execute(
                 "INSERT INTO write_buckets (user_id, kind, level, at_ms) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (user_id, kind) DO UPDATE SET level = ?3, at_ms = ?4",
-            )?
-            .execute(params![user, kind.key(), bucket.level, bucket.at_ms])?;
+                args![user, kind.key(), bucket.level, bucket.at_ms],
+            )?;
             Ok(())
         }
         Err(wait) => Err(StoreError::TooFast {

@@ -98,7 +98,13 @@ async fn a_restarted_server_remembers_the_throttle_and_a_correct_password_clears
     for _ in 0..FREE_FAILURES {
         anon.post("/api/auth/login", &wrong).await?;
     }
-    let again = Db::open(server.state.db().path())?;
+    let again = Db::open(
+        server
+            .state
+            .db()
+            .path()
+            .ok_or_else(|| anyhow::anyhow!("reopening a SQLite file"))?,
+    )?;
     let settings = PusherSettings::of_local(&server.sockudo);
     let restarted = serve(AppState::new(again, &settings)?).await?;
     let right = json!({"email": "grace@example.test", "password": server.users[1].password});

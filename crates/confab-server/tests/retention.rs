@@ -137,7 +137,7 @@ async fn maintenance_purges_expired_tokens_and_keeps_live_ones() -> Result<()> {
         .state
         .db()
         .read(|c| -> Result<i64, confab_server::store::StoreError> {
-            Ok(c.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))?)
+            Ok(c.one("SELECT count(*) FROM tokens", confab_server::args![])?)
         })
         .await?;
     assert_eq!(left, 0);
@@ -171,7 +171,12 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
         })
     };
     // Wait until the writer has committed something, so the backup really overlaps writes.
-    let live = server.state.db().path().to_path_buf();
+    let live = server
+        .state
+        .db()
+        .path()
+        .ok_or_else(|| anyhow::anyhow!("a backup copies a SQLite file"))?
+        .to_path_buf();
     let count = |path: std::path::PathBuf| {
         move || -> Result<i64> {
             let c = rusqlite::Connection::open(path)?;

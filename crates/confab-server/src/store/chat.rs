@@ -1,11 +1,12 @@
 //! Membership checks, messages and read marks (conversations themselves are in
 //! [`crate::store::conversations`]).
 
+use crate::args;
+use crate::sql::{OptionalExt, Sql};
 use confab_model::events::ReadReceipt;
 use confab_model::{
     Change, ConversationId, Message, MessageChange, ReadChange, Seq, User, UserId, UserSummary,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::next_seq;
 use crate::store::sync::{record_change, Visibility};
@@ -17,7 +18,7 @@ pub const MAX_CLIENT_ID_CHARS: usize = 100;
 const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, u.name, m.content, \
      m.client_id, m.created_at FROM messages m JOIN users u ON u.id = m.sender_id";
 
-fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+fn message_from_row(r: &crate::sql::Row) -> Result<Message, crate::sql::SqlError> {
     let sender_id: UserId = r.get(3)?;
     Ok(Message {
         id: r.get(0)?,
@@ -38,17 +39,14 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
 ///
 /// # Errors
 /// [`StoreError::NotFound`], [`StoreError::NotAllowed`], SQLite errors.
-pub fn require_member(
-    c: &Connection,
-    conv: ConversationId,
-    user: UserId,
-) -> Result<(), StoreError> {
+pub fn require_member(c: &dyn Sql, conv: ConversationId, user: UserId) -> Result<(), StoreError> {
     let row: Option<Option<i64>> = c
-        .prepare_cached(
+        .query_row(
             "SELECT (SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2)
              FROM conversations WHERE id = ?1",
-        )?
-        .query_row(params![conv, user], |r| r.get(0))
+            args![conv, user],
+            |r| r.get(0),
+        )
         .optional()?;
     match row {
         None => Err(StoreError::NotFound("no such conversation")),
@@ -61,37 +59,39 @@ pub fn require_member(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn is_member(c: &Connection, conv: ConversationId, user: UserId) -> Result<bool, StoreError> {
-    Ok(
-        c.prepare_cached("SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
-            .query_row(params![conv, user], |_| Ok(()))
-            .optional()?
-            .is_some(),
+pub fn is_member(c: &dyn Sql, conv: ConversationId, user: UserId) -> Result<bool, StoreError> {
+    Ok(c.query_row(
+        "SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?2",
+        args![conv, user],
+        |_| Ok(()),
     )
+    .optional()?
+    .is_some())
 }
 
 /// The member ids of a conversation, ascending.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn member_ids(c: &Connection, conv: ConversationId) -> Result<Vec<UserId>, StoreError> {
-    let mut stmt = c.prepare_cached(
+pub fn member_ids(c: &dyn Sql, conv: ConversationId) -> Result<Vec<UserId>, StoreError> {
+    Ok(c.query_map(
         "SELECT user_id FROM members WHERE conversation_id = ?1 ORDER BY user_id",
-    )?;
-    let ids = stmt.query_map([conv], |r| r.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+        args![conv],
+        |r| r.get(0),
+    )?)
 }
 
 /// The message stored under `seq`, if any.
 ///
 /// # Errors
 /// SQLite errors.
-pub(crate) fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>, StoreError> {
-    Ok(
-        c.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} WHERE m.seq = ?1"))?
-            .query_row([seq], message_from_row)
-            .optional()?,
+pub(crate) fn message_by_seq(c: &dyn Sql, seq: Seq) -> Result<Option<Message>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {MESSAGE_COLUMNS} WHERE m.seq = ?1"),
+        args![seq],
+        message_from_row,
     )
+    .optional()?)
 }
 
 /// A page of messages, ascending by seq: the newest `limit` below `before` (or overall).
@@ -99,23 +99,21 @@ pub(crate) fn message_by_seq(c: &Connection, seq: Seq) -> Result<Option<Message>
 /// # Errors
 /// [`StoreError::NotFound`] / [`StoreError::NotAllowed`] as [`require_member`]; SQLite errors.
 pub fn messages(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     user: UserId,
     before: Option<Seq>,
     limit: u32,
 ) -> Result<Vec<Message>, StoreError> {
     require_member(c, conv, user)?;
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ?1 AND m.seq < ?2
-         ORDER BY m.seq DESC LIMIT ?3"
-    ))?;
-    let mut page: Vec<Message> = stmt
-        .query_map(
-            params![conv, before.unwrap_or(i64::MAX), limit],
-            message_from_row,
-        )?
-        .collect::<Result<_, _>>()?;
+    let mut page: Vec<Message> = c.query_map(
+        &format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ?1 AND m.seq < ?2
+             ORDER BY m.seq DESC LIMIT ?3"
+        ),
+        args![conv, before.unwrap_or(i64::MAX), limit],
+        message_from_row,
+    )?;
     page.reverse();
     Ok(page)
 }
@@ -128,7 +126,7 @@ pub fn messages(
 /// [`StoreError::Invalid`] for bad content or client id; [`StoreError::Conflict`] if the client
 /// id was used in another conversation; SQLite errors.
 pub fn post_message(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     sender: &User,
     content: &str,
@@ -142,10 +140,11 @@ pub fn post_message(
     }
     require_member(c, conv, sender.id)?;
     let existing = c
-        .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ?1 AND m.client_id = ?2"
-        ))?
-        .query_row(params![sender.id, client_id], message_from_row)
+        .query_row(
+            &format!("SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ?1 AND m.client_id = ?2"),
+            args![sender.id, client_id],
+            message_from_row,
+        )
         .optional()?;
     if let Some(message) = existing {
         if message.conversation_id != conv {
@@ -157,17 +156,16 @@ pub fn post_message(
     }
     let seq = next_seq(c)?;
     let created_at = crate::time::now_rfc3339();
-    let id = c
-        .prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, sender_id, content, client_id, created_at)
+    let id = c.query_row(
+        "INSERT INTO messages (conversation_id, seq, sender_id, content, client_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-        )?
-        .query_row(
-            params![conv, seq, sender.id, content, client_id, created_at],
-            |r| r.get(0),
-        )?;
-    c.prepare_cached("UPDATE conversations SET last_message_seq = ?2 WHERE id = ?1")?
-        .execute(params![conv, seq])?;
+        args![conv, seq, sender.id, content, client_id, created_at],
+        |r| r.get(0),
+    )?;
+    c.execute(
+        "UPDATE conversations SET last_message_seq = ?2 WHERE id = ?1",
+        args![conv, seq],
+    )?;
     let message = Message {
         id,
         conversation_id: conv,
@@ -200,7 +198,7 @@ pub fn post_message(
 /// [`StoreError::NotFound`] / [`StoreError::NotAllowed`] as [`require_member`];
 /// [`StoreError::Invalid`] for a negative seq; SQLite errors.
 pub fn mark_read(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     user: UserId,
     seq: Seq,
@@ -209,21 +207,21 @@ pub fn mark_read(
         return Err(StoreError::Invalid("seq must not be negative".into()));
     }
     require_member(c, conv, user)?;
-    let (current, newest): (Seq, Seq) = c
-        .prepare_cached(
-            "SELECT m.last_read_seq, cv.last_message_seq FROM members m
+    let (current, newest): (Seq, Seq) = c.query_row(
+        "SELECT m.last_read_seq, cv.last_message_seq FROM members m
              JOIN conversations cv ON cv.id = m.conversation_id
              WHERE m.conversation_id = ?1 AND m.user_id = ?2",
-        )?
-        .query_row(params![conv, user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        args![conv, user],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let target = seq.min(newest);
     if target <= current {
         return Ok(None);
     }
-    c.prepare_cached(
+    c.execute(
         "UPDATE members SET last_read_seq = ?3 WHERE conversation_id = ?1 AND user_id = ?2",
-    )?
-    .execute(params![conv, user, target])?;
+        args![conv, user, target],
+    )?;
     let receipt = ReadReceipt {
         conversation_id: conv,
         user_id: user,

@@ -5,12 +5,13 @@
 //! What it never does: trigger realtime events (the routes do, after the commit) or decide
 //! HTTP statuses (they come from the [`StoreError`] variants).
 
+use crate::args;
+use crate::sql::{OptionalExt, Sql};
 use confab_model::events::ConversationCreated;
 use confab_model::{
     Change, Conversation, ConversationChange, ConversationId, ConversationKind, LeftChange,
     MuteChange, Seq, User, UserId,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::next_seq;
 use crate::store::chat::{member_ids, message_by_seq, require_member};
@@ -102,7 +103,7 @@ pub fn resolve_kind(
 /// too-long title, or a direct conversation asked for with a title or more than one other
 /// member; SQLite errors.
 pub fn create(
-    c: &Connection,
+    c: &dyn Sql,
     creator: &User,
     title: Option<&str>,
     member_ids: &[UserId],
@@ -158,14 +159,14 @@ pub fn create(
             Some(key) => direct_by_key(c, key)?,
             None => None,
         }
-        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        .ok_or(crate::sql::SqlError::NoRows)?;
         return Ok(Created::Existing(caller_view(c, id, creator.id)?));
     };
-    let mut insert = c.prepare_cached(
-        "INSERT INTO members (conversation_id, user_id, joined_seq) VALUES (?1, ?2, ?3)",
-    )?;
     for &m in &members {
-        insert.execute(params![id, m, seq])?;
+        c.execute(
+            "INSERT INTO members (conversation_id, user_id, joined_seq) VALUES (?1, ?2, ?3)",
+            args![id, m, seq],
+        )?;
     }
     let conversation = shared_view(c, id)?;
     record_change(
@@ -182,20 +183,18 @@ pub fn create(
 
 /// Inserts a conversation row; `None` when the unique index already holds `direct_key`.
 fn insert_conversation(
-    c: &Connection,
+    c: &dyn Sql,
     title: &str,
     kind: ConversationKind,
     direct_key: Option<&str>,
     creator: UserId,
     seq: Seq,
 ) -> Result<Option<ConversationId>, StoreError> {
-    Ok(c.prepare_cached(
+    Ok(c.query_row(
         "INSERT INTO conversations (title, kind, direct_key, creator_id, created_at, seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT DO NOTHING RETURNING id",
-    )?
-    .query_row(
-        params![
+        args![
             title,
             kind.as_str(),
             direct_key,
@@ -208,18 +207,22 @@ fn insert_conversation(
     .optional()?)
 }
 
-fn direct_by_key(c: &Connection, key: &str) -> Result<Option<ConversationId>, StoreError> {
-    Ok(
-        c.prepare_cached("SELECT id FROM conversations WHERE direct_key = ?1")?
-            .query_row([key], |r| r.get(0))
-            .optional()?,
+fn direct_by_key(c: &dyn Sql, key: &str) -> Result<Option<ConversationId>, StoreError> {
+    Ok(c.query_row(
+        "SELECT id FROM conversations WHERE direct_key = ?1",
+        args![key],
+        |r| r.get(0),
     )
+    .optional()?)
 }
 
-fn kind_of(c: &Connection, conv: ConversationId) -> Result<ConversationKind, StoreError> {
+fn kind_of(c: &dyn Sql, conv: ConversationId) -> Result<ConversationKind, StoreError> {
     let kind: String = c
-        .prepare_cached("SELECT kind FROM conversations WHERE id = ?1")?
-        .query_row([conv], |r| r.get(0))
+        .query_row(
+            "SELECT kind FROM conversations WHERE id = ?1",
+            args![conv],
+            |r| r.get(0),
+        )
         .optional()?
         .ok_or(StoreError::NotFound("no such conversation"))?;
     // The column's CHECK constraint admits only the two spellings.
@@ -229,7 +232,7 @@ fn kind_of(c: &Connection, conv: ConversationId) -> Result<ConversationKind, Sto
 /// Fails unless the conversation exists, `user` is a member and it is a group; `refusal` is the
 /// sentence for a direct conversation.
 fn require_group_member(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     user: UserId,
     refusal: &str,
@@ -246,10 +249,13 @@ fn require_group_member(
 ///
 /// # Errors
 /// [`StoreError::NotFound`]; SQLite errors.
-pub fn shared_view(c: &Connection, conv: ConversationId) -> Result<Conversation, StoreError> {
+pub fn shared_view(c: &dyn Sql, conv: ConversationId) -> Result<Conversation, StoreError> {
     let (title, kind): (String, String) = c
-        .prepare_cached("SELECT title, kind FROM conversations WHERE id = ?1")?
-        .query_row([conv], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT title, kind FROM conversations WHERE id = ?1",
+            args![conv],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?
         .ok_or(StoreError::NotFound("no such conversation"))?;
     Ok(Conversation {
@@ -281,27 +287,24 @@ const LIST: &str = "SELECT cv.id, cv.title, cv.kind, m.last_read_seq, cv.last_me
            AND x.seq > m.last_read_seq AND x.sender_id != m.user_id)
      FROM members m JOIN conversations cv ON cv.id = m.conversation_id
      WHERE m.user_id = ?1 AND (?2 IS NULL OR cv.id = ?2)
-     ORDER BY MAX(cv.last_message_seq, cv.seq) DESC";
+     ORDER BY CASE WHEN cv.last_message_seq > cv.seq THEN cv.last_message_seq ELSE cv.seq END DESC";
 
 fn rows(
-    c: &Connection,
+    c: &dyn Sql,
     user: UserId,
     only: Option<ConversationId>,
 ) -> Result<Vec<Conversation>, StoreError> {
-    let rows: Vec<Row> = c
-        .prepare_cached(LIST)?
-        .query_map(params![user, only], |r| {
-            Ok(Row {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                kind: r.get(2)?,
-                last_read_seq: r.get(3)?,
-                last_message_seq: r.get(4)?,
-                muted: r.get(5)?,
-                unread_count: r.get(6)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let rows: Vec<Row> = c.query_map(LIST, args![user, only], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            kind: r.get(2)?,
+            last_read_seq: r.get(3)?,
+            last_message_seq: r.get(4)?,
+            muted: r.get(5)?,
+            unread_count: r.get(6)?,
+        })
+    })?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let last_message = if row.last_message_seq > 0 {
@@ -328,7 +331,7 @@ fn rows(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn list(c: &Connection, user: UserId) -> Result<Vec<Conversation>, StoreError> {
+pub fn list(c: &dyn Sql, user: UserId) -> Result<Vec<Conversation>, StoreError> {
     rows(c, user, None)
 }
 
@@ -338,7 +341,7 @@ pub fn list(c: &Connection, user: UserId) -> Result<Vec<Conversation>, StoreErro
 /// # Errors
 /// [`StoreError::NotAllowed`] if `user` is not a member; SQLite errors.
 pub fn caller_view(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     user: UserId,
 ) -> Result<Conversation, StoreError> {
@@ -352,7 +355,7 @@ pub fn caller_view(
 /// Records a `conversation-updated` change under `seq` (from [`next_seq`] in this job) for the
 /// conversation's current members.
 fn record_updated(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     seq: Seq,
 ) -> Result<ConversationCreated, StoreError> {
@@ -376,7 +379,7 @@ fn record_updated(
 /// [`StoreError::Invalid`] for a direct conversation or a title that is blank or longer than
 /// [`MAX_TITLE_CHARS`]; SQLite errors.
 pub fn rename(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     user: UserId,
     title: &str,
@@ -396,10 +399,10 @@ pub fn rename(
             "title must be at most {MAX_TITLE_CHARS} characters"
         )));
     }
-    let changed = c
-        .prepare_cached("UPDATE conversations SET title = ?2 WHERE id = ?1 AND title != ?2")?
-        .execute(params![conv, title])?
-        > 0;
+    let changed = c.execute(
+        "UPDATE conversations SET title = ?2 WHERE id = ?1 AND title != ?2",
+        args![conv, title],
+    )? > 0;
     let change = if changed {
         Some(record_updated(c, conv, next_seq(c)?)?)
     } else {
@@ -419,7 +422,7 @@ pub fn rename(
 /// [`MAX_ADDED_MEMBERS`], an unknown or disabled user, or more than [`MAX_MEMBERS`] in all;
 /// SQLite errors.
 pub fn add_members(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     user: UserId,
     ids: &[UserId],
@@ -461,11 +464,11 @@ pub fn add_members(
     }
     // The change that announces them is the one they join with: they see it and what follows.
     let seq = next_seq(c)?;
-    let mut insert = c.prepare_cached(
-        "INSERT INTO members (conversation_id, user_id, joined_seq) VALUES (?1, ?2, ?3)",
-    )?;
     for &id in &joining {
-        insert.execute(params![conv, id, seq])?;
+        c.execute(
+            "INSERT INTO members (conversation_id, user_id, joined_seq) VALUES (?1, ?2, ?3)",
+            args![conv, id, seq],
+        )?;
     }
     let change = record_updated(c, conv, seq)?;
     Ok(Updated {
@@ -481,15 +484,17 @@ pub fn add_members(
 /// # Errors
 /// [`StoreError::NotFound`] / [`StoreError::NotAllowed`] as [`require_member`];
 /// [`StoreError::Invalid`] for a direct conversation; SQLite errors.
-pub fn leave(c: &Connection, conv: ConversationId, user: UserId) -> Result<Left, StoreError> {
+pub fn leave(c: &dyn Sql, conv: ConversationId, user: UserId) -> Result<Left, StoreError> {
     require_group_member(
         c,
         conv,
         user,
         "a direct conversation cannot be left: mute it instead",
     )?;
-    c.prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2")?
-        .execute(params![conv, user])?;
+    c.execute(
+        "DELETE FROM members WHERE conversation_id = ?1 AND user_id = ?2",
+        args![conv, user],
+    )?;
     let updated = record_updated(c, conv, next_seq(c)?)?;
     let seq = next_seq(c)?;
     let left = LeftChange {
@@ -512,19 +517,17 @@ pub fn leave(c: &Connection, conv: ConversationId, user: UserId) -> Result<Left,
 /// # Errors
 /// [`StoreError::NotFound`] / [`StoreError::NotAllowed`] as [`require_member`]; SQLite errors.
 pub fn set_muted(
-    c: &Connection,
+    c: &dyn Sql,
     conv: ConversationId,
     user: UserId,
     muted: bool,
 ) -> Result<Option<MuteChange>, StoreError> {
     require_member(c, conv, user)?;
-    let changed = c
-        .prepare_cached(
-            "UPDATE members SET muted = ?3
+    let changed = c.execute(
+        "UPDATE members SET muted = ?3
              WHERE conversation_id = ?1 AND user_id = ?2 AND muted != ?3",
-        )?
-        .execute(params![conv, user, muted])?
-        > 0;
+        args![conv, user, muted],
+    )? > 0;
     if !changed {
         return Ok(None);
     }

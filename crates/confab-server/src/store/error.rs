@@ -45,8 +45,8 @@ pub enum StoreError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Db(DbError::Sqlite(e))
+impl From<crate::sql::SqlError> for StoreError {
+    fn from(e: crate::sql::SqlError) -> Self {
+        Self::Db(DbError::Sql(e))
     }
 }

@@ -1,11 +1,12 @@
 //! Knowledge-share requests and their answers.
 
+use crate::args;
+use crate::sql::{OptionalExt, Sql};
 use confab_model::api::KnowledgeRequestLists;
 use confab_model::{
     Change, KnowledgeChange, KnowledgeDecision, KnowledgeRequest, KnowledgeStatus, RequestId, User,
     UserId,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::next_seq;
 use crate::store::sync::{record_change, Visibility};
@@ -16,7 +17,7 @@ const COLUMNS: &str = "k.id, k.requester_id, r.name, k.owner_id, o.name, k.quest
      FROM knowledge_requests k JOIN users r ON r.id = k.requester_id \
      JOIN users o ON o.id = k.owner_id";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
+fn from_row(r: &crate::sql::Row) -> Result<KnowledgeRequest, crate::sql::SqlError> {
     let status: String = r.get(6)?;
     Ok(KnowledgeRequest {
         id: r.get(0)?,
@@ -34,11 +35,14 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnowledgeRequest> {
     })
 }
 
-fn by_id(c: &Connection, request: RequestId) -> Result<KnowledgeRequest, StoreError> {
-    c.prepare_cached(&format!("SELECT {COLUMNS} WHERE k.id = ?1"))?
-        .query_row([request], from_row)
-        .optional()?
-        .ok_or(StoreError::NotFound("no such request"))
+fn by_id(c: &dyn Sql, request: RequestId) -> Result<KnowledgeRequest, StoreError> {
+    c.query_row(
+        &format!("SELECT {COLUMNS} WHERE k.id = ?1"),
+        args![request],
+        from_row,
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound("no such request"))
 }
 
 /// Stores a pending request from `requester` to `owner` and records its change.
@@ -46,7 +50,7 @@ fn by_id(c: &Connection, request: RequestId) -> Result<KnowledgeRequest, StoreEr
 /// # Errors
 /// [`StoreError::Invalid`] for a bad question, asking oneself, or an unknown owner.
 pub fn create(
-    c: &Connection,
+    c: &dyn Sql,
     requester: &User,
     owner: UserId,
     question: &str,
@@ -60,15 +64,12 @@ pub fn create(
         .name;
     let seq = next_seq(c)?;
     let created_at = crate::time::now_rfc3339();
-    let id = c
-        .prepare_cached(
-            "INSERT INTO knowledge_requests (requester_id, owner_id, question, status, created_at, seq)
+    let id = c.query_row(
+        "INSERT INTO knowledge_requests (requester_id, owner_id, question, status, created_at, seq)
              VALUES (?1, ?2, ?3, 'pending', ?4, ?5) RETURNING id",
-        )?
-        .query_row(
-            params![requester.id, owner, question, created_at, seq],
-            |r| r.get(0),
-        )?;
+        args![requester.id, owner, question, created_at, seq],
+        |r| r.get(0),
+    )?;
     let request = KnowledgeRequest {
         id,
         requester_id: requester.id,
@@ -100,19 +101,17 @@ pub fn create(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn lists(c: &Connection, user: UserId) -> Result<KnowledgeRequestLists, StoreError> {
-    let mut incoming = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} WHERE k.owner_id = ?1 ORDER BY k.id DESC"
-    ))?;
-    let incoming = incoming
-        .query_map([user], from_row)?
-        .collect::<Result<_, _>>()?;
-    let mut outgoing = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} WHERE k.requester_id = ?1 ORDER BY k.id DESC"
-    ))?;
-    let outgoing = outgoing
-        .query_map([user], from_row)?
-        .collect::<Result<_, _>>()?;
+pub fn lists(c: &dyn Sql, user: UserId) -> Result<KnowledgeRequestLists, StoreError> {
+    let incoming = c.query_map(
+        &format!("SELECT {COLUMNS} WHERE k.owner_id = ?1 ORDER BY k.id DESC"),
+        args![user],
+        from_row,
+    )?;
+    let outgoing = c.query_map(
+        &format!("SELECT {COLUMNS} WHERE k.requester_id = ?1 ORDER BY k.id DESC"),
+        args![user],
+        from_row,
+    )?;
     Ok(KnowledgeRequestLists { incoming, outgoing })
 }
 
@@ -124,7 +123,7 @@ pub fn lists(c: &Connection, user: UserId) -> Result<KnowledgeRequestLists, Stor
 /// [`StoreError::NotFound`] for no such request, [`StoreError::NotAllowed`] unless `owner` owns
 /// it, [`StoreError::Conflict`] if already answered, [`StoreError::Invalid`] for too-long text.
 pub fn respond(
-    c: &Connection,
+    c: &dyn Sql,
     owner: &User,
     request: RequestId,
     decision: KnowledgeDecision,
@@ -148,12 +147,12 @@ pub fn respond(
     let seq = next_seq(c)?;
     let status = KnowledgeStatus::from(decision);
     let answered_at = crate::time::now_rfc3339();
-    c.prepare_cached(
+    c.execute(
         "UPDATE knowledge_requests SET status = ?2, response_content = ?3, seq = ?4,
             answered_at = ?5, answer_seen = 0
          WHERE id = ?1",
-    )?
-    .execute(params![request, status.as_str(), content, seq, answered_at])?;
+        args![request, status.as_str(), content, seq, answered_at],
+    )?;
     let answered = KnowledgeRequest {
         status,
         response_content: content.map(str::to_owned),
@@ -182,7 +181,7 @@ pub fn respond(
 /// [`StoreError::NotFound`] for no such request, [`StoreError::NotAllowed`] unless `requester`
 /// made it, [`StoreError::Conflict`] while it is still pending; SQLite errors.
 pub fn mark_answer_seen(
-    c: &Connection,
+    c: &dyn Sql,
     requester: UserId,
     request: RequestId,
 ) -> Result<Option<KnowledgeRequest>, StoreError> {
@@ -203,8 +202,10 @@ pub fn mark_answer_seen(
     // The request's seq moves to this change too, so a client that keeps the newest version of
     // a request by seq takes it.
     let seq = next_seq(c)?;
-    c.prepare_cached("UPDATE knowledge_requests SET answer_seen = 1, seq = ?2 WHERE id = ?1")?
-        .execute(params![request, seq])?;
+    c.execute(
+        "UPDATE knowledge_requests SET answer_seen = 1, seq = ?2 WHERE id = ?1",
+        args![request, seq],
+    )?;
     let seen = KnowledgeRequest {
         answer_seen: true,
         seq,

@@ -1,5 +1,5 @@
 //! Queries and transactions over the schema in `migrations/`. Functions take a
-//! `&rusqlite::Connection` and run inside whatever [`crate::db::Db`] gave them; write functions
+//! `&dyn Sql` connection and run inside whatever [`crate::db::Db`] gave them; write functions
 //! must be called from [`crate::db::Db::write`] so their change and its sequence number commit
 //! together.
 
@@ -31,12 +31,7 @@ pub fn validate_text(field: &str, text: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Whether a SQLite error is a UNIQUE constraint violation.
-pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(
-        e,
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    )
+/// Whether a statement failed on a UNIQUE constraint (on either engine).
+pub fn is_unique_violation(e: &crate::sql::SqlError) -> bool {
+    e.is_unique_violation()
 }

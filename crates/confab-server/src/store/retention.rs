@@ -5,7 +5,8 @@
 //! is given, or touch messages, conversations or requests (the log is a second copy of them;
 //! the tables themselves are the truth). It reads no clock: callers pass the times.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::args;
+use crate::sql::{OptionalExt, Sql};
 
 use confab_model::Seq;
 
@@ -15,12 +16,13 @@ use crate::store::StoreError;
 ///
 /// # Errors
 /// SQLite errors.
-pub fn horizon(c: &Connection) -> Result<Seq, StoreError> {
+pub fn horizon(c: &dyn Sql) -> Result<Seq, StoreError> {
     Ok(
-        c.prepare_cached("SELECT seq FROM sync_horizon WHERE id = 1")?
-            .query_row([], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0),
+        c.query_row("SELECT seq FROM sync_horizon WHERE id = 1", args![], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(0),
     )
 }
 
@@ -28,20 +30,20 @@ pub fn horizon(c: &Connection) -> Result<Seq, StoreError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn head(c: &Connection) -> Result<Seq, StoreError> {
-    Ok(c.prepare_cached("SELECT value FROM counter WHERE id = 1")?
-        .query_row([], |r| r.get(0))?)
+pub fn head(c: &dyn Sql) -> Result<Seq, StoreError> {
+    Ok(
+        c.query_row("SELECT value FROM counter WHERE id = 1", args![], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// Deletes the tokens whose expiry is at or before `now_ms`; returns how many.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn purge_expired_tokens(c: &Connection, now_ms: i64) -> Result<usize, StoreError> {
-    Ok(
-        c.prepare_cached("DELETE FROM tokens WHERE expires_ms <= ?1")?
-            .execute([now_ms])?,
-    )
+pub fn purge_expired_tokens(c: &dyn Sql, now_ms: i64) -> Result<usize, StoreError> {
+    Ok(c.execute("DELETE FROM tokens WHERE expires_ms <= ?1", args![now_ms])?)
 }
 
 /// One step of compaction: among the oldest `batch` changes, deletes the leading run recorded
@@ -53,15 +55,12 @@ pub fn purge_expired_tokens(c: &Connection, now_ms: i64) -> Result<usize, StoreE
 ///
 /// # Errors
 /// SQLite errors.
-pub fn compact_changes_step(
-    c: &Connection,
-    cutoff_ms: i64,
-    batch: u32,
-) -> Result<usize, StoreError> {
-    let oldest: Vec<(Seq, i64)> = c
-        .prepare_cached("SELECT seq, at_ms FROM changes ORDER BY seq LIMIT ?1")?
-        .query_map([batch], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+pub fn compact_changes_step(c: &dyn Sql, cutoff_ms: i64, batch: u32) -> Result<usize, StoreError> {
+    let oldest: Vec<(Seq, i64)> = c.query_map(
+        "SELECT seq, at_ms FROM changes ORDER BY seq LIMIT ?1",
+        args![batch],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let Some(upto) = oldest
         .iter()
         .take_while(|(_, at)| *at <= cutoff_ms)
@@ -70,10 +69,10 @@ pub fn compact_changes_step(
     else {
         return Ok(0);
     };
-    let deleted = c
-        .prepare_cached("DELETE FROM changes WHERE seq <= ?1")?
-        .execute([upto])?;
-    c.prepare_cached("UPDATE sync_horizon SET seq = max(seq, ?1) WHERE id = 1")?
-        .execute(params![upto])?;
+    let deleted = c.execute("DELETE FROM changes WHERE seq <= ?1", args![upto])?;
+    c.execute(
+        "UPDATE sync_horizon SET seq = CASE WHEN seq > ?1 THEN seq ELSE ?1 END WHERE id = 1",
+        args![upto],
+    )?;
     Ok(deleted)
 }

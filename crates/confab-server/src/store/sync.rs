@@ -1,7 +1,8 @@
 //! The change log behind `/api/sync`.
 
+use crate::args;
+use crate::sql::Sql;
 use confab_model::{Change, ConversationId, Seq, SyncPage, UserId};
-use rusqlite::{params, Connection};
 
 use crate::store::StoreError;
 
@@ -24,7 +25,7 @@ pub enum Visibility {
 /// # Errors
 /// SQLite or JSON errors.
 pub fn record_change(
-    c: &Connection,
+    c: &dyn Sql,
     seq: Seq,
     visibility: Visibility,
     change: &Change,
@@ -35,11 +36,11 @@ pub fn record_change(
         Visibility::User(a) => (None, Some(a), None),
     };
     let payload = serde_json::to_string(change)?;
-    c.prepare_cached(
+    c.execute(
         "INSERT INTO changes (seq, conversation_id, user_a, user_b, payload, at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![seq, conv, a, b, payload, crate::time::now_ms()])?;
+        args![seq, conv, a, b, payload, crate::time::now_ms()],
+    )?;
     Ok(())
 }
 
@@ -61,29 +62,28 @@ pub enum CursorProblem {
 /// # Errors
 /// As [`changes_since`].
 pub fn page_after(
-    c: &Connection,
+    c: &dyn Sql,
     user: UserId,
     since: Seq,
     limit: u32,
 ) -> Result<Result<SyncPage, CursorProblem>, StoreError> {
-    // One read transaction: the horizon, the counter and the changes from the same snapshot,
-    // so a compaction or a write committed meanwhile cannot slip between them.
-    let tx = c.unchecked_transaction()?;
-    let horizon = crate::store::retention::horizon(&tx)?;
-    let head = crate::store::retention::head(&tx)?;
+    // `c` is one snapshot (`Db::read` runs in one read transaction): the horizon, the counter
+    // and the changes agree, so a compaction or a write committed meanwhile cannot slip between
+    // them.
+    let horizon = crate::store::retention::horizon(c)?;
+    let head = crate::store::retention::head(c)?;
     if since < horizon {
         return Ok(Err(CursorProblem::Compacted));
     }
     if since > head {
         return Ok(Err(CursorProblem::AheadOfLog));
     }
-    let mut page = changes_since(&tx, user, since, limit)?;
+    let mut page = changes_since(c, user, since, limit)?;
     if !page.has_more {
         // Every change up to `head` is committed in this snapshot and the caller has all of
         // those visible to them: the rest are not theirs.
         page.next_since = page.next_since.max(head);
     }
-    tx.commit()?;
     Ok(Ok(page))
 }
 
@@ -92,25 +92,22 @@ pub fn page_after(
 /// # Errors
 /// SQLite errors, or [`StoreError::Encoding`] for a stored payload that no longer parses.
 pub fn changes_since(
-    c: &Connection,
+    c: &dyn Sql,
     user: UserId,
     since: Seq,
     limit: u32,
 ) -> Result<SyncPage, StoreError> {
     // A conversation's change is visible to its members from the change that made them members
     // on (`joined_seq`): one primary-key lookup per candidate change.
-    let mut stmt = c.prepare_cached(
+    let rows: Vec<(Seq, String)> = c.query_map(
         "SELECT seq, payload FROM changes ch
          WHERE seq > ?2 AND (user_a = ?1 OR user_b = ?1 OR EXISTS
              (SELECT 1 FROM members m WHERE m.conversation_id = ch.conversation_id
                 AND m.user_id = ?1 AND m.joined_seq <= ch.seq))
          ORDER BY seq LIMIT ?3",
+        args![user, since, i64::from(limit) + 1],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let rows: Vec<(Seq, String)> = stmt
-        .query_map(params![user, since, i64::from(limit) + 1], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
     let has_more = rows.len() > limit as usize;
     let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
     for (_, payload) in rows.into_iter().take(limit as usize) {

@@ -1,7 +1,8 @@
 //! Users and login tokens.
 
+use crate::args;
+use crate::sql::{OptionalExt, Sql};
 use confab_model::{User, UserId, UserSummary};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{is_unique_violation, StoreError};
 
@@ -20,7 +21,7 @@ pub struct Account {
 /// [`StoreError::Invalid`] for a blank name or an email without `@`, [`StoreError::Conflict`]
 /// if the email is taken.
 pub fn create_user(
-    c: &Connection,
+    c: &dyn Sql,
     email: &str,
     name: &str,
     password_hash: &str,
@@ -36,12 +37,10 @@ pub fn create_user(
         ));
     }
     let id = c
-        .prepare_cached(
+        .query_row(
             "INSERT INTO users (email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
              RETURNING id",
-        )?
-        .query_row(
-            params![email, name, password_hash, crate::time::now_rfc3339()],
+            args![email, name, password_hash, crate::time::now_rfc3339()],
             |r| r.get(0),
         )
         .map_err(|e| {
@@ -62,36 +61,39 @@ pub fn create_user(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn accounts(c: &Connection) -> Result<Vec<Account>, StoreError> {
-    let mut stmt = c.prepare_cached("SELECT id, name, email, disabled FROM users ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Account {
-            user: User {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                email: r.get(2)?,
-            },
-            disabled: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn accounts(c: &dyn Sql) -> Result<Vec<Account>, StoreError> {
+    Ok(c.query_map(
+        "SELECT id, name, email, disabled FROM users ORDER BY id",
+        args![],
+        |r| {
+            Ok(Account {
+                user: User {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    email: r.get(2)?,
+                },
+                disabled: r.get(3)?,
+            })
+        },
+    )?)
 }
 
 /// The directory: enabled users, by name; ids and names only (never emails).
 ///
 /// # Errors
 /// SQLite errors.
-pub fn directory(c: &Connection) -> Result<Vec<UserSummary>, StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, name FROM users WHERE disabled = 0 ORDER BY name COLLATE NOCASE, id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(UserSummary {
-            id: r.get(0)?,
-            name: r.get(1)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn directory(c: &dyn Sql) -> Result<Vec<UserSummary>, StoreError> {
+    // lower(): SQLite's NOCASE, which PostgreSQL does not have (both fold ASCII only here).
+    Ok(c.query_map(
+        "SELECT id, name FROM users WHERE disabled = 0 ORDER BY lower(name), id",
+        args![],
+        |r| {
+            Ok(UserSummary {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        },
+    )?)
 }
 
 /// Disables the account with this email and revokes its tokens. Returns its id, or `None`
@@ -99,11 +101,11 @@ pub fn directory(c: &Connection) -> Result<Vec<UserSummary>, StoreError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn disable(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError> {
+pub fn disable(c: &dyn Sql, email: &str) -> Result<Option<UserId>, StoreError> {
     let id: Option<UserId> = c
         .query_row(
-            "UPDATE users SET disabled = 1 WHERE email = ?1 RETURNING id",
-            [email.trim()],
+            "UPDATE users SET disabled = 1 WHERE lower(email) = lower(?1) RETURNING id",
+            args![email.trim()],
             |r| r.get(0),
         )
         .optional()?;
@@ -118,10 +120,10 @@ pub fn disable(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError
 ///
 /// # Errors
 /// SQLite errors.
-pub fn enable(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError> {
+pub fn enable(c: &dyn Sql, email: &str) -> Result<Option<UserId>, StoreError> {
     Ok(c.query_row(
-        "UPDATE users SET disabled = 0 WHERE email = ?1 RETURNING id",
-        [email.trim()],
+        "UPDATE users SET disabled = 0 WHERE lower(email) = lower(?1) RETURNING id",
+        args![email.trim()],
         |r| r.get(0),
     )
     .optional()?)
@@ -131,22 +133,26 @@ pub fn enable(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError>
 ///
 /// # Errors
 /// SQLite errors.
-pub fn id_by_email(c: &Connection, email: &str) -> Result<Option<UserId>, StoreError> {
-    Ok(c.prepare_cached("SELECT id FROM users WHERE email = ?1")?
-        .query_row([email.trim()], |r| r.get(0))
-        .optional()?)
+pub fn id_by_email(c: &dyn Sql, email: &str) -> Result<Option<UserId>, StoreError> {
+    Ok(c.query_row(
+        "SELECT id FROM users WHERE lower(email) = lower(?1)",
+        args![email.trim()],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 /// A user's password hash (enabled or not).
 ///
 /// # Errors
 /// SQLite errors.
-pub fn password_hash(c: &Connection, user: UserId) -> Result<Option<String>, StoreError> {
-    Ok(
-        c.prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
-            .query_row([user], |r| r.get(0))
-            .optional()?,
+pub fn password_hash(c: &dyn Sql, user: UserId) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT password_hash FROM users WHERE id = ?1",
+        args![user],
+        |r| r.get(0),
     )
+    .optional()?)
 }
 
 /// Revokes every token of `user` but `keep` (the caller's own, when it stays signed in).
@@ -154,15 +160,11 @@ pub fn password_hash(c: &Connection, user: UserId) -> Result<Option<String>, Sto
 ///
 /// # Errors
 /// SQLite errors.
-pub fn revoke_tokens(
-    c: &Connection,
-    user: UserId,
-    keep: Option<&[u8]>,
-) -> Result<usize, StoreError> {
-    Ok(c.prepare_cached(
+pub fn revoke_tokens(c: &dyn Sql, user: UserId, keep: Option<&[u8]>) -> Result<usize, StoreError> {
+    Ok(c.execute(
         "DELETE FROM tokens WHERE user_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)",
-    )?
-    .execute(params![user, keep])?)
+        args![user, keep],
+    )?)
 }
 
 /// Stores a new password hash for `user` and revokes every token of theirs but `keep`, in the
@@ -171,14 +173,15 @@ pub fn revoke_tokens(
 /// # Errors
 /// SQLite errors.
 pub fn set_password(
-    c: &Connection,
+    c: &dyn Sql,
     user: UserId,
     hash: &str,
     keep: Option<&[u8]>,
 ) -> Result<Option<usize>, StoreError> {
-    let changed = c
-        .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
-        .execute(params![user, hash])?;
+    let changed = c.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        args![user, hash],
+    )?;
     if changed == 0 {
         return Ok(None);
     }
@@ -189,11 +192,9 @@ pub fn set_password(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn find_login(c: &Connection, email: &str) -> Result<Option<(User, String)>, StoreError> {
-    Ok(c.prepare_cached(
-        "SELECT id, name, email, password_hash FROM users WHERE email = ?1 AND disabled = 0",
-    )?
-    .query_row([email.trim()], |r| {
+pub fn find_login(c: &dyn Sql, email: &str) -> Result<Option<(User, String)>, StoreError> {
+    Ok(c.query_row(
+"SELECT id, name, email, password_hash FROM users WHERE lower(email) = lower(?1) AND disabled = 0", args![email.trim()], |r| {
         Ok((
             User {
                 id: r.get(0)?,
@@ -211,16 +212,16 @@ pub fn find_login(c: &Connection, email: &str) -> Result<Option<(User, String)>,
 /// # Errors
 /// SQLite errors.
 pub fn insert_token(
-    c: &Connection,
+    c: &dyn Sql,
     hash: &[u8],
     user: UserId,
     expires_ms: i64,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    c.prepare_cached(
+    c.execute(
         "INSERT INTO tokens (token_hash, user_id, expires_ms, created_ms) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![hash, user, expires_ms, now_ms])?;
+        args![hash, user, expires_ms, now_ms],
+    )?;
     Ok(())
 }
 
@@ -228,9 +229,8 @@ pub fn insert_token(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn delete_token(c: &Connection, hash: &[u8]) -> Result<(), StoreError> {
-    c.prepare_cached("DELETE FROM tokens WHERE token_hash = ?1")?
-        .execute([hash])?;
+pub fn delete_token(c: &dyn Sql, hash: &[u8]) -> Result<(), StoreError> {
+    c.execute("DELETE FROM tokens WHERE token_hash = ?1", args![hash])?;
     Ok(())
 }
 
@@ -238,22 +238,19 @@ pub fn delete_token(c: &Connection, hash: &[u8]) -> Result<(), StoreError> {
 ///
 /// # Errors
 /// SQLite errors.
-pub fn user_for_token(
-    c: &Connection,
-    hash: &[u8],
-    now_ms: i64,
-) -> Result<Option<User>, StoreError> {
-    Ok(c.prepare_cached(
+pub fn user_for_token(c: &dyn Sql, hash: &[u8], now_ms: i64) -> Result<Option<User>, StoreError> {
+    Ok(c.query_row(
         "SELECT u.id, u.name, u.email FROM tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ?1 AND t.expires_ms > ?2 AND u.disabled = 0",
-    )?
-    .query_row(params![hash, now_ms], |r| {
-        Ok(User {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            email: r.get(2)?,
-        })
-    })
+        args![hash, now_ms],
+        |r| {
+            Ok(User {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                email: r.get(2)?,
+            })
+        },
+    )
     .optional()?)
 }
 
@@ -261,15 +258,16 @@ pub fn user_for_token(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn summary(c: &Connection, id: UserId) -> Result<Option<UserSummary>, StoreError> {
-    Ok(
-        c.prepare_cached("SELECT id, name FROM users WHERE id = ?1 AND disabled = 0")?
-            .query_row([id], |r| {
-                Ok(UserSummary {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
+pub fn summary(c: &dyn Sql, id: UserId) -> Result<Option<UserSummary>, StoreError> {
+    Ok(c.query_row(
+        "SELECT id, name FROM users WHERE id = ?1 AND disabled = 0",
+        args![id],
+        |r| {
+            Ok(UserSummary {
+                id: r.get(0)?,
+                name: r.get(1)?,
             })
-            .optional()?,
+        },
     )
+    .optional()?)
 }

@@ -8,7 +8,8 @@
 //! What it never does: decide anything itself, or read a clock (callers pass `now`). Call these
 //! only inside `Db::write` (they write).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::args;
+use crate::sql::{OptionalExt, Sql};
 
 use super::{decide, refund, AddressRecord, Decision, PairRecord, Policy};
 
@@ -18,12 +19,12 @@ use super::{decide, refund, AddressRecord, Decision, PairRecord, Policy};
 /// # Errors
 /// SQLite errors.
 pub fn peek(
-    c: &Connection,
+    c: &dyn Sql,
     policy: &Policy,
     email: &str,
     address: &str,
     now: i64,
-) -> Result<Decision, rusqlite::Error> {
+) -> Result<Decision, crate::sql::SqlError> {
     let (pair, budget) = load(c, email, address)?;
     Ok(decide(policy, pair, budget, now))
 }
@@ -35,42 +36,43 @@ pub fn peek(
 /// # Errors
 /// SQLite errors.
 pub fn reserve(
-    c: &Connection,
+    c: &dyn Sql,
     policy: &Policy,
     email: &str,
     address: &str,
     now: i64,
-) -> Result<Decision, rusqlite::Error> {
+) -> Result<Decision, crate::sql::SqlError> {
     let (pair, budget) = load(c, email, address)?;
     let decision = decide(policy, pair, budget, now);
     if let Decision::Allow { pair, address: a } = decision {
-        c.prepare_cached(
+        c.execute(
             "INSERT INTO login_throttle_pairs (email, address, failures, last_at)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (email, address) DO UPDATE SET
                  failures = excluded.failures, last_at = excluded.last_at",
-        )?
-        .execute(params![email, address, pair.failures, pair.last_at])?;
+            args![email, address, pair.failures, pair.last_at],
+        )?;
         store_address(c, address, a)?;
     }
     Ok(decision)
 }
 
 fn load(
-    c: &Connection,
+    c: &dyn Sql,
     email: &str,
     address: &str,
-) -> Result<(Option<PairRecord>, Option<AddressRecord>), rusqlite::Error> {
+) -> Result<(Option<PairRecord>, Option<AddressRecord>), crate::sql::SqlError> {
     let pair = c
-        .prepare_cached(
+        .query_row(
             "SELECT failures, last_at FROM login_throttle_pairs WHERE email = ?1 AND address = ?2",
-        )?
-        .query_row(params![email, address], |r| {
-            Ok(PairRecord {
-                failures: r.get(0)?,
-                last_at: r.get(1)?,
-            })
-        })
+            args![email, address],
+            |r| {
+                Ok(PairRecord {
+                    failures: r.get(0)?,
+                    last_at: r.get(1)?,
+                })
+            },
+        )
         .optional()?;
     Ok((pair, address_record(c, address)?))
 }
@@ -80,9 +82,11 @@ fn load(
 ///
 /// # Errors
 /// SQLite errors.
-pub fn succeeded(c: &Connection, email: &str, address: &str) -> Result<(), rusqlite::Error> {
-    c.prepare_cached("DELETE FROM login_throttle_pairs WHERE email = ?1 AND address = ?2")?
-        .execute(params![email, address])?;
+pub fn succeeded(c: &dyn Sql, email: &str, address: &str) -> Result<(), crate::sql::SqlError> {
+    c.execute(
+        "DELETE FROM login_throttle_pairs WHERE email = ?1 AND address = ?2",
+        args![email, address],
+    )?;
     give_back_address(c, address)
 }
 
@@ -91,12 +95,10 @@ pub fn succeeded(c: &Connection, email: &str, address: &str) -> Result<(), rusql
 ///
 /// # Errors
 /// SQLite errors.
-pub fn unreserve(c: &Connection, email: &str, address: &str) -> Result<(), rusqlite::Error> {
-    c.prepare_cached(
-        "UPDATE login_throttle_pairs SET failures = max(failures - 1, 0)
-         WHERE email = ?1 AND address = ?2",
-    )?
-    .execute(params![email, address])?;
+pub fn unreserve(c: &dyn Sql, email: &str, address: &str) -> Result<(), crate::sql::SqlError> {
+    c.execute(
+"UPDATE login_throttle_pairs SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END
+         WHERE email = ?1 AND address = ?2", args![email, address])?;
     give_back_address(c, address)
 }
 
@@ -106,43 +108,49 @@ pub fn unreserve(c: &Connection, email: &str, address: &str) -> Result<(), rusql
 ///
 /// # Errors
 /// SQLite errors.
-pub fn purge(c: &Connection, policy: &Policy, now: i64) -> Result<usize, rusqlite::Error> {
+pub fn purge(c: &dyn Sql, policy: &Policy, now: i64) -> Result<usize, crate::sql::SqlError> {
     let forget = i64::try_from(policy.forget_after.as_millis()).unwrap_or(i64::MAX);
     let window = i64::try_from(policy.address_window.as_millis()).unwrap_or(i64::MAX);
-    let pairs = c
-        .prepare_cached("DELETE FROM login_throttle_pairs WHERE last_at <= ?1")?
-        .execute([now.saturating_sub(forget)])?;
-    let addresses = c
-        .prepare_cached("DELETE FROM login_throttle_addresses WHERE window_start <= ?1")?
-        .execute([now.saturating_sub(window)])?;
+    let pairs = c.execute(
+        "DELETE FROM login_throttle_pairs WHERE last_at <= ?1",
+        args![now.saturating_sub(forget)],
+    )?;
+    let addresses = c.execute(
+        "DELETE FROM login_throttle_addresses WHERE window_start <= ?1",
+        args![now.saturating_sub(window)],
+    )?;
     Ok(pairs + addresses)
 }
 
-fn address_record(c: &Connection, address: &str) -> Result<Option<AddressRecord>, rusqlite::Error> {
-    c.prepare_cached(
+fn address_record(
+    c: &dyn Sql,
+    address: &str,
+) -> Result<Option<AddressRecord>, crate::sql::SqlError> {
+    c.query_row(
         "SELECT failures, window_start FROM login_throttle_addresses WHERE address = ?1",
-    )?
-    .query_row([address], |r| {
-        Ok(AddressRecord {
-            failures: r.get(0)?,
-            window_start: r.get(1)?,
-        })
-    })
+        args![address],
+        |r| {
+            Ok(AddressRecord {
+                failures: r.get(0)?,
+                window_start: r.get(1)?,
+            })
+        },
+    )
     .optional()
 }
 
-fn store_address(c: &Connection, address: &str, a: AddressRecord) -> Result<(), rusqlite::Error> {
-    c.prepare_cached(
+fn store_address(c: &dyn Sql, address: &str, a: AddressRecord) -> Result<(), crate::sql::SqlError> {
+    c.execute(
         "INSERT INTO login_throttle_addresses (address, failures, window_start)
          VALUES (?1, ?2, ?3)
          ON CONFLICT (address) DO UPDATE SET
              failures = excluded.failures, window_start = excluded.window_start",
-    )?
-    .execute(params![address, a.failures, a.window_start])?;
+        args![address, a.failures, a.window_start],
+    )?;
     Ok(())
 }
 
-fn give_back_address(c: &Connection, address: &str) -> Result<(), rusqlite::Error> {
+fn give_back_address(c: &dyn Sql, address: &str) -> Result<(), crate::sql::SqlError> {
     if let Some(a) = address_record(c, address)? {
         store_address(c, address, refund(a))?;
     }
@@ -152,18 +160,19 @@ fn give_back_address(c: &Connection, address: &str) -> Result<(), rusqlite::Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::sqlite::Lite;
     use crate::throttle::{ADDRESS_BUDGET, ADDRESS_WINDOW, FORGET_AFTER, FREE_FAILURES};
 
     const T0: i64 = 1_800_000_000_000;
 
-    fn conn() -> Connection {
-        let c = Connection::open_in_memory().expect("sqlite");
+    fn conn() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().expect("sqlite");
         c.execute_batch(include_str!("../../migrations/003_login_throttle.sql"))
             .expect("migration");
         c
     }
 
-    fn allowed(c: &Connection, email: &str, address: &str, now: i64) -> bool {
+    fn allowed(c: &dyn Sql, email: &str, address: &str, now: i64) -> bool {
         matches!(
             reserve(c, &Policy::default(), email, address, now).expect("reserve"),
             Decision::Allow { .. }
@@ -174,21 +183,21 @@ mod tests {
     fn reservations_are_stored_so_the_next_attempt_sees_them() {
         let c = conn();
         for _ in 0..FREE_FAILURES {
-            assert!(allowed(&c, "v@x", "192.0.2.1", T0));
+            assert!(allowed(&Lite(&c), "v@x", "192.0.2.1", T0));
         }
-        assert!(!allowed(&c, "v@x", "192.0.2.1", T0));
+        assert!(!allowed(&Lite(&c), "v@x", "192.0.2.1", T0));
         assert!(
-            allowed(&c, "v@x", "192.0.2.2", T0),
+            allowed(&Lite(&c), "v@x", "192.0.2.2", T0),
             "another address is not delayed"
         );
-        assert!(allowed(&c, "v@x", "192.0.2.1", T0 + 1_000));
+        assert!(allowed(&Lite(&c), "v@x", "192.0.2.1", T0 + 1_000));
     }
 
     #[test]
     fn peeking_tells_the_verdict_and_counts_nothing() {
         let c = conn();
         for _ in 0..FREE_FAILURES {
-            let peeked = peek(&c, &Policy::default(), "v@x", "192.0.2.1", T0).expect("peek");
+            let peeked = peek(&Lite(&c), &Policy::default(), "v@x", "192.0.2.1", T0).expect("peek");
             assert!(matches!(peeked, Decision::Allow { .. }));
         }
         let rows: i64 = c
@@ -198,9 +207,9 @@ mod tests {
             .expect("count");
         assert_eq!(rows, 0);
         for _ in 0..FREE_FAILURES {
-            assert!(allowed(&c, "v@x", "192.0.2.1", T0));
+            assert!(allowed(&Lite(&c), "v@x", "192.0.2.1", T0));
         }
-        let peeked = peek(&c, &Policy::default(), "v@x", "192.0.2.1", T0).expect("peek");
+        let peeked = peek(&Lite(&c), &Policy::default(), "v@x", "192.0.2.1", T0).expect("peek");
         assert!(matches!(peeked, Decision::Throttle { .. }));
     }
 
@@ -208,10 +217,10 @@ mod tests {
     fn a_success_clears_its_pair_and_refunds_the_address() {
         let c = conn();
         for _ in 0..FREE_FAILURES {
-            assert!(allowed(&c, "v@x", "192.0.2.1", T0));
+            assert!(allowed(&Lite(&c), "v@x", "192.0.2.1", T0));
         }
-        succeeded(&c, "v@x", "192.0.2.1").expect("clear");
-        assert!(allowed(&c, "v@x", "192.0.2.1", T0), "cleared");
+        succeeded(&Lite(&c), "v@x", "192.0.2.1").expect("clear");
+        assert!(allowed(&Lite(&c), "v@x", "192.0.2.1", T0), "cleared");
         let spent: u32 = c
             .query_row("SELECT failures FROM login_throttle_addresses", [], |r| {
                 r.get(0)
@@ -224,26 +233,26 @@ mod tests {
     fn an_unreserved_attempt_costs_nothing() {
         let c = conn();
         for _ in 0..ADDRESS_BUDGET {
-            assert!(allowed(&c, "v@x", "192.0.2.1", T0 + 10_000_000));
-            unreserve(&c, "v@x", "192.0.2.1").expect("unreserve");
+            assert!(allowed(&Lite(&c), "v@x", "192.0.2.1", T0 + 10_000_000));
+            unreserve(&Lite(&c), "v@x", "192.0.2.1").expect("unreserve");
         }
-        assert!(allowed(&c, "w@x", "192.0.2.1", T0 + 10_000_000));
+        assert!(allowed(&Lite(&c), "w@x", "192.0.2.1", T0 + 10_000_000));
     }
 
     #[test]
     fn purging_drops_only_what_decide_would_ignore() {
         let c = conn();
-        assert!(allowed(&c, "old@x", "192.0.2.1", T0));
+        assert!(allowed(&Lite(&c), "old@x", "192.0.2.1", T0));
         let later = T0 + i64::try_from(ADDRESS_WINDOW.as_millis()).expect("ms");
-        assert!(allowed(&c, "new@x", "192.0.2.2", later));
+        assert!(allowed(&Lite(&c), "new@x", "192.0.2.2", later));
         assert_eq!(
-            purge(&c, &Policy::default(), later).expect("purge"),
+            purge(&Lite(&c), &Policy::default(), later).expect("purge"),
             1,
             "the first address's window ended"
         );
         let forget = T0 + i64::try_from(FORGET_AFTER.as_millis()).expect("ms");
         assert_eq!(
-            purge(&c, &Policy::default(), forget).expect("purge"),
+            purge(&Lite(&c), &Policy::default(), forget).expect("purge"),
             2,
             "old@x and 192.0.2.2"
         );
