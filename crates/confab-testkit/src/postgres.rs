@@ -48,7 +48,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 const BIND_ATTEMPTS: usize = 8;
 /// How many lines of the server log an error message carries.
 const LOG_TAIL_LINES: usize = 40;
-/// What the postmaster logs (then exits) when its port is taken.
+/// What the postmaster logs (then exits) when its port is taken. Always in English: the child's
+/// environment is cleared and initdb sets the cluster's `lc_messages` to C.UTF-8.
 const BIND_FAILED: &str = "could not bind";
 /// The cluster's superuser; every URL connects as it.
 const SUPERUSER: &str = "confab";
@@ -93,7 +94,7 @@ impl Postgres {
     /// exits or does not accept connections within the startup timeout (the error carries the
     /// tail of its log).
     pub fn start() -> Result<Self> {
-        let bin_dir = find_bin_dir()?;
+        let bin_dir = find_bin_dir(std::env::var_os(BIN_DIR_ENV))?;
         let run_as = if rustix::process::geteuid().is_root() {
             Some(unprivileged_user()?)
         } else {
@@ -259,8 +260,9 @@ impl Postgres {
         }
     }
 
-    /// Stops the server at once (PostgreSQL's immediate shutdown: every connection drops, as in
-    /// a crash, and the next start recovers from the WAL) and waits for it to exit. The files
+    /// Stops the server at once (PostgreSQL's immediate shutdown: every session ends with a
+    /// FATAL error and a closed socket, nothing is checkpointed, and the next start recovers
+    /// from the WAL, as after a crash) and waits for it to exit. The files
     /// stay until drop, so [`restart`](Self::restart) finds the same databases. Does nothing if
     /// it is not running.
     pub fn kill(&mut self) {
@@ -395,8 +397,13 @@ impl Postgres {
             .context("running initdb")?;
         if !output.status.success() {
             bail!(
-                "initdb failed ({}):\n{}{}",
+                "initdb failed ({}{}):\n{}{}",
                 output.status,
+                // As root, the usual cause: the temp dir's parents are closed to that user.
+                self.run_as
+                    .as_ref()
+                    .map(|u| format!(", as user {}", u.name))
+                    .unwrap_or_default(),
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
             );
@@ -522,8 +529,9 @@ fn postmaster_ready(data_dir: &Path, pid: u32) -> bool {
         && lines.get(7).map(|l| l.trim()) == Some("ready")
 }
 
-/// `$CONFAB_PG_BIN_DIR`, else Debian's PostgreSQL 15, else the newest other Debian version.
-fn find_bin_dir() -> Result<PathBuf> {
+/// `overridden` (`$CONFAB_PG_BIN_DIR`), else Debian's PostgreSQL 15, else the newest other
+/// Debian version.
+fn find_bin_dir(overridden: Option<std::ffi::OsString>) -> Result<PathBuf> {
     let missing = |dir: &Path| {
         BINARIES
             .iter()
@@ -531,12 +539,13 @@ fn find_bin_dir() -> Result<PathBuf> {
             .copied()
             .collect::<Vec<_>>()
     };
-    if let Some(dir) = std::env::var_os(BIN_DIR_ENV) {
+    if let Some(dir) = overridden {
         let dir = PathBuf::from(dir);
         let absent = missing(&dir);
         if !absent.is_empty() {
             bail!(
-                "{BIN_DIR_ENV}={} lacks {}",
+                "{BIN_DIR_ENV}={} lacks {} (unset it to use Debian's postgresql-15, which \
+                 scripts/bootstrap.sh test installs)",
                 dir.display(),
                 absent.join(", ")
             );
@@ -616,6 +625,18 @@ fn read_tail(path: &Path, offset: u64, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overridden_bin_dir_without_the_binaries_is_an_error_naming_them() {
+        let error = find_bin_dir(Some("/nonexistent/pg/bin".into()))
+            .expect_err("a directory with no binaries");
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("CONFAB_PG_BIN_DIR=/nonexistent/pg/bin lacks initdb, postgres"),
+            "{message}"
+        );
+        assert!(message.contains("scripts/bootstrap.sh test"), "{message}");
+    }
 
     #[test]
     fn only_the_postmasters_own_ready_status_counts() -> Result<()> {
