@@ -3,7 +3,8 @@
 # Usage: scripts/bootstrap.sh [test|run|bench|app]   (idempotent: a second run only checks, in seconds)
 #   test   build + test the workspace, end-to-end tests of the app window included: Sockudo, the
 #          GTK/WebKit -dev libraries, the UI toolchain (wasm32 target, trunk, wasm-bindgen-cli),
-#          tauri-driver + WebKitWebDriver, Xvfb, a D-Bus session with gnome-keyring and dunst
+#          tauri-driver + WebKitWebDriver, Xvfb, a D-Bus session with gnome-keyring and dunst,
+#          Caddy and PostgreSQL 15
 #   app    the same, plus the Tauri CLI (npm, for `tauri build`) and ImageMagick
 #
 # It assumes a Rust toolchain (cargo, rustfmt, clippy) is already installed, as on every machine of
@@ -47,7 +48,10 @@ if [ "$what" = test ] || [ "$what" = app ]; then
 fi
 if [ "$what" = test ]; then
   # The backend's edge tests run deploy/Caddyfile under a real Caddy (TLS with a test CA).
-  for pkg in caddy; do
+  # confab-testkit's Postgres runs throwaway clusters with Debian 12's PostgreSQL 15 (the server
+  # package pulls in postgresql-client-15; the tests need its binaries, not the system cluster
+  # the package creates and starts).
+  for pkg in caddy postgresql-15; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi

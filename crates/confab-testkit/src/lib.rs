@@ -10,19 +10,27 @@
 //!   path: connections stay open, no byte moves), resume, and cut every connection abruptly.
 //! - [`Caddy`]: the project's `deploy/Caddyfile` run by a real Caddy on a free loopback port,
 //!   terminating TLS with a certificate from a throwaway test CA.
+//! - [`Postgres`]: a throwaway PostgreSQL cluster (Debian's `postgresql-15`, installed by
+//!   `scripts/bootstrap.sh test`) on a free loopback port, trusting loopback connections as
+//!   superuser `confab`, without fsync; one server per test binary
+//!   ([`Postgres::shared`]) and a fresh database per test ([`Postgres::fresh_database`]). As
+//!   root (CI) it runs as an unprivileged user, since PostgreSQL refuses root.
 //! - [`free_port`]: a currently unused loopback port.
 //! - [`keyring`]: gnome-keyring's login collection locked, unlocked and its prompt cancelled
 //!   over D-Bus, as a screen lock, the unlock dialog and the user do.
 //!
 //! What it never does: listen on anything but 127.0.0.1, reach the network, download anything,
-//! or skip a test. A missing `sockudo` binary is an error that says to run
+//! or skip a test. A missing `sockudo`, `caddy` or PostgreSQL is an error that says to run
 //! `scripts/bootstrap.sh`. It never uses sleeps as synchronization: it polls a real condition
-//! (a health endpoint, a process exit, a connection count) until a deadline.
+//! (a health endpoint, a process exit, a connection count, a server's status file) until a
+//! deadline.
 
 mod caddy;
 pub mod keyring;
+mod postgres;
 mod proxy;
 
 pub use caddy::{Caddy, EdgeUpstreams};
+pub use postgres::Postgres;
 pub use proxy::TcpProxy;
 pub use sockudo_process::{free_port, Sockudo, SockudoBuilder};
