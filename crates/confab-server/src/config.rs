@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use confab_model::api::PusherClientConfig;
 
 use crate::client_ip::TrustedProxies;
+use crate::db::{Db, DbError};
 use crate::retention::RetentionPolicy;
 use crate::write_limit::WriteLimits;
 
@@ -195,8 +196,8 @@ pub struct ServeConfig {
     pub pusher: PusherSettings,
     /// Where the server triggers (see [`PusherSettings::for_api`]).
     pub pusher_api: PusherSettings,
-    /// `CONFAB_DB`: the SQLite file.
-    pub db_path: PathBuf,
+    /// `CONFAB_DB` (a SQLite file, the default) or `CONFAB_DATABASE_URL` (PostgreSQL).
+    pub storage: Storage,
     /// `CONFAB_BIND`: the listen address (default `127.0.0.1:8080`).
     pub bind: SocketAddr,
     /// `CONFAB_METRICS_BIND`: where Prometheus metrics are served (none when unset). Keep it
@@ -210,6 +211,76 @@ pub struct ServeConfig {
     pub trusted_proxies: TrustedProxies,
     /// `CONFAB_CHANGES_RETENTION_DAYS`: what maintenance keeps.
     pub retention: RetentionPolicy,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// `CONFAB_DB`: one SQLite file, for one server process (the default).
+    Sqlite(PathBuf),
+    /// `CONFAB_DATABASE_URL=postgres://…`: one PostgreSQL database shared by any number of
+    /// replicas.
+    Postgres(String),
+}
+
+impl Storage {
+    /// Reads `CONFAB_DATABASE_URL` or `CONFAB_DB` (exactly one of them) from `vars`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] when neither is set, [`ConfigError::Invalid`] when both are or
+    /// the URL is not `postgres://`/`postgresql://`.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        match (get("CONFAB_DATABASE_URL"), get("CONFAB_DB")) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid {
+                name: "CONFAB_DATABASE_URL",
+                reason: "set either CONFAB_DB (SQLite) or CONFAB_DATABASE_URL (PostgreSQL), \
+                         not both"
+                    .into(),
+            }),
+            (Some(url), None) => {
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    Ok(Self::Postgres(url.to_owned()))
+                } else {
+                    Err(ConfigError::Invalid {
+                        name: "CONFAB_DATABASE_URL",
+                        // Not the URL itself: it may carry a password.
+                        reason: "expected a postgres:// URL".into(),
+                    })
+                }
+            }
+            (None, Some(path)) => Ok(Self::Sqlite(PathBuf::from(path))),
+            (None, None) => Err(ConfigError::Missing(
+                "CONFAB_DB (or CONFAB_DATABASE_URL)".into(),
+            )),
+        }
+    }
+
+    /// Opens the database (migrating it). Blocking: call it on a blocking thread.
+    ///
+    /// # Errors
+    /// As [`Db::open`] and [`Db::connect_postgres`].
+    pub fn open(&self) -> Result<Db, DbError> {
+        match self {
+            Self::Sqlite(path) => Db::open(path),
+            Self::Postgres(url) => Db::connect_postgres(url),
+        }
+    }
+
+    /// A description for logs and errors, without secrets.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => match url.parse::<postgres::Config>() {
+                Ok(c) => format!(
+                    "PostgreSQL database {} on {:?}",
+                    c.get_dbname().unwrap_or("(default)"),
+                    c.get_hosts()
+                ),
+                Err(_) => "PostgreSQL".into(),
+            },
+        }
+    }
 }
 
 /// Reads `CONFAB_CHANGES_RETENTION_DAYS` (whole days, 1 to 36,500; default 90) from `vars`.
@@ -242,14 +313,13 @@ impl ServeConfig {
     /// entry of `CONFAB_TRUSTED_PROXIES` that is not a CIDR, or a bad
     /// `CONFAB_CHANGES_RETENTION_DAYS` ([`retention_from_vars`]).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let db = vars.get("CONFAB_DB").filter(|v| !v.trim().is_empty());
-        let pusher = match (PusherSettings::from_vars(vars), db) {
-            (Ok(p), Some(_)) => p,
-            (Ok(_), None) => return Err(ConfigError::Missing("CONFAB_DB".into())),
-            (Err(ConfigError::Missing(m)), None) => {
-                return Err(ConfigError::Missing(format!("{m}, CONFAB_DB")))
+        let storage = Storage::from_vars(vars);
+        let (pusher, storage) = match (PusherSettings::from_vars(vars), storage) {
+            (Ok(p), Ok(s)) => (p, s),
+            (Err(ConfigError::Missing(m)), Err(ConfigError::Missing(d))) => {
+                return Err(ConfigError::Missing(format!("{m}, {d}")))
             }
-            (Err(e), _) => return Err(e),
+            (Err(e), _) | (_, Err(e)) => return Err(e),
         };
         let bind = vars
             .get("CONFAB_BIND")
@@ -289,7 +359,7 @@ impl ServeConfig {
             pusher,
             pusher_api,
             trusted_proxies,
-            db_path: PathBuf::from(db.map(|s| s.trim()).unwrap_or_default()),
+            storage,
             bind,
             metrics_bind,
             write_limits,
@@ -434,6 +504,38 @@ mod tests {
                 "{msg}"
             );
         }
+    }
+
+    #[test]
+    fn sqlite_is_the_default_postgres_is_chosen_by_url_and_both_at_once_are_refused() {
+        assert_eq!(
+            Storage::from_vars(&vars(&[("CONFAB_DB", "/var/lib/confab/confab.db")])),
+            Ok(Storage::Sqlite("/var/lib/confab/confab.db".into()))
+        );
+        let url = "postgres://confab:s3cret@127.0.0.1:5432/confab";
+        assert_eq!(
+            Storage::from_vars(&vars(&[("CONFAB_DATABASE_URL", url)])),
+            Ok(Storage::Postgres(url.into()))
+        );
+        let both = Storage::from_vars(&vars(&[
+            ("CONFAB_DATABASE_URL", url),
+            ("CONFAB_DB", "/tmp/x.db"),
+        ]))
+        .expect_err("ambiguous");
+        assert!(both.to_string().contains("not both"), "{both}");
+        let odd = Storage::from_vars(&vars(&[(
+            "CONFAB_DATABASE_URL",
+            "mysql://root:hunter2@db/confab",
+        )]))
+        .expect_err("not postgres");
+        assert!(
+            !odd.to_string().contains("hunter2"),
+            "a password never reaches an error: {odd}"
+        );
+        assert!(
+            !Storage::Postgres(url.into()).describe().contains("s3cret"),
+            "nor a log line"
+        );
     }
 
     #[test]

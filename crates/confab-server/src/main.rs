@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use confab_server::config::{retention_from_vars, PusherSettings, ServeConfig};
+use confab_server::config::{retention_from_vars, PusherSettings, ServeConfig, Storage};
 use confab_server::realtime::HttpPublisher;
 use confab_server::retention::{spawn_maintenance, MAINTENANCE_EVERY};
 use confab_server::{app, auth, backup, demo, store, AppState, Db};
@@ -60,6 +60,14 @@ enum Cmd {
         /// The SQLite file (or CONFAB_DB).
         #[arg(long, env = "CONFAB_DB", global = true)]
         db: Option<PathBuf>,
+        /// A PostgreSQL database instead (postgres://…, or CONFAB_DATABASE_URL).
+        #[arg(
+            long,
+            env = "CONFAB_DATABASE_URL",
+            global = true,
+            hide_env_values = true
+        )]
+        database_url: Option<String>,
         #[command(subcommand)]
         action: UsersCmd,
     },
@@ -115,7 +123,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Users { db, action } => users(db, action),
+        Cmd::Users {
+            db,
+            database_url,
+            action,
+        } => users(db, database_url, action),
         Cmd::Backup { db, path } => run_backup(db, &path),
         Cmd::Serve => runtime().and_then(|rt| rt.block_on(serve())),
         Cmd::Demo { bind, db, teammate } => {
@@ -140,8 +152,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 async fn serve() -> Result<()> {
     let vars: HashMap<String, String> = std::env::vars().collect();
     let config = ServeConfig::from_vars(&vars).context("refusing to start")?;
-    let db = Db::open(&config.db_path)
-        .with_context(|| format!("opening {}", config.db_path.display()))?;
+    let storage = config.storage.clone();
+    let db = tokio::task::spawn_blocking(move || storage.open())
+        .await?
+        .with_context(|| format!("opening {}", config.storage.describe()))?;
     let publisher = std::sync::Arc::new(HttpPublisher::new(&config.pusher_api)?);
     let state = AppState::with_publisher(db, &config.pusher, publisher)
         .with_write_limits(config.write_limits)
@@ -323,11 +337,21 @@ fn run_backup(db_path: Option<PathBuf>, target: &std::path::Path) -> Result<()> 
     Ok(())
 }
 
-fn users(db_path: Option<PathBuf>, action: UsersCmd) -> Result<()> {
-    let Some(db_path) = db_path else {
-        bail!("set --db PATH or CONFAB_DB to the server's SQLite file");
+fn users(db_path: Option<PathBuf>, database_url: Option<String>, action: UsersCmd) -> Result<()> {
+    let storage = match (db_path, database_url) {
+        (Some(_), Some(_)) => {
+            bail!("set either --db (SQLite) or --database-url (PostgreSQL), not both")
+        }
+        (Some(path), None) => Storage::Sqlite(path),
+        (None, Some(url)) => Storage::Postgres(url),
+        (None, None) => bail!(
+            "set --db PATH (CONFAB_DB) to the server's SQLite file, or --database-url \
+             (CONFAB_DATABASE_URL) to its PostgreSQL database"
+        ),
     };
-    let db = Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
+    let db = storage
+        .open()
+        .with_context(|| format!("opening {}", storage.describe()))?;
     match action {
         UsersCmd::Add { email, name } => {
             let (password, generated) = read_or_generate_password()?;

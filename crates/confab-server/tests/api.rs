@@ -9,7 +9,7 @@ use anyhow::Result;
 use confab_server::config::PusherSettings;
 use confab_server::realtime::{BoxFuture, OutEvent, PublishError, Publisher};
 use confab_server::throttle::FREE_FAILURES;
-use confab_server::{app, AppState, Db};
+use confab_server::{app, AppState};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::{Api, TestServer};
@@ -98,13 +98,7 @@ async fn a_restarted_server_remembers_the_throttle_and_a_correct_password_clears
     for _ in 0..FREE_FAILURES {
         anon.post("/api/auth/login", &wrong).await?;
     }
-    let again = Db::open(
-        server
-            .state
-            .db()
-            .path()
-            .ok_or_else(|| anyhow::anyhow!("reopening a SQLite file"))?,
-    )?;
+    let again = support::open_db(&server.storage).await?;
     let settings = PusherSettings::of_local(&server.sockudo);
     let restarted = serve(AppState::new(again, &settings)?).await?;
     let right = json!({"email": "grace@example.test", "password": server.users[1].password});

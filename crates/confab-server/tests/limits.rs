@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use confab_server::write_limit::{self, Rate, WriteKind, WriteLimits};
-use confab_server::Db;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::TestServer;
@@ -164,19 +163,19 @@ async fn past_the_conversation_limit_creating_gets_429_but_opening_an_existing_d
 #[tokio::test]
 async fn a_drained_allowance_stays_drained_across_a_restart() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("confab.db");
+    let storage = support::fresh_storage(dir.path())?;
     let limits = limited(1, 1, 1);
-    let db = Db::open(&path)?;
-    let user = db.write_blocking(|c| {
-        confab_server::store::users::create_user(c, "ada@example.test", "Ada", "x")
-    })?;
+    let db = support::open_db(&storage).await?;
+    let user = db
+        .write(|c| confab_server::store::users::create_user(c, "ada@example.test", "Ada", "x"))
+        .await?;
     let now = confab_server::time::now_ms();
     db.write(move |c| write_limit::spend(c, &limits, user.id, WriteKind::Message, now))
         .await?;
     db.close();
     drop(db);
 
-    let db = Db::open(&path)?;
+    let db = support::open_db(&storage).await?;
     let again = db
         .write(move |c| write_limit::spend(c, &limits, user.id, WriteKind::Message, now + 1))
         .await;

@@ -151,7 +151,7 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
 ) -> Result<()> {
     // A busy writer, not a person: the per-user limit would stop it.
     let server =
-        TestServer::start_limited(confab_server::write_limit::WriteLimits::UNLIMITED).await?;
+        TestServer::start_on_sqlite(confab_server::write_limit::WriteLimits::UNLIMITED).await?;
     let ada = server.login(0).await?;
     let room = server.conversation(&ada, &[1]).await?;
     for i in 0..50 {

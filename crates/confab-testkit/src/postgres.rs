@@ -491,6 +491,10 @@ impl Postgres {
                 // containers often make tiny.
                 "-c",
                 "dynamic_shared_memory_type=mmap",
+                // One shared server serves a whole test binary, each of whose backends keeps
+                // a pool of connections open until the binary exits.
+                "-c",
+                "max_connections=400",
             ])
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))

@@ -1,5 +1,10 @@
 //! Shared harness for the integration tests: the real `app()` on 127.0.0.1:0 with a real
 //! Sockudo, seeded users, a small REST client, and a raw WebSocket subscriber.
+//!
+//! The storage engine: SQLite (a file in a temporary directory) unless
+//! `CONFAB_TEST_ENGINE=postgres`, which puts every test's backend on a fresh database of one
+//! real PostgreSQL server per test binary (`confab_testkit::Postgres::shared`, started on a free
+//! loopback port as an unprivileged user). `scripts/test.sh` runs the suite both ways.
 
 #![allow(dead_code)]
 
@@ -9,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use confab_model::User;
-use confab_server::config::PusherSettings;
+use confab_server::config::{PusherSettings, Storage};
 use confab_server::realtime::Publisher;
 use confab_server::write_limit::WriteLimits;
 use confab_server::{app, auth, store, AppState, Db};
@@ -43,9 +48,41 @@ pub struct TestServer {
     pub users: Vec<Seeded>,
     /// The state (for direct database checks).
     pub state: AppState,
-    /// The SQLite file (for the `users` command line).
-    pub db_path: std::path::PathBuf,
+    /// Where its data lives (for the `users` command line, and to open it again as a
+    /// restarted server would).
+    pub storage: Storage,
     _dir: tempfile::TempDir,
+}
+
+/// Whether this run puts the backends on PostgreSQL (`CONFAB_TEST_ENGINE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("CONFAB_TEST_ENGINE").is_ok_and(|e| e.trim().eq_ignore_ascii_case("postgres"))
+}
+
+/// A fresh, empty place for a backend's data on the engine of this run: a SQLite file in
+/// `dir`, or a new database on the shared PostgreSQL server.
+pub fn fresh_storage(dir: &std::path::Path) -> Result<Storage> {
+    if on_postgres() {
+        let pg = confab_testkit::Postgres::shared()?;
+        Ok(Storage::Postgres(pg.fresh_database()?))
+    } else {
+        Ok(Storage::Sqlite(dir.join("confab.db")))
+    }
+}
+
+/// Opens (migrating) the database at `storage`, as a starting server does.
+pub async fn open_db(storage: &Storage) -> Result<Db> {
+    let storage = storage.clone();
+    // The PostgreSQL client blocks: off the async threads.
+    Ok(tokio::task::spawn_blocking(move || storage.open()).await??)
+}
+
+/// The `confab-server` command-line flags naming `storage`.
+pub fn storage_args(storage: &Storage) -> Vec<String> {
+    match storage {
+        Storage::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
+        Storage::Postgres(url) => vec!["--database-url".into(), url.clone()],
+    }
 }
 
 impl TestServer {
@@ -70,11 +107,30 @@ impl TestServer {
         publisher: Option<Arc<dyn Publisher>>,
         configure: impl FnOnce(AppState) -> AppState,
     ) -> Result<Self> {
+        Self::start_in(fresh_storage, publisher, configure).await
+    }
+
+    /// Like [`start_limited`](Self::start_limited), on SQLite whatever the run's engine: for
+    /// what only SQLite has (`confab-server backup` copies its file; PostgreSQL has pg_dump).
+    pub async fn start_on_sqlite(limits: WriteLimits) -> Result<Self> {
+        Self::start_in(
+            |dir| Ok(Storage::Sqlite(dir.join("confab.db"))),
+            None,
+            move |s| s.with_write_limits(limits),
+        )
+        .await
+    }
+
+    async fn start_in(
+        storage: impl FnOnce(&std::path::Path) -> Result<Storage>,
+        publisher: Option<Arc<dyn Publisher>>,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> Result<Self> {
         let sockudo = Sockudo::start().await?;
         let settings = PusherSettings::of_local(&sockudo);
         let dir = tempfile::tempdir()?;
-        let db_path = dir.path().join("confab.db");
-        let db = Db::open(&db_path)?;
+        let storage = storage(dir.path())?;
+        let db = open_db(&storage).await?;
         let mut users = Vec::new();
         for (email, name) in [
             ("ada@example.test", "Ada"),
@@ -83,7 +139,9 @@ impl TestServer {
         ] {
             let password = format!("pw-{name}-secret");
             let hash = auth::hash_password(&password)?;
-            let user = db.write_blocking(|c| store::users::create_user(c, email, name, &hash))?;
+            let user = db
+                .write(move |c| store::users::create_user(c, email, name, &hash))
+                .await?;
             users.push(Seeded { user, password });
         }
         let state = match publisher {
@@ -107,7 +165,7 @@ impl TestServer {
             sockudo,
             users,
             state,
-            db_path,
+            storage,
             _dir: dir,
         })
     }
