@@ -801,12 +801,16 @@ async fn the_openapi_document_states_the_page_limits_the_server_enforces() -> Re
     let ada = server.login(0).await?;
     let room = server.conversation(&ada, &[1]).await?;
     let sender = server.users[0].user.clone();
-    server.state.db().write_blocking(|c| {
-        for i in 0..=SYNC_PAGE_MAX {
-            store::chat::post_message(c, room, &sender, &format!("m{i}"), &format!("c{i}"))?;
-        }
-        Ok::<_, store::StoreError>(())
-    })?;
+    server
+        .state
+        .db()
+        .write(move |c| {
+            for i in 0..=SYNC_PAGE_MAX {
+                store::chat::post_message(c, room, &sender, &format!("m{i}"), &format!("c{i}"))?;
+            }
+            Ok::<_, store::StoreError>(())
+        })
+        .await?;
     let len = |v: &Value| v.as_array().map_or(0, Vec::len);
     let path = format!("/api/conversations/{room}/messages");
     for (query, expected) in [

@@ -324,14 +324,23 @@ async fn a_group_holds_at_most_the_member_limit_and_disabled_people_cannot_join(
     let ada = server.login(0).await?;
     let group = server.group(&ada, "Crowd", &[1]).await?;
     let room = MAX_MEMBERS - 2;
-    let newcomers: Vec<i64> = server.state.db().write_blocking(|c| {
-        (0..=room)
-            .map(|i| {
-                store::users::create_user(c, &format!("p{i}@example.test"), &format!("P{i}"), "-")
+    let newcomers: Vec<i64> = server
+        .state
+        .db()
+        .write(move |c| {
+            (0..=room)
+                .map(|i| {
+                    store::users::create_user(
+                        c,
+                        &format!("p{i}@example.test"),
+                        &format!("P{i}"),
+                        "-",
+                    )
                     .map(|u| u.id)
-            })
-            .collect::<Result<Vec<_>, StoreError>>()
-    })?;
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await?;
     let path = format!("/api/conversations/{group}/members");
     let (status, body) = ada
         .post(&path, &json!({"memberIds": &newcomers[..]}))
@@ -348,9 +357,11 @@ async fn a_group_holds_at_most_the_member_limit_and_disabled_people_cannot_join(
     );
 
     let last = newcomers[room];
-    server.state.db().write_blocking(|c| {
-        store::users::disable(c, &format!("p{room}@example.test")).map(|_| ())
-    })?;
+    server
+        .state
+        .db()
+        .write(move |c| store::users::disable(c, &format!("p{room}@example.test")).map(|_| ()))
+        .await?;
     let (status, _) = ada
         .post(
             &format!(

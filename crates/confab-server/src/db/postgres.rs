@@ -246,9 +246,29 @@ impl PgDb {
     pub(super) fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
         self.permits.close();
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.clear();
+        self.drop_idle();
+    }
+
+    /// Closes the idle connections on a thread of their own: a `postgres` client says goodbye
+    /// to the server on drop, blocking, which must not happen on an async worker (the last
+    /// handle to the database may well be dropped on one).
+    fn drop_idle(&self) {
+        let idle = self
+            .idle
+            .lock()
+            .map(|mut idle| std::mem::take(&mut *idle))
+            .unwrap_or_default();
+        if !idle.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("confab-pg-close".into())
+                .spawn(move || drop(idle));
         }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        self.drop_idle();
     }
 }
 

@@ -286,7 +286,7 @@ const LIST: &str = "SELECT cv.id, cv.title, cv.kind, m.last_read_seq, cv.last_me
         (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = cv.id
            AND x.seq > m.last_read_seq AND x.sender_id != m.user_id)
      FROM members m JOIN conversations cv ON cv.id = m.conversation_id
-     WHERE m.user_id = ?1 AND (?2 IS NULL OR cv.id = ?2)
+     WHERE m.user_id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR cv.id = ?2)
      ORDER BY CASE WHEN cv.last_message_seq > cv.seq THEN cv.last_message_seq ELSE cv.seq END DESC";
 
 fn rows(

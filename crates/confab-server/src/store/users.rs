@@ -162,7 +162,7 @@ pub fn password_hash(c: &dyn Sql, user: UserId) -> Result<Option<String>, StoreE
 /// SQLite errors.
 pub fn revoke_tokens(c: &dyn Sql, user: UserId, keep: Option<&[u8]>) -> Result<usize, StoreError> {
     Ok(c.execute(
-        "DELETE FROM tokens WHERE user_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)",
+        "DELETE FROM tokens WHERE user_id = ?1 AND (token_hash = ?2) IS NOT TRUE",
         args![user, keep],
     )?)
 }
