@@ -182,12 +182,12 @@ impl Backend {
             .write(move |c| {
                 let rows = c.execute(
                     "UPDATE messages SET created_at = ?2 WHERE id = ?1",
-                    (message_id, at.as_str()),
+                    confab_server::args![message_id, at.as_str()],
                 )?;
                 c.execute(
                     "UPDATE changes SET payload = json_set(payload, '$.message.createdAt', ?2)
                      WHERE seq = (SELECT seq FROM messages WHERE id = ?1)",
-                    (message_id, at.as_str()),
+                    confab_server::args![message_id, at.as_str()],
                 )?;
                 Ok::<_, confab_server::store::StoreError>(rows)
             })

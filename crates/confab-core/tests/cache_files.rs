@@ -60,10 +60,9 @@ async fn server_tokens(backend: &Backend, user: i64) -> i64 {
         .state
         .db()
         .read(move |c| {
-            Ok::<i64, confab_server::db::DbError>(c.query_row(
+            Ok::<i64, confab_server::db::DbError>(c.one(
                 "SELECT COUNT(*) FROM tokens WHERE user_id = ?1",
-                [user],
-                |r| r.get(0),
+                confab_server::args![user],
             )?)
         })
         .await
