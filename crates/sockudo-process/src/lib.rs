@@ -1,14 +1,21 @@
 //! A Sockudo server (Pusher Channels protocol 7, the `sockudo` binary `scripts/bootstrap.sh`
 //! installs from crates.io) as a child process on a free 127.0.0.1 port, with one app whose id,
-//! key and secret are random. The backend's demo mode runs one for the demo's realtime
-//! traffic; the test suites run one per test (through `confab-testkit`), and kill and restart
-//! it on the same port with the same credentials to test reconnection.
+//! key and secret are random unless the caller gives them. The backend's demo mode runs one for
+//! the demo's realtime traffic; the test suites run one per test (through `confab-testkit`), and
+//! kill and restart it on the same port with the same credentials to test reconnection.
 //!
-//! What it never does: listen on anything but 127.0.0.1, reach the network, download anything,
-//! or let the caller's environment reconfigure Sockudo (the child gets a cleared environment).
-//! A missing binary is an error that says to run `scripts/bootstrap.sh`. It never sleeps as
-//! synchronisation: starting polls a real condition (the health endpoint, the child's exit)
-//! until a deadline.
+//! A server runs on its own (Sockudo's `local` adapter, the default) or as a node of a cluster:
+//! with [`Adapter::Redis`] and the same app on every node ([`SockudoBuilder::same_app_as`]),
+//! nodes sharing one Redis server and key prefix relay events, client events and presence to
+//! each other, so clients connected to different nodes see each other. That needs a `sockudo`
+//! built with its `redis` feature, as `scripts/bootstrap.sh` builds it; a binary without it is
+//! an error saying so, never a node that silently runs alone.
+//!
+//! What it never does: listen on anything but 127.0.0.1, reach the network (beyond the Redis
+//! server whose URL the caller passes for a cluster), download anything, or let the caller's
+//! environment reconfigure Sockudo (the child gets a cleared environment). A missing binary is
+//! an error that says to run `scripts/bootstrap.sh`. It never sleeps as synchronisation:
+//! starting polls a real condition (the health endpoint, the child's exit) until a deadline.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -43,17 +50,94 @@ const BIND_ATTEMPTS: usize = 8;
 const LOG_TAIL_LINES: usize = 40;
 /// What Sockudo logs (at ERROR, then exits with status 0) when its port is taken.
 const ADDRESS_IN_USE: &str = "Address already in use";
+/// What a Sockudo built without an adapter's feature logs when the config asks for that adapter
+/// (and `fallback_to_local` is off), before it exits.
+const ADAPTER_NOT_COMPILED_IN: &str = "not compiled in";
+
+/// How a server shares channels, presence and events with other servers (Sockudo's
+/// `[adapter]` section).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Adapter {
+    /// On its own, in memory (Sockudo's `local` driver): the default.
+    #[default]
+    Local,
+    /// A node of a cluster over one Redis server (Sockudo's `redis` driver): each node
+    /// publishes what its clients send and trigger on Redis pub/sub channels named after
+    /// `prefix`, and asks the other nodes over Redis for channel members and counts. Every node
+    /// of one cluster needs the same `url` and `prefix` and serves the same app (see
+    /// [`SockudoBuilder::same_app_as`]); nodes on the same Redis with another prefix form
+    /// another cluster. Needs a `sockudo` built with its `redis` feature.
+    Redis {
+        /// The Redis server, e.g. `redis://127.0.0.1:6379`.
+        url: String,
+        /// The prefix of the pub/sub channel names the cluster's nodes share.
+        prefix: String,
+    },
+}
+
+impl Adapter {
+    /// [`Adapter::Redis`] with this URL and prefix.
+    pub fn redis(url: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self::Redis {
+            url: url.into(),
+            prefix: prefix.into(),
+        }
+    }
+}
+
+/// An app's id, key and secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Credentials {
+    app_id: String,
+    key: String,
+    secret: String,
+}
+
+impl Credentials {
+    fn random() -> Self {
+        Self {
+            app_id: random_digits(7),
+            key: random_hex(20),
+            secret: random_hex(32),
+        }
+    }
+
+    /// Each part goes into a URL path (id, key) and into the TOML config, so it is limited to
+    /// characters that need escaping in neither.
+    fn check(&self) -> Result<()> {
+        for (what, value) in [
+            ("app id", &self.app_id),
+            ("key", &self.key),
+            ("secret", &self.secret),
+        ] {
+            let ok = !value.is_empty()
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !ok {
+                bail!(
+                    "the app {what} {value:?} must be non-empty ASCII letters, digits, '-', '_' \
+                     or '.'"
+                );
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Options for a [`Sockudo`] server; start it with [`SockudoBuilder::start`].
 ///
 /// The defaults suit both functional tests and benchmarks: client events and user
-/// authentication on, no connection or event-rate limits, no HTTP API rate limit.
+/// authentication on, no connection or event-rate limits, no HTTP API rate limit, a random
+/// app, on its own ([`Adapter::Local`]).
 #[derive(Debug, Clone)]
 pub struct SockudoBuilder {
     activity_timeout_secs: u64,
     max_client_events_per_second: u32,
     enable_client_messages: bool,
     startup_timeout: Duration,
+    adapter: Adapter,
+    credentials: Option<Credentials>,
 }
 
 impl Default for SockudoBuilder {
@@ -63,6 +147,8 @@ impl Default for SockudoBuilder {
             max_client_events_per_second: 0,
             enable_client_messages: true,
             startup_timeout: Duration::from_secs(20),
+            adapter: Adapter::Local,
+            credentials: None,
         }
     }
 }
@@ -95,13 +181,46 @@ impl SockudoBuilder {
         self
     }
 
+    /// Whether the server runs on its own or as a node of a cluster. Default [`Adapter::Local`].
+    pub fn adapter(mut self, adapter: Adapter) -> Self {
+        self.adapter = adapter;
+        self
+    }
+
+    /// Serves the app with this id, key and secret instead of random ones. Each must be
+    /// non-empty ASCII letters, digits, `-`, `_` or `.` ([`start`](Self::start) checks).
+    pub fn credentials(
+        mut self,
+        app_id: impl Into<String>,
+        key: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials {
+            app_id: app_id.into(),
+            key: key.into(),
+            secret: secret.into(),
+        });
+        self
+    }
+
+    /// Serves the same app as `other` (its id, key and secret): how a second node of a cluster
+    /// is started, so a client of either node may authorise with the one secret and an event
+    /// triggered through either node's HTTP API reaches both. Only the credentials are copied;
+    /// give each node the same [`adapter`](Self::adapter) too.
+    pub fn same_app_as(self, other: &Sockudo) -> Self {
+        self.credentials(&other.app_id, &other.key, &other.secret)
+    }
+
     /// Starts Sockudo on a free loopback port and waits until it is healthy.
     ///
     /// # Errors
-    /// The `sockudo` binary cannot be found (run `scripts/bootstrap.sh`), the temp dir cannot be
-    /// written, or the server exits or stays unhealthy past the startup timeout; the error then
-    /// carries the tail of Sockudo's log.
-    pub async fn start(self) -> Result<Sockudo> {
+    /// The `sockudo` binary cannot be found (run `scripts/bootstrap.sh`), given credentials are
+    /// malformed, the temp dir cannot be written, or the server exits or stays unhealthy past
+    /// the startup timeout; the error then carries the tail of Sockudo's log (and, when the
+    /// binary lacks the requested adapter, says to run `scripts/bootstrap.sh`).
+    pub async fn start(mut self) -> Result<Sockudo> {
+        let credentials = self.credentials.take().unwrap_or_else(Credentials::random);
+        credentials.check()?;
         let bin = find_sockudo_bin()?;
         let dir = tempfile::Builder::new()
             .prefix("confab-sockudo-")
@@ -118,9 +237,9 @@ impl SockudoBuilder {
             dir,
             bin,
             port: 0,
-            app_id: random_digits(7),
-            key: random_hex(20),
-            secret: random_hex(32),
+            app_id: credentials.app_id,
+            key: credentials.key,
+            secret: credentials.secret,
             options: self,
             child: None,
             http,
@@ -140,7 +259,8 @@ impl SockudoBuilder {
     }
 }
 
-/// A running Sockudo server (Pusher Channels protocol 7) on `127.0.0.1`, with one app.
+/// A running Sockudo server (Pusher Channels protocol 7) on `127.0.0.1`, with one app, on its
+/// own or as a node of a cluster (see [`Adapter`]).
 ///
 /// Its working directory is a fresh temp dir holding the generated config (`sockudo.toml`,
 /// passed with `--config`) and the server's combined stdout and stderr (`sockudo.log`, appended
@@ -196,6 +316,11 @@ impl Sockudo {
     /// The app secret (random hex), for signing HTTP API requests and channel auth.
     pub fn secret(&self) -> &str {
         &self.secret
+    }
+
+    /// How this server shares channels with others: on its own, or a node of which cluster.
+    pub fn adapter(&self) -> &Adapter {
+        &self.options.adapter
     }
 
     /// The host Sockudo listens on: always `127.0.0.1`.
@@ -254,8 +379,8 @@ impl Sockudo {
     }
 
     /// Kills the server if it runs, then starts it again on the same port with the same app
-    /// credentials, and waits until it is healthy. State in memory (connections, channels,
-    /// presence) is gone, as after a real crash.
+    /// credentials and adapter, and waits until it is healthy. State in memory (connections,
+    /// channels, presence) is gone, as after a real crash; a cluster node rejoins its cluster.
     ///
     /// # Errors
     /// The port stays taken by another process through several attempts, or the server exits or
@@ -293,8 +418,20 @@ impl Sockudo {
                     Ok(Some(status)) => {
                         self.child = None;
                         let tail = read_tail(&self.log_path, log_offset, LOG_TAIL_LINES);
+                        // A local-only build refuses the redis adapter; say how to get one.
+                        let hint = if tail.contains(ADAPTER_NOT_COMPILED_IN) {
+                            format!(
+                                "; {} lacks the adapter asked for ({:?}): run \
+                                 scripts/bootstrap.sh, which builds Sockudo with its Redis \
+                                 adapter",
+                                self.bin.display(),
+                                self.options.adapter
+                            )
+                        } else {
+                            String::new()
+                        };
                         let error = anyhow::anyhow!(
-                            "sockudo exited before becoming healthy on port {} ({status}); \
+                            "sockudo exited before becoming healthy on port {} ({status}){hint}; \
                              log tail:\n{tail}",
                             self.port
                         );
@@ -390,9 +527,7 @@ driver = "memory"
 [cache]
 driver = "memory"
 
-[adapter]
-driver = "local"
-
+{adapter}
 [event_limits]
 max_channels_at_once = 100
 max_name_length = 200
@@ -431,6 +566,7 @@ enable_user_authentication = true
             secret = self.secret,
             client_events = o.max_client_events_per_second,
             client_messages = o.enable_client_messages,
+            adapter = adapter_toml(&o.adapter),
         )
     }
 }
@@ -439,6 +575,50 @@ impl Drop for Sockudo {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The `[adapter]` section (and its subtables) for `adapter`.
+fn adapter_toml(adapter: &Adapter) -> String {
+    match adapter {
+        Adapter::Local => "[adapter]\ndriver = \"local\"\n".to_owned(),
+        // `fallback_to_local = false`: Sockudo otherwise runs on the local adapter when Redis is
+        // unreachable or its redis feature is missing, a node that looks healthy but is alone.
+        // Both URLs are set, as Sockudo's own REDIS_URL variable sets them; the child's cleared
+        // environment keeps that variable out.
+        Adapter::Redis { url, prefix } => format!(
+            r#"[adapter]
+driver = "redis"
+fallback_to_local = false
+
+[adapter.redis]
+prefix = {prefix}
+
+[adapter.redis.redis_pub_options]
+url = {url}
+
+[adapter.redis.redis_sub_options]
+url = {url}
+"#,
+            prefix = toml_string(prefix),
+            url = toml_string(url),
+        ),
+    }
+}
+
+/// `value` as a TOML basic string, quotes included.
+fn toml_string(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// `SOCKUDO_BIN`, else `sockudo` on `PATH`, else `~/.cargo/bin/sockudo`.
@@ -575,6 +755,50 @@ mod tests {
             dir.path().join("sockudo")
         );
         Ok(())
+    }
+
+    #[test]
+    fn a_redis_node_names_its_server_and_prefix_and_never_falls_back_to_local() {
+        let section = adapter_toml(&Adapter::redis("redis://127.0.0.1:7001", "confab"));
+
+        assert!(section.contains("driver = \"redis\"\n"), "{section}");
+        assert!(section.contains("fallback_to_local = false\n"), "{section}");
+        assert!(section.contains("prefix = \"confab\"\n"), "{section}");
+        assert_eq!(
+            section
+                .matches("url = \"redis://127.0.0.1:7001\"\n")
+                .count(),
+            2,
+            "{section}"
+        );
+        assert_eq!(
+            adapter_toml(&Adapter::default()),
+            "[adapter]\ndriver = \"local\"\n"
+        );
+    }
+
+    #[test]
+    fn toml_strings_escape_quotes_backslashes_and_control_characters() {
+        assert_eq!(toml_string("plain"), "\"plain\"");
+        assert_eq!(toml_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000Ad\"");
+    }
+
+    #[test]
+    fn credentials_must_be_safe_in_a_url_path_and_in_toml() {
+        let good = Credentials {
+            app_id: "123".into(),
+            key: "app-key_1.0".into(),
+            secret: "s3cret".into(),
+        };
+        assert!(good.check().is_ok());
+        for bad in ["", "has space", "quo\"te", "slash/", "naïve"] {
+            let creds = Credentials {
+                key: bad.into(),
+                ..good.clone()
+            };
+            assert!(creds.check().is_err(), "{bad:?} was accepted");
+        }
+        assert!(Credentials::random().check().is_ok());
     }
 
     #[test]
