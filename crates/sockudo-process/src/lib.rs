@@ -50,9 +50,10 @@ const BIND_ATTEMPTS: usize = 8;
 const LOG_TAIL_LINES: usize = 40;
 /// What Sockudo logs (at ERROR, then exits with status 0) when its port is taken.
 const ADDRESS_IN_USE: &str = "Address already in use";
-/// What a Sockudo built without an adapter's feature logs when the config asks for that adapter
-/// (and `fallback_to_local` is off), before it exits.
-const ADAPTER_NOT_COMPILED_IN: &str = "not compiled in";
+/// What a Sockudo built without its `redis` feature logs, before it exits, when the config asks
+/// for the Redis cache ("... the redis feature is not enabled") or adapter ("... not compiled
+/// in", with `fallback_to_local` off).
+const FEATURE_MISSING: [&str; 2] = ["feature is not enabled", "not compiled in"];
 
 /// How a server shares channels, presence and events with other servers (Sockudo's
 /// `[adapter]` section).
@@ -63,14 +64,15 @@ pub enum Adapter {
     Local,
     /// A node of a cluster over one Redis server (Sockudo's `redis` driver): each node
     /// publishes what its clients send and trigger on Redis pub/sub channels named after
-    /// `prefix`, and asks the other nodes over Redis for channel members and counts. Every node
-    /// of one cluster needs the same `url` and `prefix` and serves the same app (see
-    /// [`SockudoBuilder::same_app_as`]); nodes on the same Redis with another prefix form
-    /// another cluster. Needs a `sockudo` built with its `redis` feature.
+    /// `prefix`, and asks the other nodes over Redis for channel members and counts; its cache
+    /// (idempotency keys, cache channels' last events) lives in the same Redis under
+    /// `{prefix}:cache:`. Every node of one cluster needs the same `url` and `prefix` and
+    /// serves the same app (see [`SockudoBuilder::same_app_as`]); nodes on the same Redis with
+    /// another prefix form another cluster. Needs a `sockudo` built with its `redis` feature.
     Redis {
-        /// The Redis server, e.g. `redis://127.0.0.1:6379`.
+        /// The Redis server, e.g. `redis://127.0.0.1:6379` (handed to Sockudo as `REDIS_URL`).
         url: String,
-        /// The prefix of the pub/sub channel names the cluster's nodes share.
+        /// The prefix of the Redis pub/sub channels and keys the cluster's nodes share.
         prefix: String,
     },
 }
@@ -265,7 +267,8 @@ impl SockudoBuilder {
 /// Its working directory is a fresh temp dir holding the generated config (`sockudo.toml`,
 /// passed with `--config`) and the server's combined stdout and stderr (`sockudo.log`, appended
 /// to across restarts). Sockudo also reads many environment variables (`HOST`, `PORT`,
-/// `REDIS_URL`, ...) over its config, so the child gets a cleared environment.
+/// `REDIS_URL`, ...) over its config, so the child gets a cleared environment: only `PATH`,
+/// `HOME` (the temp dir), `RUST_LOG` and, for a cluster node, `REDIS_URL` from its [`Adapter`].
 ///
 /// Dropping it kills the process (SIGKILL) and removes the temp dir. A test process killed
 /// with SIGKILL leaves the child running; nothing here can prevent that without `unsafe`.
@@ -418,14 +421,13 @@ impl Sockudo {
                     Ok(Some(status)) => {
                         self.child = None;
                         let tail = read_tail(&self.log_path, log_offset, LOG_TAIL_LINES);
-                        // A local-only build refuses the redis adapter; say how to get one.
-                        let hint = if tail.contains(ADAPTER_NOT_COMPILED_IN) {
+                        // A local-only build refuses a cluster node; say how to get one.
+                        let hint = if FEATURE_MISSING.iter().any(|m| tail.contains(m)) {
                             format!(
-                                "; {} lacks the adapter asked for ({:?}): run \
-                                 scripts/bootstrap.sh, which builds Sockudo with its Redis \
-                                 adapter",
-                                self.bin.display(),
-                                self.options.adapter
+                                "; {} was built without Sockudo's redis feature, which a \
+                                 cluster node needs: run scripts/bootstrap.sh, which builds \
+                                 Sockudo with it (or point SOCKUDO_BIN at such a build)",
+                                self.bin.display()
                             )
                         } else {
                             String::new()
@@ -484,6 +486,14 @@ impl Sockudo {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
+            // The one variable set on purpose: Sockudo takes the Redis URL of the adapter and the
+            // cache from it verbatim. Its config file cannot carry the adapter's URL in 5.2 (the
+            // TOML loader fails on the `redis_pub_options` map, and a config that fails to load
+            // is ignored); the alternative, `[database.redis]`, wants the URL taken apart.
+            .envs(match &self.options.adapter {
+                Adapter::Local => None,
+                Adapter::Redis { url, .. } => Some(("REDIS_URL", url)),
+            })
             .env(
                 "RUST_LOG",
                 std::env::var("CONFAB_SOCKUDO_LOG").unwrap_or_else(|_| "info".to_owned()),
@@ -522,9 +532,6 @@ enabled = false
 enabled = false
 
 [queue]
-driver = "memory"
-
-[cache]
 driver = "memory"
 
 {adapter}
@@ -577,30 +584,34 @@ impl Drop for Sockudo {
     }
 }
 
-/// The `[adapter]` section (and its subtables) for `adapter`.
+/// The `[cache]` and `[adapter]` sections for `adapter`. The Redis URL is not here: see
+/// `Sockudo::spawn`.
 fn adapter_toml(adapter: &Adapter) -> String {
     match adapter {
-        Adapter::Local => "[adapter]\ndriver = \"local\"\n".to_owned(),
-        // `fallback_to_local = false`: Sockudo otherwise runs on the local adapter when Redis is
-        // unreachable or its redis feature is missing, a node that looks healthy but is alone.
-        // Both URLs are set, as Sockudo's own REDIS_URL variable sets them; the child's cleared
-        // environment keeps that variable out.
-        Adapter::Redis { url, prefix } => format!(
-            r#"[adapter]
+        Adapter::Local => {
+            "[cache]\ndriver = \"memory\"\n\n[adapter]\ndriver = \"local\"\n".to_owned()
+        }
+        // A node's cache holds what the cluster must agree on (idempotency keys, the last event
+        // of cache channels), so it lives in the shared Redis too; Sockudo refuses a cluster
+        // with node-local caches. `fallback_to_local = false`: Sockudo otherwise runs on the
+        // local adapter when Redis is unreachable or its redis feature is missing, a node that
+        // looks healthy but is alone.
+        Adapter::Redis { prefix, .. } => format!(
+            r#"[cache]
+driver = "redis"
+
+[cache.redis]
+prefix = {cache_prefix}
+
+[adapter]
 driver = "redis"
 fallback_to_local = false
 
 [adapter.redis]
 prefix = {prefix}
-
-[adapter.redis.redis_pub_options]
-url = {url}
-
-[adapter.redis.redis_sub_options]
-url = {url}
 "#,
+            cache_prefix = toml_string(&format!("{prefix}:cache:")),
             prefix = toml_string(prefix),
-            url = toml_string(url),
         ),
     }
 }
@@ -758,23 +769,30 @@ mod tests {
     }
 
     #[test]
-    fn a_redis_node_names_its_server_and_prefix_and_never_falls_back_to_local() {
+    fn a_redis_node_shares_its_prefix_and_cache_and_never_falls_back_to_local() {
         let section = adapter_toml(&Adapter::redis("redis://127.0.0.1:7001", "confab"));
 
-        assert!(section.contains("driver = \"redis\"\n"), "{section}");
-        assert!(section.contains("fallback_to_local = false\n"), "{section}");
-        assert!(section.contains("prefix = \"confab\"\n"), "{section}");
-        assert_eq!(
-            section
-                .matches("url = \"redis://127.0.0.1:7001\"\n")
-                .count(),
-            2,
+        assert!(
+            section.contains("[cache]\ndriver = \"redis\"\n"),
             "{section}"
         );
-        assert_eq!(
-            adapter_toml(&Adapter::default()),
-            "[adapter]\ndriver = \"local\"\n"
+        assert!(
+            section.contains("prefix = \"confab:cache:\"\n"),
+            "{section}"
         );
+        assert!(
+            section.contains("[adapter]\ndriver = \"redis\"\nfallback_to_local = false\n"),
+            "{section}"
+        );
+        assert!(
+            section.contains("[adapter.redis]\nprefix = \"confab\"\n"),
+            "{section}"
+        );
+        // The URL travels in REDIS_URL, never in the file.
+        assert!(!section.contains("7001"), "{section}");
+        let local = adapter_toml(&Adapter::default());
+        assert!(local.contains("[adapter]\ndriver = \"local\"\n"), "{local}");
+        assert!(local.contains("[cache]\ndriver = \"memory\"\n"), "{local}");
     }
 
     #[test]
