@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Confab's run and test commands need on Debian 12, skipping what is already there.
 # Usage: scripts/bootstrap.sh [test|run|bench|app]   (idempotent: a second run only checks, in seconds)
-#   test   build + test the workspace, end-to-end tests of the app window included: Sockudo, the
-#          GTK/WebKit -dev libraries, the UI toolchain (wasm32 target, trunk, wasm-bindgen-cli),
-#          tauri-driver + WebKitWebDriver, Xvfb, a D-Bus session with gnome-keyring and dunst,
-#          Caddy and PostgreSQL 15
+#   test   build + test the workspace, end-to-end tests of the app window included: Sockudo (with
+#          its Redis adapter) and redis-server, the GTK/WebKit -dev libraries, the UI toolchain
+#          (wasm32 target, trunk, wasm-bindgen-cli), tauri-driver + WebKitWebDriver, Xvfb, a
+#          D-Bus session with gnome-keyring and dunst, Caddy and PostgreSQL 15
 #   app    the same, plus the Tauri CLI (npm, for `tauri build`) and ImageMagick
 #
 # It assumes a Rust toolchain (cargo, rustfmt, clippy) is already installed, as on every machine of
@@ -47,11 +47,12 @@ if [ "$what" = test ] || [ "$what" = app ]; then
   command -v npm >/dev/null || need_apt+=(npm)
 fi
 if [ "$what" = test ]; then
-  # The backend's edge tests run deploy/Caddyfile under a real Caddy (TLS with a test CA).
-  # confab-testkit's Postgres runs throwaway clusters with Debian 12's PostgreSQL 15 (the server
-  # package pulls in postgresql-client-15; the tests need its binaries, not the system cluster
-  # the package creates and starts).
-  for pkg in caddy postgresql-15; do
+  # The backend's edge tests run deploy/Caddyfile under a real Caddy (TLS with a test CA); the
+  # cluster tests run two Sockudo nodes over a real Redis (the testkit starts its own
+  # redis-server on a free port; the system's service is not used). confab-testkit's Postgres
+  # runs throwaway clusters with Debian 12's PostgreSQL 15 (the server package pulls in
+  # postgresql-client-15; the tests need its binaries, not the system cluster it starts).
+  for pkg in caddy redis-server postgresql-15; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi
@@ -86,10 +87,23 @@ if [ "$what" = test ]; then
 fi
 
 # Sockudo, the Pusher-protocol server the demo and the tests run (sockudo-process finds it on
-# PATH, in ~/.cargo/bin, or wherever SOCKUDO_BIN points).
-if ! "$HOME/.cargo/bin/sockudo" --version 2>/dev/null | grep -qF "$SOCKUDO_VERSION"; then
-  log "installing sockudo $SOCKUDO_VERSION from crates.io (about 10 minutes the first time)"
-  cargo install sockudo --version "$SOCKUDO_VERSION" --locked --no-default-features --features local
+# PATH, in ~/.cargo/bin, or wherever SOCKUDO_BIN points). One binary with two adapters: `local`
+# (what the demo and most tests run) and `redis` (nodes of a cluster, for the cluster tests).
+# The version alone does not tell whether the Redis adapter is in, so the features come from
+# cargo's record of its installs (~/.cargo/.crates2.json); an older local-only install is
+# rebuilt once.
+sockudo_installed() {
+  local record with_redis='"features":\[[^]]*"redis"'
+  "$HOME/.cargo/bin/sockudo" --version 2>/dev/null | grep -qF "$SOCKUDO_VERSION" || return 1
+  # The install's record, `"sockudo 5.2.0 (registry+...)":{..., "features":[...], ...}`, holds
+  # no nested object; newlines are dropped in case cargo ever writes the file pretty-printed.
+  record="$(tr -d '\n' 2>/dev/null <"$HOME/.cargo/.crates2.json" |
+    grep -o "\"sockudo $SOCKUDO_VERSION [^\"]*\":{[^}]*}")" || return 1
+  [[ $record =~ $with_redis ]]
+}
+if ! sockudo_installed; then
+  log "installing sockudo $SOCKUDO_VERSION with its Redis adapter from crates.io (about 15 minutes the first time)"
+  cargo install sockudo --version "$SOCKUDO_VERSION" --locked --no-default-features --features local,redis
 fi
 
 # pusher-js for the client benchmark, exactly as tests/node/package-lock.json pins it; again only

@@ -5,7 +5,10 @@
 //!   Pusher-protocol server (the `sockudo` binary installed by `scripts/bootstrap.sh`) as a
 //!   child process on a free loopback port, with one app whose id, key and secret are random,
 //!   and waits until it answers its health check. It can be killed and restarted on the same
-//!   port with the same credentials, to test reconnection.
+//!   port with the same credentials, to test reconnection. With [`Adapter::Redis`] and
+//!   [`SockudoBuilder::same_app_as`], several servers serve one app as nodes of a cluster.
+//! - [`Redis`]: a real `redis-server` (Debian's) on a free loopback port in a temp dir, nothing
+//!   persisted, ready once it answers `PING`: what a cluster of Sockudo nodes shares.
 //! - [`TcpProxy`]: a small loopback TCP proxy for fault injection. It can pause (a dead network
 //!   path: connections stay open, no byte moves), resume, and cut every connection abruptly.
 //! - [`Caddy`]: the project's `deploy/Caddyfile` run by a real Caddy on a free loopback port,
@@ -20,17 +23,26 @@
 //!   over D-Bus, as a screen lock, the unlock dialog and the user do.
 //!
 //! What it never does: listen on anything but 127.0.0.1, reach the network, download anything,
+<<<<<<< HEAD
 //! or skip a test. A missing `sockudo`, `caddy` or PostgreSQL is an error that says to run
 //! `scripts/bootstrap.sh`. It never uses sleeps as synchronization: it polls a real condition
 //! (a health endpoint, a process exit, a connection count, a server's status file) until a
 //! deadline.
+=======
+//! or skip a test. A missing `sockudo` or `redis-server` binary (or a `sockudo` built without
+//! the Redis adapter a cluster needs) is an error that says to run `scripts/bootstrap.sh`. It
+//! never uses sleeps as synchronization: it polls a real condition (a health endpoint, a `PING`,
+//! a process exit, a connection count) until a deadline.
+>>>>>>> sockudo-redis
 
 mod caddy;
 pub mod keyring;
 mod postgres;
 mod proxy;
+mod redis;
 
 pub use caddy::{Caddy, EdgeUpstreams};
 pub use postgres::Postgres;
 pub use proxy::TcpProxy;
-pub use sockudo_process::{free_port, Sockudo, SockudoBuilder};
+pub use redis::Redis;
+pub use sockudo_process::{free_port, Adapter, Sockudo, SockudoBuilder};

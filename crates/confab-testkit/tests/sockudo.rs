@@ -140,3 +140,41 @@ async fn sockudo_is_reachable_through_the_proxy_until_it_is_cut() -> Result<()> 
     assert!(matches!(next, None | Some(Err(_))), "{next:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_server_started_for_the_same_app_serves_its_id_key_and_secret() -> Result<()> {
+    let first = Sockudo::start().await?;
+
+    let second = Sockudo::builder().same_app_as(&first).start().await?;
+
+    assert_ne!(first.port(), second.port());
+    assert_eq!(
+        (second.app_id(), second.key(), second.secret()),
+        (first.app_id(), first.key(), first.secret())
+    );
+    assert_eq!(health(&second, first.app_id()).await?, 200);
+    let (_ws, data) = connect(&second.ws_url()).await?;
+    assert!(data["socket_id"].is_string(), "{data}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn given_credentials_are_served_and_malformed_ones_refused_before_starting() -> Result<()> {
+    let server = Sockudo::builder()
+        .credentials("4242", "confab-key", "confab-secret")
+        .start()
+        .await?;
+    assert_eq!(
+        (server.app_id(), server.key(), server.secret()),
+        ("4242", "confab-key", "confab-secret")
+    );
+    assert_eq!(health(&server, "4242").await?, 200);
+
+    let refused = Sockudo::builder()
+        .credentials("4242", "a key/with a path", "s")
+        .start()
+        .await;
+    let message = format!("{:#}", refused.err().context("a malformed key started")?);
+    assert!(message.contains("key"), "{message}");
+    Ok(())
+}

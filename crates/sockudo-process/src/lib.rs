@@ -1,14 +1,21 @@
 //! A Sockudo server (Pusher Channels protocol 7, the `sockudo` binary `scripts/bootstrap.sh`
 //! installs from crates.io) as a child process on a free 127.0.0.1 port, with one app whose id,
-//! key and secret are random. The backend's demo mode runs one for the demo's realtime
-//! traffic; the test suites run one per test (through `confab-testkit`), and kill and restart
-//! it on the same port with the same credentials to test reconnection.
+//! key and secret are random unless the caller gives them. The backend's demo mode runs one for
+//! the demo's realtime traffic; the test suites run one per test (through `confab-testkit`), and
+//! kill and restart it on the same port with the same credentials to test reconnection.
 //!
-//! What it never does: listen on anything but 127.0.0.1, reach the network, download anything,
-//! or let the caller's environment reconfigure Sockudo (the child gets a cleared environment).
-//! A missing binary is an error that says to run `scripts/bootstrap.sh`. It never sleeps as
-//! synchronisation: starting polls a real condition (the health endpoint, the child's exit)
-//! until a deadline.
+//! A server runs on its own (Sockudo's `local` adapter, the default) or as a node of a cluster:
+//! with [`Adapter::Redis`] and the same app on every node ([`SockudoBuilder::same_app_as`]),
+//! nodes sharing one Redis server and key prefix relay events, client events and presence to
+//! each other, so clients connected to different nodes see each other. That needs a `sockudo`
+//! built with its `redis` feature, as `scripts/bootstrap.sh` builds it; a binary without it is
+//! an error saying so, never a node that silently runs alone.
+//!
+//! What it never does: listen on anything but 127.0.0.1, reach the network (beyond the Redis
+//! server whose URL the caller passes for a cluster), download anything, or let the caller's
+//! environment reconfigure Sockudo (the child gets a cleared environment). A missing binary is
+//! an error that says to run `scripts/bootstrap.sh`. It never sleeps as synchronisation:
+//! starting polls a real condition (the health endpoint, the child's exit) until a deadline.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -43,17 +50,96 @@ const BIND_ATTEMPTS: usize = 8;
 const LOG_TAIL_LINES: usize = 40;
 /// What Sockudo logs (at ERROR, then exits with status 0) when its port is taken.
 const ADDRESS_IN_USE: &str = "Address already in use";
+/// What a Sockudo built without its `redis` feature logs, before it exits, when the config asks
+/// for the Redis cache ("... the redis feature is not enabled") or adapter ("... not compiled
+/// in", with `fallback_to_local` off).
+const FEATURE_MISSING: [&str; 2] = ["feature is not enabled", "not compiled in"];
+
+/// How a server shares channels, presence and events with other servers (Sockudo's
+/// `[adapter]` section).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Adapter {
+    /// On its own, in memory (Sockudo's `local` driver): the default.
+    #[default]
+    Local,
+    /// A node of a cluster over one Redis server (Sockudo's `redis` driver): each node
+    /// publishes what its clients send and trigger on Redis pub/sub channels named after
+    /// `prefix`, and asks the other nodes over Redis for channel members and counts; its cache
+    /// (idempotency keys, cache channels' last events) lives in the same Redis under
+    /// `{prefix}:cache:`. Every node of one cluster needs the same `url` and `prefix` and
+    /// serves the same app (see [`SockudoBuilder::same_app_as`]); nodes on the same Redis with
+    /// another prefix form another cluster. Needs a `sockudo` built with its `redis` feature.
+    Redis {
+        /// The Redis server, e.g. `redis://127.0.0.1:6379` (handed to Sockudo as `REDIS_URL`).
+        url: String,
+        /// The prefix of the Redis pub/sub channels and keys the cluster's nodes share.
+        prefix: String,
+    },
+}
+
+impl Adapter {
+    /// [`Adapter::Redis`] with this URL and prefix.
+    pub fn redis(url: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self::Redis {
+            url: url.into(),
+            prefix: prefix.into(),
+        }
+    }
+}
+
+/// An app's id, key and secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Credentials {
+    app_id: String,
+    key: String,
+    secret: String,
+}
+
+impl Credentials {
+    fn random() -> Self {
+        Self {
+            app_id: random_digits(7),
+            key: random_hex(20),
+            secret: random_hex(32),
+        }
+    }
+
+    /// Each part goes into a URL path (id, key) and into the TOML config, so it is limited to
+    /// characters that need escaping in neither.
+    fn check(&self) -> Result<()> {
+        for (what, value) in [
+            ("app id", &self.app_id),
+            ("key", &self.key),
+            ("secret", &self.secret),
+        ] {
+            let ok = !value.is_empty()
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !ok {
+                bail!(
+                    "the app {what} {value:?} must be non-empty ASCII letters, digits, '-', '_' \
+                     or '.'"
+                );
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Options for a [`Sockudo`] server; start it with [`SockudoBuilder::start`].
 ///
 /// The defaults suit both functional tests and benchmarks: client events and user
-/// authentication on, no connection or event-rate limits, no HTTP API rate limit.
+/// authentication on, no connection or event-rate limits, no HTTP API rate limit, a random
+/// app, on its own ([`Adapter::Local`]).
 #[derive(Debug, Clone)]
 pub struct SockudoBuilder {
     activity_timeout_secs: u64,
     max_client_events_per_second: u32,
     enable_client_messages: bool,
     startup_timeout: Duration,
+    adapter: Adapter,
+    credentials: Option<Credentials>,
 }
 
 impl Default for SockudoBuilder {
@@ -63,6 +149,8 @@ impl Default for SockudoBuilder {
             max_client_events_per_second: 0,
             enable_client_messages: true,
             startup_timeout: Duration::from_secs(20),
+            adapter: Adapter::Local,
+            credentials: None,
         }
     }
 }
@@ -95,13 +183,46 @@ impl SockudoBuilder {
         self
     }
 
+    /// Whether the server runs on its own or as a node of a cluster. Default [`Adapter::Local`].
+    pub fn adapter(mut self, adapter: Adapter) -> Self {
+        self.adapter = adapter;
+        self
+    }
+
+    /// Serves the app with this id, key and secret instead of random ones. Each must be
+    /// non-empty ASCII letters, digits, `-`, `_` or `.` ([`start`](Self::start) checks).
+    pub fn credentials(
+        mut self,
+        app_id: impl Into<String>,
+        key: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials {
+            app_id: app_id.into(),
+            key: key.into(),
+            secret: secret.into(),
+        });
+        self
+    }
+
+    /// Serves the same app as `other` (its id, key and secret): how a second node of a cluster
+    /// is started, so a client of either node may authorise with the one secret and an event
+    /// triggered through either node's HTTP API reaches both. Only the credentials are copied;
+    /// give each node the same [`adapter`](Self::adapter) too.
+    pub fn same_app_as(self, other: &Sockudo) -> Self {
+        self.credentials(&other.app_id, &other.key, &other.secret)
+    }
+
     /// Starts Sockudo on a free loopback port and waits until it is healthy.
     ///
     /// # Errors
-    /// The `sockudo` binary cannot be found (run `scripts/bootstrap.sh`), the temp dir cannot be
-    /// written, or the server exits or stays unhealthy past the startup timeout; the error then
-    /// carries the tail of Sockudo's log.
-    pub async fn start(self) -> Result<Sockudo> {
+    /// The `sockudo` binary cannot be found (run `scripts/bootstrap.sh`), given credentials are
+    /// malformed, the temp dir cannot be written, or the server exits or stays unhealthy past
+    /// the startup timeout; the error then carries the tail of Sockudo's log (and, when the
+    /// binary lacks the requested adapter, says to run `scripts/bootstrap.sh`).
+    pub async fn start(mut self) -> Result<Sockudo> {
+        let credentials = self.credentials.take().unwrap_or_else(Credentials::random);
+        credentials.check()?;
         let bin = find_sockudo_bin()?;
         let dir = tempfile::Builder::new()
             .prefix("confab-sockudo-")
@@ -118,9 +239,9 @@ impl SockudoBuilder {
             dir,
             bin,
             port: 0,
-            app_id: random_digits(7),
-            key: random_hex(20),
-            secret: random_hex(32),
+            app_id: credentials.app_id,
+            key: credentials.key,
+            secret: credentials.secret,
             options: self,
             child: None,
             http,
@@ -140,12 +261,14 @@ impl SockudoBuilder {
     }
 }
 
-/// A running Sockudo server (Pusher Channels protocol 7) on `127.0.0.1`, with one app.
+/// A running Sockudo server (Pusher Channels protocol 7) on `127.0.0.1`, with one app, on its
+/// own or as a node of a cluster (see [`Adapter`]).
 ///
 /// Its working directory is a fresh temp dir holding the generated config (`sockudo.toml`,
 /// passed with `--config`) and the server's combined stdout and stderr (`sockudo.log`, appended
 /// to across restarts). Sockudo also reads many environment variables (`HOST`, `PORT`,
-/// `REDIS_URL`, ...) over its config, so the child gets a cleared environment.
+/// `REDIS_URL`, ...) over its config, so the child gets a cleared environment: only `PATH`,
+/// `HOME` (the temp dir), `RUST_LOG` and, for a cluster node, `REDIS_URL` from its [`Adapter`].
 ///
 /// Dropping it kills the process (SIGKILL) and removes the temp dir. A test process killed
 /// with SIGKILL leaves the child running; nothing here can prevent that without `unsafe`.
@@ -196,6 +319,11 @@ impl Sockudo {
     /// The app secret (random hex), for signing HTTP API requests and channel auth.
     pub fn secret(&self) -> &str {
         &self.secret
+    }
+
+    /// How this server shares channels with others: on its own, or a node of which cluster.
+    pub fn adapter(&self) -> &Adapter {
+        &self.options.adapter
     }
 
     /// The host Sockudo listens on: always `127.0.0.1`.
@@ -254,8 +382,8 @@ impl Sockudo {
     }
 
     /// Kills the server if it runs, then starts it again on the same port with the same app
-    /// credentials, and waits until it is healthy. State in memory (connections, channels,
-    /// presence) is gone, as after a real crash.
+    /// credentials and adapter, and waits until it is healthy. State in memory (connections,
+    /// channels, presence) is gone, as after a real crash; a cluster node rejoins its cluster.
     ///
     /// # Errors
     /// The port stays taken by another process through several attempts, or the server exits or
@@ -293,8 +421,19 @@ impl Sockudo {
                     Ok(Some(status)) => {
                         self.child = None;
                         let tail = read_tail(&self.log_path, log_offset, LOG_TAIL_LINES);
+                        // A local-only build refuses a cluster node; say how to get one.
+                        let hint = if FEATURE_MISSING.iter().any(|m| tail.contains(m)) {
+                            format!(
+                                "; {} was built without Sockudo's redis feature, which a \
+                                 cluster node needs: run scripts/bootstrap.sh, which builds \
+                                 Sockudo with it (or point SOCKUDO_BIN at such a build)",
+                                self.bin.display()
+                            )
+                        } else {
+                            String::new()
+                        };
                         let error = anyhow::anyhow!(
-                            "sockudo exited before becoming healthy on port {} ({status}); \
+                            "sockudo exited before becoming healthy on port {} ({status}){hint}; \
                              log tail:\n{tail}",
                             self.port
                         );
@@ -347,6 +486,14 @@ impl Sockudo {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
+            // The one variable set on purpose: Sockudo takes the Redis URL of the adapter and the
+            // cache from it verbatim. Its config file cannot carry the adapter's URL in 5.2 (the
+            // TOML loader fails on the `redis_pub_options` map, and a config that fails to load
+            // is ignored); the alternative, `[database.redis]`, wants the URL taken apart.
+            .envs(match &self.options.adapter {
+                Adapter::Local => None,
+                Adapter::Redis { url, .. } => Some(("REDIS_URL", url)),
+            })
             .env(
                 "RUST_LOG",
                 std::env::var("CONFAB_SOCKUDO_LOG").unwrap_or_else(|_| "info".to_owned()),
@@ -387,12 +534,7 @@ enabled = false
 [queue]
 driver = "memory"
 
-[cache]
-driver = "memory"
-
-[adapter]
-driver = "local"
-
+{adapter}
 [event_limits]
 max_channels_at_once = 100
 max_name_length = 200
@@ -431,6 +573,7 @@ enable_user_authentication = true
             secret = self.secret,
             client_events = o.max_client_events_per_second,
             client_messages = o.enable_client_messages,
+            adapter = adapter_toml(&o.adapter),
         )
     }
 }
@@ -439,6 +582,54 @@ impl Drop for Sockudo {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The `[cache]` and `[adapter]` sections for `adapter`. The Redis URL is not here: see
+/// `Sockudo::spawn`.
+fn adapter_toml(adapter: &Adapter) -> String {
+    match adapter {
+        Adapter::Local => {
+            "[cache]\ndriver = \"memory\"\n\n[adapter]\ndriver = \"local\"\n".to_owned()
+        }
+        // A node's cache holds what the cluster must agree on (idempotency keys, the last event
+        // of cache channels), so it lives in the shared Redis too; Sockudo refuses a cluster
+        // with node-local caches. `fallback_to_local = false`: Sockudo otherwise runs on the
+        // local adapter when Redis is unreachable or its redis feature is missing, a node that
+        // looks healthy but is alone.
+        Adapter::Redis { prefix, .. } => format!(
+            r#"[cache]
+driver = "redis"
+
+[cache.redis]
+prefix = {cache_prefix}
+
+[adapter]
+driver = "redis"
+fallback_to_local = false
+
+[adapter.redis]
+prefix = {prefix}
+"#,
+            cache_prefix = toml_string(&format!("{prefix}:cache:")),
+            prefix = toml_string(prefix),
+        ),
+    }
+}
+
+/// `value` as a TOML basic string, quotes included.
+fn toml_string(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// `SOCKUDO_BIN`, else `sockudo` on `PATH`, else `~/.cargo/bin/sockudo`.
@@ -575,6 +766,57 @@ mod tests {
             dir.path().join("sockudo")
         );
         Ok(())
+    }
+
+    #[test]
+    fn a_redis_node_shares_its_prefix_and_cache_and_never_falls_back_to_local() {
+        let section = adapter_toml(&Adapter::redis("redis://127.0.0.1:7001", "confab"));
+
+        assert!(
+            section.contains("[cache]\ndriver = \"redis\"\n"),
+            "{section}"
+        );
+        assert!(
+            section.contains("prefix = \"confab:cache:\"\n"),
+            "{section}"
+        );
+        assert!(
+            section.contains("[adapter]\ndriver = \"redis\"\nfallback_to_local = false\n"),
+            "{section}"
+        );
+        assert!(
+            section.contains("[adapter.redis]\nprefix = \"confab\"\n"),
+            "{section}"
+        );
+        // The URL travels in REDIS_URL, never in the file.
+        assert!(!section.contains("7001"), "{section}");
+        let local = adapter_toml(&Adapter::default());
+        assert!(local.contains("[adapter]\ndriver = \"local\"\n"), "{local}");
+        assert!(local.contains("[cache]\ndriver = \"memory\"\n"), "{local}");
+    }
+
+    #[test]
+    fn toml_strings_escape_quotes_backslashes_and_control_characters() {
+        assert_eq!(toml_string("plain"), "\"plain\"");
+        assert_eq!(toml_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000Ad\"");
+    }
+
+    #[test]
+    fn credentials_must_be_safe_in_a_url_path_and_in_toml() {
+        let good = Credentials {
+            app_id: "123".into(),
+            key: "app-key_1.0".into(),
+            secret: "s3cret".into(),
+        };
+        assert!(good.check().is_ok());
+        for bad in ["", "has space", "quo\"te", "slash/", "naïve"] {
+            let creds = Credentials {
+                key: bad.into(),
+                ..good.clone()
+            };
+            assert!(creds.check().is_err(), "{bad:?} was accepted");
+        }
+        assert!(Credentials::random().check().is_ok());
     }
 
     #[test]
