@@ -23,17 +23,11 @@
 //!   over D-Bus, as a screen lock, the unlock dialog and the user do.
 //!
 //! What it never does: listen on anything but 127.0.0.1, reach the network, download anything,
-<<<<<<< HEAD
-//! or skip a test. A missing `sockudo`, `caddy` or PostgreSQL is an error that says to run
+//! or skip a test. A missing `sockudo`, `redis-server`, `caddy` or PostgreSQL (or a `sockudo`
+//! built without the Redis adapter a cluster needs) is an error that says to run
 //! `scripts/bootstrap.sh`. It never uses sleeps as synchronization: it polls a real condition
-//! (a health endpoint, a process exit, a connection count, a server's status file) until a
-//! deadline.
-=======
-//! or skip a test. A missing `sockudo` or `redis-server` binary (or a `sockudo` built without
-//! the Redis adapter a cluster needs) is an error that says to run `scripts/bootstrap.sh`. It
-//! never uses sleeps as synchronization: it polls a real condition (a health endpoint, a `PING`,
-//! a process exit, a connection count) until a deadline.
->>>>>>> sockudo-redis
+//! (a health endpoint, a `PING`, a process exit, a connection count, a server's status file)
+//! until a deadline.
 
 mod caddy;
 pub mod keyring;

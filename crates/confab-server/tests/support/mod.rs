@@ -54,6 +54,32 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+/// Another backend on a [`TestServer`]'s storage (see [`TestServer::replica`]); stops serving
+/// when dropped.
+pub struct Replica {
+    /// `http://127.0.0.1:{port}`.
+    pub base: String,
+    /// Its state (its own database handle).
+    pub state: AppState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Replica {
+    /// `api`'s session, sent to this replica instead.
+    pub fn client(&self, api: &Api) -> Api {
+        Api {
+            base: self.base.clone(),
+            ..api.clone()
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Whether this run puts the backends on PostgreSQL (`CONFAB_TEST_ENGINE=postgres`).
 pub fn on_postgres() -> bool {
     std::env::var("CONFAB_TEST_ENGINE").is_ok_and(|e| e.trim().eq_ignore_ascii_case("postgres"))
@@ -121,6 +147,20 @@ impl TestServer {
         .await
     }
 
+    /// Like [`start`](Self::start), on a fresh database of the shared PostgreSQL server whatever
+    /// the run's engine: for what only replicas on one database show.
+    pub async fn start_on_postgres() -> Result<Self> {
+        Self::start_in(
+            |_| {
+                let pg = confab_testkit::Postgres::shared()?;
+                Ok(Storage::Postgres(pg.fresh_database()?))
+            },
+            None,
+            |s| s,
+        )
+        .await
+    }
+
     async fn start_in(
         storage: impl FnOnce(&std::path::Path) -> Result<Storage>,
         publisher: Option<Arc<dyn Publisher>>,
@@ -167,6 +207,29 @@ impl TestServer {
             state,
             storage,
             _dir: dir,
+        })
+    }
+
+    /// A second backend process in all but name: its own database handle (its own connection
+    /// pool) on the same storage, its own state and listener, the same Sockudo. On PostgreSQL
+    /// this is what a second replica behind a load balancer is.
+    pub async fn replica(&self) -> Result<Replica> {
+        let db = open_db(&self.storage).await?;
+        let state = AppState::new(db, &PusherSettings::of_local(&self.sockudo))?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let router = app(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
+        });
+        Ok(Replica {
+            base: format!("http://{addr}"),
+            state,
+            task,
         })
     }
 
