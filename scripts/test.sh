@@ -4,7 +4,8 @@
 # crate import each other), clippy with warnings as errors, the shared model on wasm32, every
 # Rust test of the workspace (real Sockudo, real backend, real SQLite files, a real Secret
 # Service on a private D-Bus, and the app's real window under Xvfb driven through
-# tauri-driver), the pusher-js interoperability test, and schemathesis against the backend's
+# tauri-driver), the backend's suite again on a real PostgreSQL, the pusher-js
+# interoperability test, and schemathesis against the backend's
 # OpenAPI document.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +47,9 @@ cargo build --workspace --all-targets
 step "cargo test --workspace"
 cargo test --workspace
 
+step "cargo test -p confab-server on PostgreSQL (the same suite, every backend on a throwaway PostgreSQL 15)"
+CONFAB_TEST_ENGINE=postgres cargo test -p confab-server
+
 step "pusher-js against the backend (node --test)"
 crates/confab-server/tests/node/run.sh
 
@@ -54,4 +58,4 @@ if [ -x scripts/schemathesis.sh ]; then
   scripts/schemathesis.sh
 fi
 
-step "ran: bootstrap, UI build, rustfmt, module circles, clippy, wasm32 check, cargo test --workspace (end-to-end included), pusher-js, schemathesis: all passed"
+step "ran: bootstrap, UI build, rustfmt, module circles, clippy, wasm32 check, cargo test --workspace (end-to-end included), the backend on PostgreSQL, pusher-js, schemathesis: all passed"
