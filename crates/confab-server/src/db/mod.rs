@@ -11,54 +11,19 @@
 //! What it never does: know about HTTP or about the domain. Jobs return their own error type
 //! (the store's `StoreError`); this module only adds its own [`DbError`]s to it.
 
+mod error;
 mod postgres;
 mod sqlite;
+mod stats;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
 use std::sync::Arc;
 
+pub use self::error::DbError;
 pub use self::postgres::MAX_CONNECTIONS;
+pub use self::stats::{WriterStats, COMMIT_SIZE_BOUNDS};
 use crate::sql::{Engine, Sql, SqlError};
-
-/// Infrastructure failures of the database layer (not domain outcomes).
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// The engine reported an error; the request fails with 500.
-    #[error(transparent)]
-    Sql(#[from] SqlError),
-    /// The writer is gone (the server is shutting down); retry against a new server.
-    #[error("the database writer has stopped")]
-    WriterGone,
-    /// A blocking database task panicked or was cancelled; the request fails with 500.
-    #[error("database task failed: {0}")]
-    Join(String),
-    /// The commit a job was part of failed, so the job's changes are gone; the request fails
-    /// with 500 and the client may retry it.
-    #[error("commit failed: {0}")]
-    Commit(String),
-    /// The database is newer than this server understands.
-    #[error("database schema version {found} is newer than this server's {known}")]
-    TooNew {
-        /// The database's version.
-        found: i64,
-        /// The newest version this build knows.
-        known: i64,
-    },
-    /// The database's directory or file could not be created or made private; the server does
-    /// not start.
-    #[error("database files: {0}")]
-    Files(#[from] std::io::Error),
-    /// `CONFAB_DATABASE_URL` is malformed or names a host this build will not reach.
-    #[error("{0}")]
-    Url(String),
-}
-
-impl From<rusqlite::Error> for DbError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Sql(e.into())
-    }
-}
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -74,66 +39,6 @@ struct Inner {
 enum Backend {
     Sqlite(sqlite::SqliteDb),
     Postgres(Arc<postgres::PgDb>),
-}
-
-/// What the writer thread has done, for the metrics: jobs waiting, group commits and their
-/// sizes. Counters only; reading them never waits for the writer.
-#[derive(Debug, Default)]
-pub struct WriterStats {
-    /// Jobs sent to the writer and not yet run.
-    waiting: AtomicI64,
-    /// Group commits attempted.
-    commits: AtomicU64,
-    /// Group commits that failed (rolled back).
-    failed_commits: AtomicU64,
-    /// Commits by number of jobs: at most 1, 2, 4, 8, 16, 32, 64, 128 ([`COMMIT_SIZE_BOUNDS`]).
-    sizes: [AtomicU64; COMMIT_SIZE_BOUNDS.len()],
-    /// Jobs committed in all.
-    jobs: AtomicU64,
-}
-
-/// The upper bounds of the commit-size histogram (jobs per group commit).
-pub const COMMIT_SIZE_BOUNDS: [u64; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
-
-impl WriterStats {
-    /// Jobs waiting for the writer now.
-    pub fn waiting(&self) -> i64 {
-        self.waiting.load(Ordering::Relaxed)
-    }
-
-    /// Group commits so far, and how many of them failed.
-    pub fn commits(&self) -> (u64, u64) {
-        (
-            self.commits.load(Ordering::Relaxed),
-            self.failed_commits.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Commit sizes as cumulative bucket counts over [`COMMIT_SIZE_BOUNDS`], and the total
-    /// number of jobs committed.
-    pub fn sizes(&self) -> ([u64; COMMIT_SIZE_BOUNDS.len()], u64) {
-        let mut cumulative = [0; COMMIT_SIZE_BOUNDS.len()];
-        let mut sum = 0;
-        for (i, n) in self.sizes.iter().enumerate() {
-            sum += n.load(Ordering::Relaxed);
-            cumulative[i] = sum;
-        }
-        (cumulative, self.jobs.load(Ordering::Relaxed))
-    }
-
-    fn committed(&self, jobs: usize, ok: bool) {
-        self.commits.fetch_add(1, Ordering::Relaxed);
-        if !ok {
-            self.failed_commits.fetch_add(1, Ordering::Relaxed);
-        }
-        let n = jobs as u64;
-        let bucket = COMMIT_SIZE_BOUNDS
-            .iter()
-            .position(|b| n <= *b)
-            .unwrap_or(COMMIT_SIZE_BOUNDS.len() - 1);
-        self.sizes[bucket].fetch_add(1, Ordering::Relaxed);
-        self.jobs.fetch_add(n, Ordering::Relaxed);
-    }
 }
 
 impl Db {

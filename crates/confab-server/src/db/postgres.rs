@@ -22,7 +22,8 @@ use postgres::config::Host;
 use postgres::{Config, NoTls};
 use tokio::sync::Semaphore;
 
-use super::{DbError, WriterStats};
+use super::error::DbError;
+use super::stats::WriterStats;
 use crate::sql::postgres::{Failure, PgConn};
 use crate::sql::Sql;
 

@@ -19,7 +19,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::{DbError, WriterStats};
+use super::error::DbError;
+use super::stats::WriterStats;
 use crate::sql::sqlite::Lite;
 use crate::sql::Sql;
 
