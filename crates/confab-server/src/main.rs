@@ -31,9 +31,12 @@ enum Cmd {
     /// CONFAB_METRICS_BIND (Prometheus /metrics, off by default); CONFAB_WRITE_LIMITS;
     /// CONFAB_TRUSTED_PROXIES (CIDRs of reverse proxies whose X-Forwarded-For is believed);
     /// CONFAB_CHANGES_RETENTION_DAYS (default 90). Maintenance runs at start and hourly.
+    /// CONFAB_DATABASE_URL=postgres://… instead of CONFAB_DB runs it as one of several replicas
+    /// on one PostgreSQL database.
     Serve,
     /// One-command demo: a fresh database with users (passwords printed), history and pending
-    /// requests, and a Sockudo child process with generated credentials.
+    /// requests, and a Sockudo child process with generated credentials (none when PUSHER_*
+    /// name a Pusher server already running).
     Demo {
         /// Listen address. Port 0 picks a free port; the first line printed names the real one.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -247,17 +250,31 @@ async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: boo
     let local = listener.local_addr()?;
     let db = Db::open(&db_path)?;
     let data = demo::seed(&db)?;
-    // As hosted Pusher: at most 10 client events per connection per second.
-    let mut sockudo = Sockudo::builder()
-        .max_client_events_per_second(10)
-        .start()
-        .await?;
-    let settings = PusherSettings::of_local(&sockudo);
+    // A Pusher server of the operator's (PUSHER_* set: a Sockudo cluster, hosted Pusher) makes
+    // the child optional, so demo replicas can share one; otherwise the demo runs its own.
+    let (mut sockudo, settings) = if vars.contains_key("PUSHER_APP_ID") {
+        let settings = PusherSettings::from_vars(&vars).context("refusing to start")?;
+        (None, settings)
+    } else {
+        // As hosted Pusher: at most 10 client events per connection per second.
+        let sockudo = Sockudo::builder()
+            .max_client_events_per_second(10)
+            .start()
+            .await?;
+        let settings = PusherSettings::of_local(&sockudo);
+        (Some(sockudo), settings)
+    };
     let state = AppState::new(db, &settings)?;
     println!("Confab demo server on http://{local}");
     println!("  database: {}", db_path.display());
     println!(
-        "  sockudo:  ws://127.0.0.1:{} (key {})",
+        "  {}:  {}:{} (key {})",
+        if sockudo.is_some() {
+            "sockudo"
+        } else {
+            "pusher "
+        },
+        settings.host.as_deref().unwrap_or("hosted Pusher"),
         settings.port.unwrap_or_default(),
         settings.key
     );
@@ -287,11 +304,13 @@ async fn run_demo(bind_addr: SocketAddr, db_path: Option<PathBuf>, teammate: boo
             data.teammate_rooms.clone(),
         ));
     }
-    println!("Press Ctrl-C to stop (Sockudo stops too).");
+    println!("Press Ctrl-C to stop (a Sockudo it started stops too).");
     let maintenance = spawn_maintenance(state.clone(), retention, MAINTENANCE_EVERY);
     let result = listen(listener, state.clone()).await;
     maintenance.abort();
-    sockudo.kill();
+    if let Some(sockudo) = sockudo.as_mut() {
+        sockudo.kill();
+    }
     let _ = std::fs::remove_file(&admin_env);
     state.db().close();
     drop(state);

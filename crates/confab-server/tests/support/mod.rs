@@ -480,7 +480,7 @@ pub struct Received {
 }
 
 impl Listener {
-    async fn connect(url: &str, api: Api) -> Result<Self> {
+    pub async fn connect(url: &str, api: Api) -> Result<Self> {
         let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
             .await
             .context("connecting to sockudo timed out")??;
