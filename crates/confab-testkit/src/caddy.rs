@@ -188,7 +188,7 @@ fn which_caddy() -> Result<PathBuf> {
 }
 
 /// A fresh CA and a `localhost`/`127.0.0.1` certificate it signed (PEM chain, PEM key).
-fn test_pki() -> Result<(CertifiedIssuer<'static, KeyPair>, String, String)> {
+pub(crate) fn test_pki() -> Result<(CertifiedIssuer<'static, KeyPair>, String, String)> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params

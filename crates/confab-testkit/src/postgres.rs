@@ -81,6 +81,8 @@ pub struct Postgres {
     port: u16,
     child: Option<Child>,
     watchdog: Option<Child>,
+    /// With TLS: the PEM of the throwaway CA that signed the server's certificate.
+    tls_ca: Option<String>,
     // Last, so it is removed after Drop::drop has stopped the server.
     dir: tempfile::TempDir,
 }
@@ -94,6 +96,25 @@ impl Postgres {
     /// exits or does not accept connections within the startup timeout (the error carries the
     /// tail of its log).
     pub fn start() -> Result<Self> {
+        Self::start_inner(false)
+    }
+
+    /// Like [`start`](Self::start), also accepting TLS (`ssl=on`) with a `localhost`/`127.0.0.1`
+    /// certificate signed by a throwaway CA ([`tls_ca_pem`](Self::tls_ca_pem)); connections
+    /// in clear are still accepted, as a default PostgreSQL does.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), or the certificate could not be made or written.
+    pub fn start_with_tls() -> Result<Self> {
+        Self::start_inner(true)
+    }
+
+    /// The PEM of the CA that signed the server's certificate, when started with TLS.
+    pub fn tls_ca_pem(&self) -> Option<&str> {
+        self.tls_ca.as_deref()
+    }
+
+    fn start_inner(tls: bool) -> Result<Self> {
         let bin_dir = find_bin_dir(std::env::var_os(BIN_DIR_ENV))?;
         let run_as = if rustix::process::geteuid().is_root() {
             Some(unprivileged_user()?)
@@ -119,10 +140,14 @@ impl Postgres {
             port: 0,
             child: None,
             watchdog: None,
+            tls_ca: None,
             dir,
         };
         server.spawn_watchdog()?;
         server.initdb()?;
+        if tls {
+            server.tls_ca = Some(server.write_certificate()?);
+        }
         let mut last_error = None;
         for _ in 0..BIND_ATTEMPTS {
             server.port = crate::free_port();
@@ -461,6 +486,28 @@ impl Postgres {
         }
     }
 
+    /// Writes a certificate chain and key for `localhost`/`127.0.0.1` beside the data directory,
+    /// owned by the server's user with the key 0600 (PostgreSQL refuses a key others can read);
+    /// returns the CA's PEM.
+    fn write_certificate(&self) -> Result<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let (ca, chain, key) = crate::caddy::test_pki()?;
+        let (crt_path, key_path) = (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        );
+        std::fs::write(&crt_path, chain)?;
+        std::fs::write(&key_path, key)?;
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))?;
+        if let Some(user) = &self.run_as {
+            for path in [&crt_path, &key_path] {
+                std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
+                    .with_context(|| format!("giving {} to {}", path.display(), user.name))?;
+            }
+        }
+        Ok(ca.pem())
+    }
+
     fn spawn(&mut self) -> Result<()> {
         // Opened by us, so the log is writable whoever the server runs as.
         let log = OpenOptions::new()
@@ -496,6 +543,24 @@ impl Postgres {
                 "-c",
                 "max_connections=400",
             ])
+            .args(if self.tls_ca.is_some() {
+                vec![
+                    "-c".to_owned(),
+                    "ssl=on".to_owned(),
+                    "-c".to_owned(),
+                    format!(
+                        "ssl_cert_file={}",
+                        self.dir.path().join("server.crt").display()
+                    ),
+                    "-c".to_owned(),
+                    format!(
+                        "ssl_key_file={}",
+                        self.dir.path().join("server.key").display()
+                    ),
+                ]
+            } else {
+                Vec::new()
+            })
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
             .spawn()

@@ -10,17 +10,22 @@
 //!
 //! Reads run in one REPEATABLE READ, READ ONLY transaction each: one snapshot per read.
 //!
+//! TLS: a database on another machine is reached over TLS only (`sslmode=require` is forced,
+//! whatever the URL says), its certificate verified by the operating system's trust store
+//! (`SSL_CERT_FILE` points it at a company CA's bundle); loopback and Unix sockets may go in
+//! clear, and use TLS too when the URL says `sslmode=require`.
+//!
 //! What it never does: talk to PostgreSQL from an async task (the `postgres` client blocks; all
 //! of it runs on tokio's blocking pool), open more than [`MAX_CONNECTIONS`] connections per
-//! replica, or connect to a remote host without TLS (only loopback and Unix sockets, see
-//! [`check_host`]).
+//! replica, or send a byte to a remote host in clear text (see [`tls_for`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use postgres::config::Host;
+use postgres::config::{Host, SslMode};
 use postgres::{Config, NoTls};
 use tokio::sync::Semaphore;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::error::DbError;
 use super::stats::WriterStats;
@@ -39,46 +44,63 @@ const MIGRATION_LOCK: i64 = 0x0C0F_AB00;
 
 pub(super) struct PgDb {
     config: Config,
+    tls: Option<MakeRustlsConnect>,
     idle: Mutex<Vec<PgConn>>,
     permits: Semaphore,
     closed: std::sync::atomic::AtomicBool,
 }
 
-/// Refuses a host the connection would reach in clear text over a network.
+/// Whether every host of `config` is this machine (loopback or a Unix socket).
+fn all_local(config: &Config) -> bool {
+    config.get_hosts().iter().all(|host| match host {
+        Host::Unix(_) => true,
+        Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+    })
+}
+
+/// The TLS connector `config` needs, after making TLS mandatory where it must be: `None` (clear
+/// text) only for this machine without `sslmode=require`. A remote host gets
+/// `sslmode=require` whatever the URL said, so `disable` or `prefer` (which falls back to clear
+/// text when the server declines) cannot send a password over the network in clear.
 ///
 /// # Errors
-/// [`DbError::Url`] naming the host.
-fn check_host(config: &Config) -> Result<(), DbError> {
-    for host in config.get_hosts() {
-        let local = match host {
-            Host::Unix(_) => true,
-            Host::Tcp(name) => {
-                name == "localhost"
-                    || name
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            }
-        };
-        if !local {
-            return Err(DbError::Url(format!(
-                "{host:?} is not on this machine, and this build speaks to PostgreSQL only \
-                 over loopback or a Unix socket (no TLS yet): run the server beside the \
-                 database, or reach it through a local TLS tunnel"
-            )));
-        }
+/// [`DbError::Url`] when the system's trust store cannot be read.
+fn tls_for(config: &mut Config) -> Result<Option<MakeRustlsConnect>, DbError> {
+    if all_local(config) && config.get_ssl_mode() != SslMode::Require {
+        return Ok(None);
     }
-    Ok(())
+    config.ssl_mode(SslMode::Require);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let problem = |e: rustls::Error| DbError::Url(format!("TLS to PostgreSQL: {e}"));
+    let verifier =
+        rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(problem)?;
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(problem)?
+        .dangerous()
+        // "dangerous" is rustls' name for any verifier but its own: this one is the OS's.
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(Some(MakeRustlsConnect::new(tls)))
 }
 
 impl PgDb {
     /// Connects, checks the schema and migrates it. Blocking: call from a blocking thread.
     pub(super) fn connect(url: &str) -> Result<Self, DbError> {
-        let config: Config = url
+        let mut config: Config = url
             .parse()
             .map_err(|e| DbError::Url(format!("CONFAB_DATABASE_URL: {e}")))?;
-        check_host(&config)?;
+        let tls = tls_for(&mut config)?;
         let db = Self {
             config,
+            tls,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(MAX_CONNECTIONS),
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -90,10 +112,11 @@ impl PgDb {
     }
 
     fn fresh(&self) -> Result<PgConn, DbError> {
-        let client = self
-            .config
-            .connect(NoTls)
-            .map_err(|e| DbError::Sql(e.into()))?;
+        let client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+        .map_err(|e| DbError::Sql(e.into()))?;
         Ok(PgConn::new(client))
     }
 
@@ -310,4 +333,44 @@ fn migrate(conn: &PgConn) -> Result<(), DbError> {
     })();
     let _ = conn.batch(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls(url: &str) -> (Option<MakeRustlsConnect>, SslMode) {
+        let mut config: Config = url.parse().expect("a URL");
+        let tls = tls_for(&mut config).expect("the trust store reads");
+        (tls, config.get_ssl_mode())
+    }
+
+    #[test]
+    fn a_remote_database_always_gets_verified_tls_whatever_its_url_asks() {
+        for url in [
+            "postgres://confab@db.example.com/confab",
+            "postgres://confab@db.example.com/confab?sslmode=disable",
+            "postgres://confab@10.0.0.5/confab?sslmode=prefer",
+            "postgres://confab@localhost,db.example.com/confab",
+        ] {
+            let (connector, mode) = tls(url);
+            assert!(connector.is_some(), "{url}");
+            assert_eq!(mode, SslMode::Require, "{url}");
+        }
+    }
+
+    #[test]
+    fn this_machine_may_be_reached_in_clear_unless_the_url_requires_tls() {
+        for url in [
+            "postgres://confab@127.0.0.1:5432/confab",
+            "postgres://confab@localhost/confab",
+            "postgres://confab@[::1]/confab",
+            "postgres://confab@%2Frun%2Fpostgresql/confab",
+        ] {
+            assert!(tls(url).0.is_none(), "{url}");
+        }
+        assert!(tls("postgres://confab@127.0.0.1/confab?sslmode=require")
+            .0
+            .is_some());
+    }
 }
