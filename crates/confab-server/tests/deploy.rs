@@ -1,8 +1,11 @@
 //! The deployment kit in `deploy/`: the systemd units pass systemd's own checks
 //! (`systemd-analyze verify` and its offline security review) and carry the promised hardening;
 //! the compose file runs Caddy, confab-server and Sockudo with volumes and no inline secret; the
-//! example environment file is one the server accepts. No compose tool exists on the test
-//! machines, so the compose file is read as YAML.
+//! example environment file is one the server accepts. The same for the multi-node kit in
+//! `deploy/multi-node/` (template units, compose with PostgreSQL and Redis, the cluster's Sockudo
+//! config, which needs a `sockudo` built with its redis feature: `SOCKUDO_BIN` or
+//! `scripts/bootstrap.sh`). No compose tool exists on the test machines, so the compose files
+//! are read as YAML.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -735,5 +738,122 @@ async fn the_example_sockudo_config_starts_sockudo_and_accepts_the_servers_signe
         wrong.publish(&event).await.is_err(),
         "and refuses another secret"
     );
+    Ok(())
+}
+
+/// Polls `url` until it answers 200, under a deadline.
+async fn await_healthy(http: &reqwest::Client, url: &str) -> Result<()> {
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            if http
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .with_context(|| format!("{url} did not answer 200 within 30 s"))
+}
+
+#[tokio::test]
+async fn the_cluster_example_config_makes_nodes_that_relay_a_trigger_on_one_to_a_socket_on_another(
+) -> Result<()> {
+    use confab_server::config::PusherSettings;
+    use confab_server::realtime::{HttpPublisher, OutEvent, Publisher};
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let Some(bin) = sockudo_bin() else {
+        bail!("sockudo not found: run scripts/bootstrap.sh");
+    };
+    let redis = confab_testkit::Redis::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (app_id, key, secret) = ("4243", "cluster-key", "cluster-secret-not-real");
+    let example = read("multi-node/sockudo.toml.example")?;
+    assert_eq!(example.matches("CHANGE-ME").count(), 3);
+    let config = example
+        .replacen("CHANGE-ME", app_id, 1)
+        .replacen("CHANGE-ME", key, 1)
+        .replacen("CHANGE-ME", secret, 1);
+    let path = dir.path().join("sockudo.toml");
+    std::fs::write(&path, config)?;
+    // Two nodes as the template unit runs them: the one config, each node's own PORT and the
+    // shared REDIS_URL from its environment file.
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let mut nodes = Vec::new();
+    for n in 0..2 {
+        let port = sockudo_process::free_port();
+        let log = std::fs::File::create(dir.path().join(format!("node-{n}.log")))?;
+        let child = Child(
+            Command::new(&bin)
+                .arg("--config")
+                .arg(&path)
+                .current_dir(dir.path())
+                .env_clear()
+                .env("RUST_LOG", "info")
+                .env("PORT", port.to_string())
+                .env("REDIS_URL", redis.url())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?,
+        );
+        // /up is 200 only while the node reaches Redis (adapter and cache).
+        await_healthy(&http, &format!("http://127.0.0.1:{port}/up")).await?;
+        nodes.push((port, child));
+    }
+
+    // A socket on the second node, on a public channel (no auth needed for this check).
+    let url = format!("ws://127.0.0.1:{}/app/{key}?protocol=7", nodes[1].0);
+    let (mut ws, _) = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await??;
+    let subscribe =
+        serde_json::json!({"event": "pusher:subscribe", "data": {"channel": "cluster-check"}});
+    ws.send(Message::text(subscribe.to_string())).await?;
+    let mut next = async |event: &str| -> Result<serde_json::Value> {
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+                .await
+                .with_context(|| format!("no {event} within 10 s"))?
+                .context("the socket closed")??;
+            if let Message::Text(text) = frame {
+                let frame: serde_json::Value = serde_json::from_str(text.as_str())?;
+                if frame["event"] == event {
+                    return Ok(frame);
+                }
+            }
+        }
+    };
+    next("pusher_internal:subscription_succeeded").await?;
+
+    // Triggered through the first node's HTTP API, signed with the example's secret.
+    let publisher = HttpPublisher::new(&PusherSettings {
+        app_id: app_id.into(),
+        key: key.into(),
+        secret: secret.into(),
+        cluster: None,
+        host: Some("127.0.0.1".into()),
+        port: Some(nodes[0].0),
+        use_tls: false,
+    })?;
+    publisher
+        .publish(&OutEvent {
+            channels: vec!["cluster-check".into()],
+            name: "cluster-check",
+            data: "{\"from\":\"node one\"}".into(),
+            exclude_socket_id: None,
+        })
+        .await?;
+    let frame = next("cluster-check").await?;
+    assert_eq!(frame["channel"], "cluster-check");
+    assert_eq!(frame["data"], "{\"from\":\"node one\"}");
     Ok(())
 }
