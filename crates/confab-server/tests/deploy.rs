@@ -803,8 +803,19 @@ async fn the_cluster_example_config_makes_nodes_that_relay_a_trigger_on_one_to_a
                 .stderr(log)
                 .spawn()?,
         );
-        // /up is 200 only while the node reaches Redis (adapter and cache).
-        await_healthy(&http, &format!("http://127.0.0.1:{port}/up")).await?;
+        // /up is 200 only while the node reaches Redis (adapter and cache). A binary without
+        // the redis feature exits at once, saying so in its log.
+        let log = dir.path().join(format!("node-{n}.log"));
+        await_healthy(&http, &format!("http://127.0.0.1:{port}/up"))
+            .await
+            .with_context(|| {
+                format!(
+                    "node {n} ({}; a cluster needs Sockudo's redis feature: SOCKUDO_BIN or \
+                     scripts/bootstrap.sh) log:\n{}",
+                    bin.display(),
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })?;
         nodes.push((port, child));
     }
 
