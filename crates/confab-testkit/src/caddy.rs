@@ -1,6 +1,6 @@
 //! Caddy (Debian's `caddy`) as a TLS edge on a free loopback port, running a given Caddyfile
-//! (the project's `deploy/Caddyfile`) with a certificate for `localhost`/`127.0.0.1` from a
-//! throwaway test CA.
+//! (the project's `deploy/Caddyfile`, or `deploy/multi-node/Caddyfile` balancing several
+//! upstreams) with a certificate for `localhost`/`127.0.0.1` from a throwaway test CA.
 //!
 //! What it does: generates the CA and the leaf certificate (rcgen) into a temp dir, fills the
 //! Caddyfile's `{$...}` placeholders through the child's environment, starts `caddy run`, and
@@ -35,6 +35,25 @@ pub struct EdgeUpstreams {
     pub sockudo: SocketAddr,
 }
 
+/// Where a load-balancing Caddyfile's upstreams are (`deploy/multi-node/Caddyfile`).
+#[derive(Debug, Clone, Default)]
+pub struct BalancedUpstreams {
+    /// The confab-server replicas (`CONFAB_UPSTREAMS`).
+    pub api: Vec<SocketAddr>,
+    /// The Sockudo nodes (`SOCKUDO_UPSTREAMS`).
+    pub sockudo: Vec<SocketAddr>,
+}
+
+/// `addrs` as one Caddyfile placeholder value: Caddy splits an expanded `{$VAR}` on spaces into
+/// one upstream each.
+fn space_separated(addrs: &[SocketAddr]) -> String {
+    addrs
+        .iter()
+        .map(SocketAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A running Caddy; see the module doc.
 pub struct Caddy {
     child: Option<Child>,
@@ -52,6 +71,38 @@ impl Caddy {
     /// `caddy` is not installed, certificates cannot be made, or Caddy exits or does not
     /// listen within the startup timeout (the error carries its log).
     pub async fn start(caddyfile: &Path, upstreams: EdgeUpstreams) -> Result<Self> {
+        Self::start_with(
+            caddyfile,
+            &[
+                ("CONFAB_UPSTREAM", upstreams.api.to_string()),
+                ("SOCKUDO_UPSTREAM", upstreams.sockudo.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// Like [`start`](Self::start), for a Caddyfile that spreads the API and the WebSocket over
+    /// several upstreams each.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start); also when either list is empty.
+    pub async fn start_balanced(caddyfile: &Path, upstreams: &BalancedUpstreams) -> Result<Self> {
+        if upstreams.api.is_empty() || upstreams.sockudo.is_empty() {
+            bail!("a balancing Caddy needs at least one API and one Sockudo upstream");
+        }
+        Self::start_with(
+            caddyfile,
+            &[
+                ("CONFAB_UPSTREAMS", space_separated(&upstreams.api)),
+                ("SOCKUDO_UPSTREAMS", space_separated(&upstreams.sockudo)),
+            ],
+        )
+        .await
+    }
+
+    /// Starts Caddy with the edge's own variables (name, port, certificate) and `upstreams`,
+    /// the Caddyfile's upstream variables.
+    async fn start_with(caddyfile: &Path, upstreams: &[(&str, String)]) -> Result<Self> {
         let bin = which_caddy()?;
         let dir = tempfile::tempdir().context("a temp dir for caddy")?;
         let (ca, cert_pem, key_pem) = test_pki()?;
@@ -81,8 +132,7 @@ impl Caddy {
             .env("CONFAB_EDGE_BIND", "127.0.0.1")
             .env("CONFAB_TLS_CERT", &cert)
             .env("CONFAB_TLS_KEY", &key)
-            .env("CONFAB_UPSTREAM", upstreams.api.to_string())
-            .env("SOCKUDO_UPSTREAM", upstreams.sockudo.to_string())
+            .envs(upstreams.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
@@ -215,5 +265,12 @@ mod tests {
         assert!(chain.ends_with(&ca.pem()));
         assert!(key.contains("PRIVATE KEY"));
         Ok(())
+    }
+
+    #[test]
+    fn several_upstreams_become_one_space_separated_placeholder_value() {
+        let addrs: Vec<SocketAddr> =
+            vec![([127, 0, 0, 1], 8081).into(), ([127, 0, 0, 1], 8082).into()];
+        assert_eq!(space_separated(&addrs), "127.0.0.1:8081 127.0.0.1:8082");
     }
 }

@@ -12,7 +12,8 @@
 //! - [`TcpProxy`]: a small loopback TCP proxy for fault injection. It can pause (a dead network
 //!   path: connections stay open, no byte moves), resume, and cut every connection abruptly.
 //! - [`Caddy`]: the project's `deploy/Caddyfile` run by a real Caddy on a free loopback port,
-//!   terminating TLS with a certificate from a throwaway test CA.
+//!   terminating TLS with a certificate from a throwaway test CA; or
+//!   `deploy/multi-node/Caddyfile` balancing several upstreams ([`Caddy::start_balanced`]).
 //! - [`Postgres`]: a throwaway PostgreSQL cluster (Debian's `postgresql-15`, installed by
 //!   `scripts/bootstrap.sh test`) on a free loopback port, trusting loopback connections as
 //!   superuser `confab`, without fsync; one server per test binary
@@ -35,7 +36,7 @@ mod postgres;
 mod proxy;
 mod redis;
 
-pub use caddy::{Caddy, EdgeUpstreams};
+pub use caddy::{BalancedUpstreams, Caddy, EdgeUpstreams};
 pub use postgres::Postgres;
 pub use proxy::TcpProxy;
 pub use redis::Redis;

@@ -321,6 +321,16 @@ impl Api {
         })
     }
 
+    /// A client without a token that sends through `http` (one that trusts an edge's test CA,
+    /// say).
+    pub fn anonymous_over(base: &str, http: reqwest::Client) -> Self {
+        Self {
+            base: base.to_owned(),
+            token: None,
+            http,
+        }
+    }
+
     /// The same client with another token.
     pub fn with_token(&self, token: &str) -> Self {
         Self {
@@ -480,10 +490,22 @@ pub struct Received {
 }
 
 impl Listener {
+    /// A listener on a new WebSocket to `url` (a Sockudo), authorizing through `api`.
     pub async fn connect(url: &str, api: Api) -> Result<Self> {
-        let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
             .await
             .context("connecting to sockudo timed out")??;
+        Self::over(ws, api).await
+    }
+
+    /// A listener on a WebSocket the caller opened (through an edge, over TLS): waits for
+    /// `pusher:connection_established`.
+    pub async fn over(
+        mut ws: tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        api: Api,
+    ) -> Result<Self> {
         let first = next_frame(&mut ws).await?;
         if first["event"] != "pusher:connection_established" {
             bail!("expected connection_established, got {first}");
