@@ -340,11 +340,8 @@ fn copy_all(src: &Connection, dst: &dyn Sql) -> Result<Report, MigrateError> {
     let horizon: i64 = s
         .one("SELECT seq FROM sync_horizon WHERE id = 1", args![])
         .map_err(source)?;
-    dst.execute(
-        "UPDATE counter SET value = ?1 WHERE id = 1",
-        args![counter],
-    )
-    .map_err(target)?;
+    dst.execute("UPDATE counter SET value = ?1 WHERE id = 1", args![counter])
+        .map_err(target)?;
     dst.execute(
         "UPDATE sync_horizon SET seq = ?1 WHERE id = 1",
         args![horizon],
@@ -451,7 +448,8 @@ fn convert(raw: ValueRef<'_>, kind: Kind) -> Result<Value, String> {
         (ValueRef::Integer(i), Int | Real) => Ok(Value::Int(i)),
         (ValueRef::Real(f), Real) => Ok(Value::Real(f)),
         (ValueRef::Text(bytes), Text) => {
-            let text = std::str::from_utf8(bytes).map_err(|_| "text that is not UTF-8".to_owned())?;
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| "text that is not UTF-8".to_owned())?;
             if text.contains('\0') {
                 return Err("text with a NUL character, which PostgreSQL cannot store".into());
             }
@@ -548,7 +546,8 @@ fn compare_sync(s: &dyn Sql, dst: &dyn Sql) -> Result<(usize, u64), MigrateError
     for &user in &users {
         let mut since = 0;
         loop {
-            let expected = changes_since(s, user, since, SYNC_PAGE).map_err(MigrateError::Compare)?;
+            let expected =
+                changes_since(s, user, since, SYNC_PAGE).map_err(MigrateError::Compare)?;
             let got = changes_since(dst, user, since, SYNC_PAGE).map_err(MigrateError::Compare)?;
             if expected != got {
                 return Err(MigrateError::Mismatch(format!(
@@ -607,7 +606,10 @@ mod tests {
         covered.sort();
         assert_eq!(schema, covered, "a new table needs copying too");
         for table in TABLES {
-            let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{}')", table.name))?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT name FROM pragma_table_info('{}')",
+                table.name
+            ))?;
             let columns: Vec<String> = stmt
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
