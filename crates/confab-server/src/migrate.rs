@@ -584,6 +584,57 @@ mod tests {
         assert!(convert(ValueRef::Text(b"a\0b"), Text).is_err_and(|e| e.contains("NUL")));
     }
 
+    /// A database with one user and the changes `muted` says, one per seq from 1.
+    fn team(dir: &Path, name: &str, muted: &[bool]) -> anyhow::Result<Connection> {
+        let path = dir.join(name);
+        Db::open(&path)?.close();
+        let conn = Connection::open(&path)?;
+        conn.execute(
+            "INSERT INTO users (id, email, name, password_hash, created_at)
+             VALUES (1, 'a@x.test', 'A', 'h', 't')",
+            [],
+        )?;
+        for (i, m) in muted.iter().enumerate() {
+            let seq = i as i64 + 1;
+            let payload = format!(
+                r#"{{"type":"conversation-muted","seq":{seq},"conversationId":5,"muted":{m}}}"#
+            );
+            conn.execute(
+                "INSERT INTO changes (seq, user_a, payload) VALUES (?1, 1, ?2)",
+                rusqlite::params![seq, payload],
+            )?;
+        }
+        Ok(conn)
+    }
+
+    #[test]
+    fn a_copy_that_differs_is_named_by_table_or_by_user() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let a = team(dir.path(), "a.db", &[true, false])?;
+        let same = team(dir.path(), "same.db", &[true, false])?;
+        let other = team(dir.path(), "other.db", &[true, true])?;
+        let longer = team(dir.path(), "longer.db", &[true, false, true])?;
+        let (a, same, other, longer) = (Lite(&a), Lite(&same), Lite(&other), Lite(&longer));
+        assert_eq!(compare_sync(&a, &same)?, (1, 2));
+        let err = compare_sync(&a, &other).expect_err("a payload differs");
+        assert!(
+            err.to_string()
+                .contains("user 1's sync after seq 0 differs"),
+            "{err}"
+        );
+        let copied = [("users", 1), ("changes", 2)];
+        verify_counts(&a, &same, &copied, 0, 0)?;
+        let err = verify_counts(&a, &longer, &copied, 0, 0).expect_err("a row more");
+        assert!(
+            err.to_string()
+                .contains("changes has 2 row(s) in SQLite and 3 in PostgreSQL"),
+            "{err}"
+        );
+        let err = verify_counts(&a, &same, &copied, 7, 0).expect_err("another counter");
+        assert!(err.to_string().contains("counter 0"), "{err}");
+        Ok(())
+    }
+
     #[test]
     fn the_copy_covers_every_table_of_the_schema() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
