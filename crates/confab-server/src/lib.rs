@@ -20,7 +20,8 @@
 //! failed sign-ins lock anyone else out.
 //!
 //! Entry point: [`app`] builds the router from an [`AppState`]; the `confab-server` binary wires
-//! configuration, demo mode and user provisioning around it.
+//! configuration, demo mode, user provisioning and the move from SQLite to PostgreSQL
+//! ([`migrate`]) around it.
 
 pub mod auth;
 pub mod backup;
@@ -31,6 +32,7 @@ pub mod demo;
 pub mod error;
 pub mod in_flight;
 pub mod metrics;
+pub mod migrate;
 pub mod realtime;
 pub mod retention;
 pub mod routes;

@@ -1,4 +1,4 @@
-//! The `confab-server` command: `serve`, `demo`, `backup`, and
+//! The `confab-server` command: `serve`, `demo`, `backup`, `migrate-to-postgres`, and
 //! `users add|list|disable|enable|reset-password|revoke-sessions`.
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use confab_server::config::{retention_from_vars, PusherSettings, ServeConfig, Storage};
 use confab_server::realtime::HttpPublisher;
 use confab_server::retention::{spawn_maintenance, MAINTENANCE_EVERY};
-use confab_server::{app, auth, backup, demo, store, AppState, Db};
+use confab_server::{app, auth, backup, demo, migrate, store, AppState, Db};
 use sockudo_process::Sockudo;
 
 /// Confab's companion backend.
@@ -57,6 +57,18 @@ enum Cmd {
         db: Option<PathBuf>,
         /// The new file (must not exist; created 0600).
         path: PathBuf,
+    },
+    /// Move a SQLite database into a new, empty PostgreSQL database, ids and sequence numbers
+    /// and all, verified by row counts and every user's sync before it commits. The server may
+    /// keep serving: what it writes after the snapshot is not moved (stop writes first to move
+    /// everything).
+    MigrateToPostgres {
+        /// The SQLite file the server serves from.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database (postgres://…, or CONFAB_DATABASE_URL); it must be empty.
+        #[arg(long, env = "CONFAB_DATABASE_URL", hide_env_values = true)]
+        to: String,
     },
     /// Manage accounts (there is no open sign-up).
     Users {
@@ -132,6 +144,7 @@ fn main() -> ExitCode {
             action,
         } => users(db, database_url, action),
         Cmd::Backup { db, path } => run_backup(db, &path),
+        Cmd::MigrateToPostgres { from, to } => run_migrate(&from, &to),
         Cmd::Serve => runtime().and_then(|rt| rt.block_on(serve())),
         Cmd::Demo { bind, db, teammate } => {
             runtime().and_then(|rt| rt.block_on(run_demo(bind, db, teammate)))
@@ -353,6 +366,17 @@ fn run_backup(db_path: Option<PathBuf>, target: &std::path::Path) -> Result<()> 
     };
     backup::backup(&db_path, target)?;
     println!("backed up {} to {}", db_path.display(), target.display());
+    Ok(())
+}
+
+fn run_migrate(from: &std::path::Path, to: &str) -> Result<()> {
+    // Named without the URL's password, in messages and in the report alike.
+    let target = Storage::Postgres(to.to_owned()).describe();
+    let report = migrate::migrate_to_postgres(from, to)
+        .with_context(|| format!("moving {} to {target}", from.display()))?;
+    println!("moved {} to {target}", from.display());
+    print!("{report}");
+    println!("next: point every replica at it with CONFAB_DATABASE_URL (and unset CONFAB_DB)");
     Ok(())
 }
 

@@ -125,6 +125,12 @@ impl<const N: usize> Param for [u8; N] {
     }
 }
 
+impl Param for Value {
+    fn value(&self) -> Value {
+        self.clone()
+    }
+}
+
 impl<T: Param> Param for Option<T> {
     fn value(&self) -> Value {
         self.as_ref().map_or(Value::Null, Param::value)

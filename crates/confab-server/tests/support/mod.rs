@@ -214,7 +214,13 @@ impl TestServer {
     /// pool) on the same storage, its own state and listener, the same Sockudo. On PostgreSQL
     /// this is what a second replica behind a load balancer is.
     pub async fn replica(&self) -> Result<Replica> {
-        let db = open_db(&self.storage).await?;
+        self.replica_on(&self.storage).await
+    }
+
+    /// A backend on other storage (a database this one's was moved to), with the same Sockudo;
+    /// nothing is seeded.
+    pub async fn replica_on(&self, storage: &Storage) -> Result<Replica> {
+        let db = open_db(storage).await?;
         let state = AppState::new(db, &PusherSettings::of_local(&self.sockudo))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
