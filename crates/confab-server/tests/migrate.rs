@@ -474,36 +474,3 @@ async fn a_target_that_is_not_postgres_or_a_missing_source_is_named_clearly() ->
     );
     Ok(())
 }
-
-#[tokio::test]
-#[ignore = "a timing check: cargo test -p confab-server --test migrate -- --ignored"]
-async fn a_hundred_thousand_messages_move_in_reasonable_time() -> Result<()> {
-    const MESSAGES: usize = 100_000;
-    let server = TestServer::start_on_sqlite(WriteLimits::UNLIMITED).await?;
-    let ada = server.login(0).await?;
-    let group = server.group(&ada, "Busy", &[1, 2]).await?;
-    let users: Vec<_> = server.users.iter().map(|s| s.user.clone()).collect();
-    server
-        .state
-        .db()
-        .write_blocking(|c| -> Result<(), StoreError> {
-            for i in 0..MESSAGES {
-                let sender = &users[i % users.len()];
-                let text = format!("message {i}: the usual length of a chat line, give or take");
-                store::chat::post_message(c, group, sender, &text, &format!("bulk-{i}"))?;
-            }
-            Ok(())
-        })?;
-    let started = std::time::Instant::now();
-    let out = migrate_command(&sqlite_path(&server)?, &fresh_postgres()?).await?;
-    let took = started.elapsed();
-    println!("{}\ntook {took:?}", text(&out));
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!("{MESSAGES} rows")),
-        "{}",
-        text(&out)
-    );
-    assert!(took < std::time::Duration::from_secs(300), "took {took:?}");
-    Ok(())
-}
