@@ -503,7 +503,12 @@ impl Reducible for AppState {
                 }
             }
             Action::Event(ev) => s.apply_event(ev),
-            Action::Open(d) => s.dialog = Some(d),
+            Action::Open(d) => {
+                s.dialog = Some(d);
+                // A new dialog supersedes what the last action said (and the toast would sit on
+                // the dialog's lower buttons).
+                s.toast = None;
+            }
             Action::CloseDialog => s.dialog = None,
             Action::SetSplit(f) => s.split = clamp_split(f),
             Action::Toast(t) => s.toast = Some(t),

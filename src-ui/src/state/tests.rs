@@ -72,6 +72,17 @@ fn run(actions: impl IntoIterator<Item = Action>) -> Rc<AppState> {
 }
 
 #[test]
+fn opening_a_dialog_puts_the_last_toast_away() {
+    let s = run([
+        started(Some(session()), Some("https://chat.example.com"), None),
+        Action::Toast("Password changed.".into()),
+        Action::Open(Dialog::Account),
+    ]);
+    assert_eq!(s.dialog, Some(Dialog::Account));
+    assert_eq!(s.toast, None);
+}
+
+#[test]
 fn a_restored_session_opens_the_main_window_directly() {
     let s = run([started(Some(session()), None, None)]);
     assert_eq!(s.screen, Screen::Main);
