@@ -29,8 +29,8 @@ use tokio::sync::watch;
 
 use super::Account;
 
-/// Replicas, the Sockudo nodes they advertise (replica `i` sends its clients to node `i`), the
-/// Redis the nodes share, and seeded users Ada and Grace.
+/// Replicas, the Sockudo nodes they advertise (replica `i` sends its clients, and its triggers,
+/// to node `i` through balancer `i`), the Redis the nodes share, and seeded users Ada and Grace.
 pub struct Cluster {
     // Fields drop in this order: the replicas stop before the nodes they trigger through, and
     // the nodes before the Redis they relay over.
@@ -160,6 +160,8 @@ struct Up {
     state: AppState,
     /// Cuts every connection it accepted (also when dropped).
     kill: watch::Sender<bool>,
+    /// Its connections open now.
+    open: Arc<AtomicUsize>,
     serving: tokio::task::JoinHandle<()>,
 }
 
@@ -187,13 +189,16 @@ impl Replica {
     /// Dies as a crashed process does: the port closes, every open connection (idle keep-alive
     /// ones and those mid-request) is cut, its database handle stops taking writes, and its
     /// state is dropped. Whatever a request had committed stays committed; its answer is lost.
-    pub async fn kill(&mut self) {
-        let Some(up) = self.up.take() else { return };
+    /// Returns how many connections it cut.
+    pub async fn kill(&mut self) -> usize {
+        let Some(up) = self.up.take() else { return 0 };
         up.serving.abort();
         // Once the task is gone, so is its listener: the port is closed (and free to bind).
         let _ = up.serving.await;
+        let cut = up.open.load(Ordering::Relaxed);
         let _ = up.kill.send(true);
         up.state.db().close();
+        cut
     }
 
     /// Starts again on the same port and the same database, with a fresh state (its own new
@@ -212,10 +217,16 @@ impl Replica {
         // wait, which tests the limits, not delivery.
         let state = AppState::new(db, &self.settings)?.with_write_limits(WriteLimits::UNLIMITED);
         let (kill, killed) = watch::channel(false);
+        let open = Arc::new(AtomicUsize::new(0));
         let router = app(state.clone());
         // `tap_io` only so that axum gives handlers the peer address (`ConnectInfo`) of a
         // listener other than a bare `TcpListener`.
-        let listener = Killable { listener, killed }.tap_io(|_| {});
+        let listener = Killable {
+            listener,
+            killed,
+            open: Arc::clone(&open),
+        }
+        .tap_io(|_| {});
         let serving = tokio::spawn(async move {
             let _ = axum::serve(
                 listener,
@@ -226,6 +237,7 @@ impl Replica {
         self.up = Some(Up {
             state,
             kill,
+            open,
             serving,
         });
         self.starts += 1;
@@ -248,6 +260,7 @@ impl Drop for Replica {
 struct Killable {
     listener: TcpListener,
     killed: watch::Receiver<bool>,
+    open: Arc<AtomicUsize>,
 }
 
 impl axum::serve::Listener for Killable {
@@ -257,6 +270,7 @@ impl axum::serve::Listener for Killable {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
         let mut killed = self.killed.clone();
+        self.open.fetch_add(1, Ordering::Relaxed);
         let stream = KillableStream {
             stream,
             // Also resolves when the sender is gone: a dropped replica is a dead one.
@@ -264,6 +278,7 @@ impl axum::serve::Listener for Killable {
                 let _ = killed.wait_for(|k| *k).await;
             }),
             dead: false,
+            open: Arc::clone(&self.open),
         };
         (stream, addr)
     }
@@ -280,6 +295,14 @@ struct KillableStream {
     killed: Pin<Box<dyn Future<Output = ()> + Send>>,
     /// The kill signal resolved (a finished future must not be polled again).
     dead: bool,
+    /// The replica's count of open connections, which this one leaves when dropped.
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for KillableStream {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl KillableStream {

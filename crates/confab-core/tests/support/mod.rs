@@ -3,7 +3,7 @@
 //! proxy), seeded users, cores on real SQLite files, and waiting for UI events under timeouts.
 #![allow(dead_code)]
 
-mod cluster;
+pub mod cluster;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,8 +20,6 @@ use confab_server::write_limit::WriteLimits;
 use confab_server::{app, auth, store, AppState, Db};
 use confab_testkit::{Sockudo, TcpProxy};
 use tokio::sync::{broadcast, oneshot, watch};
-
-pub use cluster::{Cluster, Observer};
 
 /// How long any awaited event may take.
 pub const WAIT: Duration = Duration::from_secs(20);
