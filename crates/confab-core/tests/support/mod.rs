@@ -3,6 +3,8 @@
 //! proxy), seeded users, cores on real SQLite files, and waiting for UI events under timeouts.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -313,12 +315,18 @@ impl Client {
 
     /// A fresh core signed in as user `i`.
     pub async fn sign_in(b: &Backend, i: usize, dir: &tempfile::TempDir) -> Result<Self> {
-        let c = Self::open(dir.path().join(format!("user{i}")), Arc::default()).await?;
+        Self::sign_in_to(&b.base, &b.users[i], dir.path().join(format!("user{i}"))).await
+    }
+
+    /// A fresh core on `data_dir`, signed in as `account` at the backend `base` (the one it
+    /// then talks to, and whose `/api/config` names its realtime server).
+    pub async fn sign_in_to(base: &str, account: &Account, data_dir: PathBuf) -> Result<Self> {
+        let c = Self::open(data_dir, Arc::default()).await?;
         c.core
             .sign_in(SignInRequest {
-                server_url: b.base.clone(),
-                email: b.users[i].user.email.clone(),
-                password: b.users[i].password.clone(),
+                server_url: base.to_owned(),
+                email: account.user.email.clone(),
+                password: account.password.clone(),
                 session_only: false,
             })
             .await?;
@@ -349,12 +357,22 @@ impl Client {
     }
 
     /// Waits until `check` holds, re-checking after every UI event.
-    pub async fn until<F, Fut>(&mut self, what: &str, mut check: F)
+    pub async fn until<F, Fut>(&mut self, what: &str, check: F)
     where
         F: FnMut(Core) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.until_within(what, WAIT, check).await;
+    }
+
+    /// [`until`](Self::until), allowing `within` instead of [`WAIT`] (for what waits out
+    /// backoffs that may have grown to a minute).
+    pub async fn until_within<F, Fut>(&mut self, what: &str, within: Duration, mut check: F)
+    where
+        F: FnMut(Core) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             if check(self.core.clone()).await {
                 return;
