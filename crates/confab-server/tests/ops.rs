@@ -216,16 +216,21 @@ async fn one_address_with_too_many_requests_in_flight_is_told_to_wait_while_anot
     };
     let (busy, other) = (from([127, 0, 0, 2])?, from([127, 0, 0, 3])?);
 
-    // Hold the database writer, so writes stay in flight as on a stalled disk.
+    // Hold the change counter, so writes stay in flight as on a stalled disk: on SQLite this
+    // holds the one writer, on PostgreSQL the counter row every message waits for.
     let (release, held) = std::sync::mpsc::channel::<()>();
     let db = server.state.db().clone();
+    let (taken, mut counter_held) = tokio::sync::mpsc::unbounded_channel::<()>();
     let holder = tokio::spawn(async move {
-        db.write(move |_| {
+        db.write(move |c| {
+            confab_server::db::next_seq(c)?;
+            let _ = taken.send(());
             let _ = held.recv();
             Ok::<_, confab_server::db::DbError>(())
         })
         .await
     });
+    tokio::time::timeout(WAIT, counter_held.recv()).await?;
     let url = format!("{}/api/conversations/{room}/messages", server.base);
     let mut writes = Vec::new();
     for i in 0..2 {
