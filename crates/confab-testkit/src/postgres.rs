@@ -28,13 +28,14 @@
 //! async or not, can use it; it only waits on its own child processes.
 
 use std::fs::OpenOptions;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use sockudo_process::read_tail;
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -677,20 +678,6 @@ fn unprivileged_user() -> Result<RunAs> {
 }
 
 /// The last `lines` lines of the file from byte `offset` on (a restart's own log).
-fn read_tail(path: &Path, offset: u64, lines: usize) -> String {
-    let mut text = String::new();
-    if let Ok(mut file) = std::fs::File::open(path) {
-        if file.seek(SeekFrom::Start(offset)).is_ok() {
-            let mut bytes = Vec::new();
-            if file.read_to_end(&mut bytes).is_ok() {
-                text = String::from_utf8_lossy(&bytes).into_owned();
-            }
-        }
-    }
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -678,7 +678,9 @@ fn locate_sockudo(
 }
 
 /// The last `lines` lines of the file from byte `offset` on, or a note if it can't be read.
-fn read_tail(path: &Path, offset: u64, lines: usize) -> String {
+/// The last `lines` lines of the file at `path` from byte `offset` on (what a child process
+/// logged since then), or a sentence saying why it could not be read. For error messages.
+pub fn read_tail(path: &Path, offset: u64, lines: usize) -> String {
     let mut text = String::new();
     let read = File::open(path).and_then(|mut file| {
         file.seek(SeekFrom::Start(offset))?;

@@ -37,7 +37,7 @@ struct Inner {
 }
 
 enum Backend {
-    Sqlite(sqlite::SqliteDb),
+    Sqlite(Arc<sqlite::SqliteDb>),
     Postgres(Arc<postgres::PgDb>),
 }
 
@@ -53,7 +53,7 @@ impl Db {
         let db = sqlite::SqliteDb::open(path.as_ref(), stats.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
-                backend: Backend::Sqlite(db),
+                backend: Backend::Sqlite(Arc::new(db)),
                 stats,
             }),
         })
@@ -129,14 +129,11 @@ impl Db {
         F: FnOnce(&dyn Sql) -> Result<T, E> + Send + 'static,
     {
         match &self.inner.backend {
-            Backend::Sqlite(_) => {
-                let db = self.clone();
-                tokio::task::spawn_blocking(move || match &db.inner.backend {
-                    Backend::Sqlite(lite) => lite.read_blocking(f),
-                    Backend::Postgres(pg) => pg.read_blocking(f),
-                })
-                .await
-                .map_err(|e| E::from(DbError::Join(e.to_string())))?
+            Backend::Sqlite(lite) => {
+                let lite = Arc::clone(lite);
+                tokio::task::spawn_blocking(move || lite.read_blocking(f))
+                    .await
+                    .map_err(|e| E::from(DbError::Join(e.to_string())))?
             }
             Backend::Postgres(db) => db.read(f).await,
         }

@@ -30,8 +30,3 @@ pub fn validate_text(field: &str, text: &str) -> Result<(), StoreError> {
     }
     Ok(())
 }
-
-/// Whether a statement failed on a UNIQUE constraint (on either engine).
-pub fn is_unique_violation(e: &crate::sql::SqlError) -> bool {
-    e.is_unique_violation()
-}

@@ -4,7 +4,7 @@ use crate::args;
 use crate::sql::{OptionalExt, Sql};
 use confab_model::{User, UserId, UserSummary};
 
-use crate::store::{is_unique_violation, StoreError};
+use crate::store::StoreError;
 
 /// A user row with its account state, for `users list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub fn create_user(
             |r| r.get(0),
         )
         .map_err(|e| {
-            if is_unique_violation(&e) {
+            if e.is_unique_violation() {
                 StoreError::Conflict(format!("a user with email {email} exists"))
             } else {
                 e.into()
