@@ -7,9 +7,9 @@ use confab_core::Core;
 use confab_model::ipc::commands::{
     AddMembers, Ask, AskedBefore, Autostart, ChangePassword, CheckNow, Command, CreateConversation,
     DiscardMessage, Draft, FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages,
-    RenameConversation, Respond, RetryMessage, ScreenReady, Search, SendMessage, SetAutostart,
-    SetConversationMuted, SetDraft, SetOpenConversation, SetSetting, Setting, SignIn, SignOut,
-    SignOutEverywhere, Start, Typing,
+    MessagesAfter, RenameConversation, Respond, RetryMessage, ScreenReady, Search, SendMessage,
+    SetAutostart, SetConversationMuted, SetDraft, SetOpenConversation, SetSetting, Setting, SignIn,
+    SignOut, SignOutEverywhere, Start, Typing,
 };
 use confab_model::ipc::IpcError;
 use tauri::{AppHandle, State};
@@ -70,6 +70,21 @@ pub(crate) async fn messages(core: State<'_, Core>, args: Messages) -> Answer<Me
         limit,
     } = args;
     Ok(core.messages(conversation_id, before_seq, limit).await?)
+}
+
+#[tauri::command]
+pub(crate) async fn messages_after(
+    core: State<'_, Core>,
+    args: MessagesAfter,
+) -> Answer<MessagesAfter> {
+    let MessagesAfter {
+        conversation_id,
+        after_seq,
+        limit,
+    } = args;
+    Ok(core
+        .messages_after(conversation_id, after_seq, limit)
+        .await?)
 }
 
 #[tauri::command]

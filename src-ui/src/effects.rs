@@ -5,7 +5,7 @@
 //! what the user asked for: pages of messages, and writes. Every function spawns its work and
 //! returns at once; a failure becomes a toast with the error's sentence.
 
-use confab_model::ipc::commands::{Command, Messages, Setting, Start};
+use confab_model::ipc::commands::{Command, Messages, MessagesAfter, Setting, Start};
 use confab_model::ipc::IpcError;
 use confab_model::{ConversationId, Seq};
 use wasm_bindgen_futures::spawn_local;
@@ -82,22 +82,48 @@ pub fn older(d: Dispatch, id: ConversationId, before: Seq) {
     });
 }
 
-/// Loads the `limit` messages before `before` (a jump to an older message asks for bigger
-/// pages than scrolling does). Like [`older`], a failure reads as an empty page: the history
-/// then ends there instead of the list asking again and again.
-pub fn older_by(d: Dispatch, id: ConversationId, before: Seq, limit: u32) {
-    d.dispatch(Action::LoadingOlder(id));
+/// Loads the page after `after` (scrolling down through a window in the past).
+pub fn newer(d: Dispatch, id: ConversationId, after: Seq) {
+    d.dispatch(Action::LoadingNewer(id));
     spawn_local(async move {
-        let page = Messages {
+        let page = MessagesAfter {
             conversation_id: id,
-            before_seq: Some(before),
-            limit,
+            after_seq: after,
+            limit: PAGE,
         };
+        // A failure reads as the newest page reached (an empty one): the list stops asking.
         let messages = call(page).await.unwrap_or_default();
-        d.dispatch(Action::OlderLoaded {
+        d.dispatch(Action::NewerLoaded {
             conversation_id: id,
             messages,
-            limit,
+            limit: PAGE,
+        });
+    });
+}
+
+/// Opens a window around message `seq` (a search hit, however far back): the page ending with
+/// it and the page after it, both from the cache.
+pub fn around(d: Dispatch, id: ConversationId, seq: Seq) {
+    d.dispatch(Action::LoadingOlder(id));
+    spawn_local(async move {
+        let older = Messages {
+            conversation_id: id,
+            before_seq: Some(seq.saturating_add(1)),
+            limit: PAGE,
+        };
+        let newer = MessagesAfter {
+            conversation_id: id,
+            after_seq: seq,
+            limit: PAGE,
+        };
+        let older = call(older).await.unwrap_or_default();
+        let newer = call(newer).await.unwrap_or_default();
+        d.dispatch(Action::AroundLoaded {
+            conversation_id: id,
+            seq,
+            older,
+            newer,
+            limit: PAGE,
         });
     });
 }

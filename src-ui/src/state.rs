@@ -168,6 +168,32 @@ pub enum Action {
         /// The page size asked for.
         limit: u32,
     },
+    /// Fetching a newer page started (a window in the past, scrolled down).
+    LoadingNewer(ConversationId),
+    /// A newer page was read.
+    NewerLoaded {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The page, ascending.
+        messages: Vec<ChatMessage>,
+        /// The page size asked for.
+        limit: u32,
+    },
+    /// A window around one message was read (a search hit): it replaces the timeline.
+    AroundLoaded {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The message it was opened around.
+        seq: Seq,
+        /// The page ending with it, ascending.
+        older: Vec<ChatMessage>,
+        /// The page after it, ascending.
+        newer: Vec<ChatMessage>,
+        /// The page size asked for.
+        limit: u32,
+    },
+    /// Go to the newest messages: a window in the past is read again from the newest page.
+    ToNewest(ConversationId),
     /// The core accepted a message (the answer to sending it; see
     /// `Timeline::insert_accepted`).
     MessageUpserted(ChatMessage),
@@ -394,7 +420,21 @@ impl AppState {
         }
     }
 
+    /// A window in the past is marked unread, so the chat pane reads the newest page; its rows
+    /// stay on screen until that page replaces them.
+    fn to_newest(&mut self, id: ConversationId) {
+        if let Some(t) = self.timelines.get_mut(&id) {
+            if t.has_newer {
+                t.page_loaded = false;
+            }
+        }
+    }
+
     fn select(&mut self, id: ConversationId) {
+        // Only the open conversation's timeline is kept: the others are read again from the
+        // cache when they open (a page of 50, a few milliseconds), so the UI's memory does not
+        // grow with every conversation visited.
+        self.timelines.retain(|c, _| *c == id);
         self.selected = Some(id);
         if self.highlight.is_some_and(|(c, _)| c != id) {
             self.highlight = None;
@@ -466,13 +506,7 @@ impl Reducible for AppState {
                 let mut fresh = Timeline::from_page(messages, limit);
                 // Keep what arrived live or was written while the page was being read.
                 if let Some(old) = s.timelines.remove(&conversation_id) {
-                    let kept: Vec<ChatMessage> = old
-                        .messages
-                        .into_iter()
-                        .filter(|m| !fresh.messages.iter().any(|n| n.client_id == m.client_id))
-                        .collect();
-                    fresh.upsert(kept);
-                    fresh.has_more = fresh.has_more || old.has_more;
+                    old.merge_into(&mut fresh);
                 }
                 s.timelines.insert(conversation_id, fresh);
             }
@@ -490,11 +524,43 @@ impl Reducible for AppState {
                     t.prepend_older(messages, limit);
                 }
             }
+            Action::LoadingNewer(id) => {
+                if let Some(t) = s.timelines.get_mut(&id) {
+                    t.loading_newer = true;
+                }
+            }
+            Action::NewerLoaded {
+                conversation_id,
+                messages,
+                limit,
+            } => {
+                if let Some(t) = s.timelines.get_mut(&conversation_id) {
+                    t.append_newer(messages, limit);
+                }
+            }
+            Action::AroundLoaded {
+                conversation_id,
+                seq,
+                older,
+                newer,
+                limit,
+            } => {
+                // Only while it is still the one shown: a later page would not know the window.
+                if s.selected == Some(conversation_id) {
+                    s.timelines
+                        .insert(conversation_id, Timeline::around(seq, older, newer, limit));
+                }
+            }
+            Action::ToNewest(id) => s.to_newest(id),
             Action::MessageUpserted(m) => {
-                s.timelines
-                    .entry(m.conversation_id)
-                    .or_default()
-                    .insert_accepted(m);
+                let id = m.conversation_id;
+                let t = s.timelines.entry(id).or_default();
+                if t.has_newer {
+                    // Written while reading the past: the list goes to the newest, where it is.
+                    s.to_newest(id);
+                } else {
+                    t.insert_accepted(m);
+                }
             }
             Action::Answered(id) => {
                 s.requests.incoming.retain(|r| r.id != id);

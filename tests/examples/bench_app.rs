@@ -24,9 +24,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use confab_e2e::procs::{footprint, Footprint};
 use confab_e2e::session::desktop_main;
 use confab_e2e::window::app_binary;
-use confab_e2e::{procs, AppWindow, Backend, Desktop, ADA};
+use confab_e2e::{AppWindow, Backend, Desktop, ADA};
 
 struct Args {
     runs: usize,
@@ -356,53 +357,6 @@ fn processes() -> Result<Vec<(u32, u32, String)>> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         out.push((pid, ppid, name));
-    }
-    Ok(out)
-}
-
-struct Footprint {
-    pid: u32,
-    name: String,
-    rss_kb: u64,
-    pss_kb: u64,
-    uss_kb: u64,
-    cpu_ticks: u64,
-}
-
-/// The app and every process below it.
-fn footprint(root: u32) -> Result<Vec<Footprint>> {
-    let all = procs::all();
-    let mut out = Vec::new();
-    for pid in procs::tree(root) {
-        let dir = Path::new("/proc").join(pid.to_string());
-        let Ok(rollup) = std::fs::read_to_string(dir.join("smaps_rollup")) else {
-            continue;
-        };
-        let field = |k: &str| -> u64 {
-            rollup
-                .lines()
-                .find(|l| l.starts_with(k))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
-        let after_name = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-        let f: Vec<&str> = after_name.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let name = all
-            .iter()
-            .find(|p| p.pid == pid)
-            .map_or_else(String::new, |p| p.name.clone());
-        out.push(Footprint {
-            pid,
-            name,
-            rss_kb: field("Rss:"),
-            pss_kb: field("Pss:"),
-            uss_kb: field("Private_Clean:") + field("Private_Dirty:"),
-            cpu_ticks: ticks(11) + ticks(12),
-        });
     }
     Ok(out)
 }

@@ -199,6 +199,44 @@ impl Backend {
         Ok(())
     }
 
+    /// Posts `count` messages from user `sender` into `conversation` straight into the
+    /// database, a few thousand per transaction, as the API would store them (seq, change log),
+    /// but without a realtime event each: a long history for the window to sync and scroll.
+    /// Message `n` reads `text(n)` and has client id `seed-<conversation>-<n>`.
+    ///
+    /// # Errors
+    /// The database refused.
+    pub async fn seed_history(
+        &self,
+        conversation: i64,
+        sender: usize,
+        count: usize,
+        text: impl Fn(usize) -> String + Send + Sync + Clone + 'static,
+    ) -> Result<()> {
+        let user = self.demo.users[sender].user.clone();
+        for start in (0..count).step_by(5_000) {
+            let (user, text) = (user.clone(), text.clone());
+            let end = (start + 5_000).min(count);
+            self.state
+                .db()
+                .write(move |c| {
+                    for n in start..end {
+                        confab_server::store::chat::post_message(
+                            c,
+                            conversation,
+                            &user,
+                            &text(n),
+                            &format!("seed-{conversation}-{n}"),
+                        )?;
+                    }
+                    Ok::<_, confab_server::store::StoreError>(())
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding history: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// The conversation of user `i` whose members are exactly `members`.
     ///
     /// # Errors

@@ -91,3 +91,66 @@ pub fn stop_all(pids: &[u32], grace: Duration) -> Vec<u32> {
     }
     stubborn
 }
+
+/// A process's memory and CPU time, as the benchmarks read them.
+#[derive(Debug, Clone)]
+pub struct Footprint {
+    /// Its id.
+    pub pid: u32,
+    /// Its name.
+    pub name: String,
+    /// Resident set (shared libraries counted in full).
+    pub rss_kb: u64,
+    /// Proportional set (shared pages divided among their users): the honest share.
+    pub pss_kb: u64,
+    /// Unique set (private pages only).
+    pub uss_kb: u64,
+    /// User + system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+/// The footprint of `root` and every process below it.
+///
+/// # Errors
+/// Never today (a process that exits meanwhile is left out); kept fallible for callers.
+pub fn footprint(root: u32) -> anyhow::Result<Vec<Footprint>> {
+    Ok(footprint_of(tree(root)))
+}
+
+/// The footprint of each of `pids` still running.
+pub fn footprint_of(pids: impl IntoIterator<Item = u32>) -> Vec<Footprint> {
+    let all = all();
+    let mut out = Vec::new();
+    for pid in pids {
+        let dir = Path::new("/proc").join(pid.to_string());
+        let Ok(rollup) = std::fs::read_to_string(dir.join("smaps_rollup")) else {
+            continue;
+        };
+        let field = |k: &str| -> u64 {
+            rollup
+                .lines()
+                .find(|l| l.starts_with(k))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        let after_name = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+        let f: Vec<&str> = after_name.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let name = all
+            .iter()
+            .find(|p| p.pid == pid)
+            .map_or_else(String::new, |p| p.name.clone());
+        out.push(Footprint {
+            pid,
+            name,
+            rss_kb: field("Rss:"),
+            pss_kb: field("Pss:"),
+            uss_kb: field("Private_Clean:") + field("Private_Dirty:"),
+            cpu_ticks: ticks(11) + ticks(12),
+        });
+    }
+    out
+}

@@ -2,14 +2,11 @@
 //! in the window's decline step among them) stay readable from the cache after a restart with
 //! the backend stopped, filtered by who asked and by state, an unread answer counted read once
 //! opened; search finds a word that occurs only in an answer, and so does "asked before" while a
-//! question is typed; a search hit 2,000 messages back opens its conversation scrolled to that
-//! message, highlighted.
+//! question is typed. (A search hit far back in a conversation: `history.rs`.)
 //!
 //! Each test runs in its own desktop session (the real window under Xvfb, the real backend and
 //! Sockudo) and leaves screenshots in `test-artifacts/e2e/<test>/`. Nothing sleeps: every step
 //! awaits a condition under a deadline.
-
-use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use confab_e2e::steps::{eventually, sign_in};
@@ -301,152 +298,4 @@ async fn library_offline(desktop: Desktop) -> Result<()> {
     .await
     .context("the past answer opens in the library")?;
     app.quit().await
-}
-
-#[test]
-fn a_search_hit_2000_messages_back_scrolls_to_that_message_with_it_highlighted() {
-    in_desktop(
-        "a_search_hit_2000_messages_back_scrolls_to_that_message_with_it_highlighted",
-        jump_far_back,
-    );
-}
-
-/// Messages written after the one searched for.
-const LATER: usize = 2_000;
-
-async fn jump_far_back(desktop: Desktop) -> Result<()> {
-    let backend = Backend::start().await?;
-    fresh_artifacts("jump")?;
-    let pair = backend.conversation_id(ADA, &[ADA, GRACE]).await?;
-    let grace = backend.api(GRACE).await?;
-    let word = "quokkaglyph";
-    let target = grace
-        .send_message(
-            pair,
-            &format!("The old {word} notes are here."),
-            "jump-target",
-            None,
-        )
-        .await?;
-    // The later messages, a few at a time (each is one REST call; their order among themselves
-    // does not matter, only that all come after the target).
-    let seeded = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for lane in 0..8 {
-        let api = grace.clone();
-        tasks.spawn(async move {
-            let mut newest = None::<confab_model::Message>;
-            for i in (lane..LATER).step_by(8) {
-                let m = api
-                    .send_message(
-                        pair,
-                        &format!("Later message {i}"),
-                        &format!("later-{i}"),
-                        None,
-                    )
-                    .await?;
-                newest = Some(m);
-            }
-            anyhow::Ok(newest)
-        });
-    }
-    let mut newest = None::<confab_model::Message>;
-    while let Some(done) = tasks.join_next().await {
-        if let Some(m) = done?? {
-            if newest.as_ref().is_none_or(|n| n.seq < m.seq) {
-                newest = Some(m);
-            }
-        }
-    }
-    let newest = newest.context("messages were seeded")?;
-    println!("{LATER} messages seeded in {:?}", seeded.elapsed());
-
-    let data = desktop.home().join("confab-data");
-    let mut app = AppWindow::launch(&desktop, &data, &backend.url(), "jump").await?;
-    let (email, password) = backend.credentials(ADA);
-    sign_in(&mut app, &backend, &email, &password).await?;
-    // The first catch-up brings everything into the cache, oldest first: once the newest
-    // message shows, the cache holds them all.
-    app.open_conversation(pair).await?;
-    let newest_text = json!(newest.content);
-    app.wait_script_for(
-        Duration::from_secs(60),
-        "return Array.from(document.querySelectorAll('#message-list .content')).map(e => e.textContent);",
-        |v| v.as_array().is_some_and(|t| t.contains(&newest_text)),
-    )
-    .await
-    .context("the newest seeded message reaches the window")?;
-    app.click("#open-search").await?;
-    app.type_into("#search-input", word).await?;
-    let hit_text = app
-        .wait_text("#search-messages", |t| t.contains(word))
-        .await
-        .context("search finds the old message")?;
-    println!("hit: {hit_text}");
-    app.screenshot("search").await?;
-    let clicked = Instant::now();
-    app.click("#search-messages button").await?;
-
-    // The highlighted row is the target, inside the list's visible area.
-    let script = "const row = document.querySelector('#message-list .message.highlight'); \
-        if (!row) return null; \
-        const list = document.querySelector('#message-list').getBoundingClientRect(); \
-        const r = row.getBoundingClientRect(); \
-        return { seq: Number(row.dataset.seq), text: row.textContent, \
-                 inView: r.top >= list.top && r.bottom <= list.bottom, \
-                 rows: document.querySelectorAll('#message-list .message').length };";
-    let shown = match app
-        .wait_script_for(Duration::from_secs(60), script, |v| {
-            v["inView"] == json!(true) && v["seq"] == json!(target.seq)
-        })
-        .await
-    {
-        Ok(v) => v,
-        Err(e) => {
-            let seqs = app
-                .client()
-                .execute(
-                    "const s = Array.from(document.querySelectorAll('#message-list [data-seq]')).map(e => Number(e.dataset.seq));                      return [s.length, s[0], s[s.length - 1], document.body.innerText.slice(0, 400)];",
-                    vec![],
-                )
-                .await?;
-            app.screenshot("not-highlighted").await?;
-            return Err(e.context(format!(
-                "the message 2,000 back (seq {}) is highlighted in view; the list holds {seqs}",
-                target.seq
-            )));
-        }
-    };
-    println!(
-        "highlighted in view {:?} after the click, {} rows loaded: {shown}",
-        clicked.elapsed(),
-        shown["rows"]
-    );
-    ensure!(
-        shown["text"].as_str().is_some_and(|t| t.contains(word)),
-        "the highlighted row is the hit: {shown}"
-    );
-    ensure!(
-        shown["rows"]
-            .as_u64()
-            .is_some_and(|n| n > u64::try_from(LATER).unwrap_or(u64::MAX)),
-        "older pages were loaded back to it: {shown}"
-    );
-    ensure!(
-        highlighted_count(&app).await? == 1,
-        "exactly one row is highlighted"
-    );
-    app.screenshot("highlighted").await?;
-    app.quit().await
-}
-
-async fn highlighted_count(app: &AppWindow) -> Result<u64> {
-    let v: Value = app
-        .client()
-        .execute(
-            "return document.querySelectorAll('#message-list .message.highlight').length;",
-            vec![],
-        )
-        .await?;
-    Ok(v.as_u64().unwrap_or_default())
 }

@@ -75,6 +75,25 @@ impl Core {
         .await
     }
 
+    /// A page of messages (ascending) newer than `after_seq`, at most [`MESSAGES_PAGE_MAX`]
+    /// sent ones, then (on the page that reaches the newest) the unsent ones. Only the cache is
+    /// read: sync keeps everything newer than what the cache holds in it.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn messages_after(
+        &self,
+        conversation_id: ConversationId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, CoreError> {
+        let limit = limit.clamp(1, MESSAGES_PAGE_MAX) as usize;
+        let db = self.db().await?;
+        Ok(db
+            .run(move |s| s.messages_after(conversation_id, after_seq, limit))
+            .await?)
+    }
+
     /// Whether the server was found to have no older messages of a conversation than the cache.
     async fn history_complete(&self, conversation_id: ConversationId) -> bool {
         self.with_active(|a| {

@@ -445,6 +445,45 @@ impl Store {
         Ok(page)
     }
 
+    /// The `limit` sent messages just above `after`, ascending: scrolling forward through a
+    /// window of history (a search hit far back) towards the newest. When fewer than `limit`
+    /// sent ones are left, the page reaches the newest message and ends, like the newest page,
+    /// with every unsent one: fewer than `limit` sent rows means the live end.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn messages_after(
+        &self,
+        conversation_id: ConversationId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>> {
+        let want = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut page = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {CHAT_COLUMNS} FROM messages
+                 WHERE conversation_id = ?1 AND seq IS NOT NULL AND seq > ?2
+                 ORDER BY seq LIMIT ?3"
+            ))?
+            .query_map(params![conversation_id, after, want], chat_message_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if page.len() < limit {
+            // All of them (the outbox holds few): a page full of unsent rows would read as
+            // "more to come" and be asked for again.
+            let unsent = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {CHAT_COLUMNS} FROM messages
+                     WHERE conversation_id = ?1 AND seq IS NULL ORDER BY local_id"
+                ))?
+                .query_map(params![conversation_id], chat_message_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            page.extend(unsent);
+        }
+        Ok(page)
+    }
+
     /// One message by its sender and client id (the key of an optimistic message).
     ///
     /// # Errors

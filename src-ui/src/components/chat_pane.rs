@@ -31,18 +31,22 @@ pub fn chat_pane() -> Html {
     // Live rows may have started the timeline already: only a read page counts as loaded.
     let loaded = selected.is_some_and(|id| store.timelines.get(&id).is_some_and(|t| t.page_loaded));
     {
+        // On opening, and whenever the open timeline asks to be read again (going to the newest
+        // from a window in the past).
         let d = store.dispatcher();
-        use_effect_with(selected, move |sel| {
-            if let Some(id) = *sel {
+        use_effect_with((selected, loaded), move |&(sel, loaded)| {
+            if let Some(id) = sel {
                 if !loaded {
                     effects::messages(d.clone(), id);
                 }
             }
-            effects::quiet(SetOpenConversation {
-                conversation_id: *sel,
-            });
         });
     }
+    use_effect_with(selected, move |sel| {
+        effects::quiet(SetOpenConversation {
+            conversation_id: *sel,
+        });
+    });
     {
         // Seen: when it opens and whenever someone else's message arrives while the window has
         // focus (my own messages change nothing to mark).

@@ -35,6 +35,8 @@ pub enum Glyph {
     BellOff,
     /// Two people: group settings.
     People,
+    /// An arrow down to a line (jump to the newest messages).
+    ArrowDown,
 }
 
 fn paths(g: Glyph) -> Html {
@@ -85,6 +87,9 @@ fn paths(g: Glyph) -> Html {
         Glyph::People => html! { <>
             <circle cx="9" cy="8.5" r="3" /><path d="M3.5 19a5.5 5.5 0 0 1 11 0" />
             <path d="M15.5 5.8a3 3 0 0 1 0 5.4M17 14.2a5.5 5.5 0 0 1 3.5 4.8" />
+        </> },
+        Glyph::ArrowDown => html! { <>
+            <path d="M12 4v12M6.5 10.5L12 16l5.5-5.5" /><path d="M6 20h12" />
         </> },
     }
 }

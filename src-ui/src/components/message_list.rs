@@ -1,22 +1,25 @@
 //! The scrolling list of messages: day separators, grouped senders, "seen" under my last read
-//! message. Scrolling near the top loads the older page and keeps the view where it was; new
-//! messages scroll into view when the reader is at the bottom (or wrote them). A search hit
-//! (`AppState::highlight`) loads older pages until its message is there, then brings it to the
-//! middle of the view, marked.
+//! message. It renders the open timeline, a window of at most `MAX_LOADED` messages: scrolling
+//! near the top reads the older page, near the bottom of a window in the past the newer one,
+//! and the row at the top of the view stays where it was while rows come and go above and below
+//! it. New messages scroll into view when the reader is at the bottom (or wrote them); "Jump to
+//! newest" appears once the reader is away from it. A search hit (`AppState::highlight`) opens
+//! a window around its message, then brings it to the middle of the view, marked.
 
 use confab_model::ipc::commands::{DiscardMessage, RetryMessage};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use confab_model::{ConversationId, Seq};
 use web_sys::Element;
 use yew::prelude::*;
 
+use crate::components::icon::{Glyph, Icon};
 use crate::components::message_row::MessageRow;
 use crate::components::rich_text::use_text_env;
 use crate::effects;
 use crate::logic::text::pending_label;
-use crate::logic::timeline::{jump, rows, seen_by, Jump, Row, JUMP_PAGE};
+use crate::logic::timeline::{jump, rows, seen_by, Jump, Row};
 use crate::state::Action;
 use crate::store::use_store;
 
@@ -27,11 +30,17 @@ pub struct MessageListProps {
     pub conversation_id: ConversationId,
 }
 
+/// How close to an end (px) the view must come to read the next page there.
+const LOAD_MARGIN: i32 = 400;
+/// How close to the bottom (px) still counts as reading the newest messages.
+const BOTTOM_SLACK: i32 = 48;
+
 #[derive(Default)]
 struct Scroll {
     at_bottom: Cell<bool>,
-    /// Scroll height and top before an older page was asked for.
-    anchor: Cell<Option<(i32, i32)>>,
+    /// The row at the top of the view (client id) and its offset from the list's top edge, as
+    /// of the last scroll: after rows are added or dropped, the view is put back on it.
+    anchor: RefCell<Option<(String, f64)>>,
     /// The search hit already brought into view (or found missing): later renders leave the
     /// view where the reader takes it.
     jumped: Cell<Option<(ConversationId, Seq)>>,
@@ -44,6 +53,8 @@ pub fn message_list(props: &MessageListProps) -> Html {
     let text_env = use_text_env();
     let list_ref = use_node_ref();
     let scroll = use_memo((), |_| Rc::new(Scroll::default()));
+    // Whether "Jump to newest" shows: state (unlike `scroll`), as it changes what is drawn.
+    let away = use_state_eq(|| false);
     let id = props.conversation_id;
     let timeline = store.timelines.get(&id).cloned().unwrap_or_default();
     let me = store
@@ -57,31 +68,34 @@ pub fn message_list(props: &MessageListProps) -> Html {
         .messages
         .last()
         .map(|m| (m.client_id.clone(), m.sender_id == me));
+    let live_end = !timeline.has_newer;
     {
         let (list_ref, scroll) = (list_ref.clone(), scroll.clone());
         use_effect_with((id, first, last), move |(_, _, last)| {
             if let Some(el) = list_ref.cast::<Element>() {
-                if let Some((height, top)) = scroll.anchor.take() {
-                    el.set_scroll_top(el.scroll_height() - height + top);
-                } else if scroll.at_bottom.get() || last.as_ref().is_some_and(|(_, mine)| *mine) {
+                let mine = last.as_ref().is_some_and(|(_, mine)| *mine);
+                if live_end && (scroll.at_bottom.get() || mine) {
                     el.set_scroll_top(el.scroll_height());
+                } else if let Some((cid, offset)) = scroll.anchor.borrow().as_ref() {
+                    restore(&el, cid, *offset);
                 }
             }
         });
     }
     {
         // A newly opened conversation starts at its newest message.
-        let (list_ref, scroll) = (list_ref.clone(), scroll.clone());
+        let (list_ref, scroll, away) = (list_ref.clone(), scroll.clone(), away.clone());
         use_effect_with(id, move |_| {
             scroll.at_bottom.set(true);
+            scroll.anchor.replace(None);
+            away.set(false);
             if let Some(el) = list_ref.cast::<Element>() {
                 el.set_scroll_top(el.scroll_height());
             }
         });
     }
 
-    // After the effects above, so a page loaded on the way does not leave the view at the
-    // bottom once the message is there.
+    // After the effects above, so the view is not left at the bottom once the message is there.
     let target = store
         .highlight
         .filter(|(c, _)| *c == id)
@@ -100,12 +114,13 @@ pub fn message_list(props: &MessageListProps) -> Html {
             }
             match next {
                 Jump::Wait => {}
-                Jump::LoadOlder(before) => effects::older_by(d, id, before, JUMP_PAGE),
+                Jump::LoadAround => effects::around(d, id, seq),
                 Jump::Show => {
                     if let Some(list) = list_ref.cast::<Element>() {
                         if center_on(&list, seq) {
                             scroll.jumped.set(Some((id, seq)));
                             scroll.at_bottom.set(false);
+                            scroll.anchor.replace(top_row(&list));
                         }
                     }
                 }
@@ -121,21 +136,45 @@ pub fn message_list(props: &MessageListProps) -> Html {
 
     let onscroll = {
         let (list_ref, scroll, d) = (list_ref.clone(), scroll.clone(), store.dispatcher());
-        let can_load = timeline.has_more && !timeline.loading_older;
-        let before = timeline.oldest_seq();
+        let away = away.clone();
+        let older = (timeline.has_more && !timeline.loading_older)
+            .then(|| timeline.oldest_seq())
+            .flatten();
+        let newer = (timeline.has_newer && !timeline.loading_newer)
+            .then(|| timeline.newest_seq())
+            .flatten();
+        let has_newer = timeline.has_newer;
         Callback::from(move |_: Event| {
             let Some(el) = list_ref.cast::<Element>() else {
                 return;
             };
             let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
-            scroll.at_bottom.set(from_bottom < 48);
-            if el.scroll_top() < 120 && can_load {
-                if let Some(before) = before {
-                    scroll
-                        .anchor
-                        .set(Some((el.scroll_height(), el.scroll_top())));
+            let bottom = from_bottom < BOTTOM_SLACK;
+            scroll.at_bottom.set(bottom);
+            scroll.anchor.replace(top_row(&el));
+            away.set(has_newer || from_bottom > el.client_height());
+            if el.scroll_top() < LOAD_MARGIN {
+                if let Some(before) = older {
                     effects::older(d.clone(), id, before);
                 }
+            }
+            if from_bottom < LOAD_MARGIN {
+                if let Some(after) = newer {
+                    effects::newer(d.clone(), id, after);
+                }
+            }
+        })
+    };
+    let to_newest = {
+        let (list_ref, scroll, d) = (list_ref.clone(), scroll.clone(), store.dispatcher());
+        let away = away.clone();
+        Callback::from(move |_: MouseEvent| {
+            scroll.at_bottom.set(true);
+            scroll.anchor.replace(None);
+            away.set(false);
+            d.dispatch(Action::ToNewest(id));
+            if let Some(el) = list_ref.cast::<Element>() {
+                el.set_scroll_top(el.scroll_height());
             }
         })
     };
@@ -156,8 +195,11 @@ pub fn message_list(props: &MessageListProps) -> Html {
 
     let body = rows(&timeline.messages, me, store.now_ms, crate::zone::local());
     html! {
+        <div class="messages-wrap">
         <div class="messages" ref={list_ref} {onscroll} id="message-list" aria-live="polite">
-            if timeline.loading_older {
+            // Present whenever there is more, not only while a page loads: the rows below do not
+            // move when loading starts, and the reader reaching it is what starts it.
+            if timeline.has_more {
                 <div class="loading-older">{ "Loading earlier messages…" }</div>
             } else if !timeline.has_more && !timeline.messages.is_empty() {
                 <div class="history-start">{ "This is the beginning of the conversation." }</div>
@@ -183,7 +225,60 @@ pub fn message_list(props: &MessageListProps) -> Html {
                     }
                 }
             }) }
+            if timeline.has_newer {
+                <div class="loading-newer">{ "Loading later messages…" }</div>
+            }
         </div>
+        if *away {
+            <button class="jump-newest" id="jump-newest" onclick={to_newest}
+                    title="Jump to the newest messages">
+                <Icon glyph={Glyph::ArrowDown} />{ "Jump to newest" }
+            </button>
+        }
+        </div>
+    }
+}
+
+/// The message row at the top edge of `list`'s view: its client id and how far (px) its top
+/// lies from the list's top edge (negative: partly scrolled past). A binary search over the
+/// rows, as this runs on every scroll event.
+fn top_row(list: &Element) -> Option<(String, f64)> {
+    let rows = list.children();
+    let top = list.get_bounding_client_rect().top();
+    let (mut lo, mut hi) = (0, rows.length());
+    // The first child whose bottom edge is below the list's top edge.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let below = rows
+            .item(mid)
+            .is_some_and(|r| r.get_bounding_client_rect().bottom() > top);
+        if below {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    (lo..rows.length()).find_map(|i| {
+        let row = rows.item(i)?;
+        let cid = row.get_attribute("data-client-id")?;
+        Some((cid, row.get_bounding_client_rect().top() - top))
+    })
+}
+
+/// Scrolls `list` so the row of message `client_id` lies `offset` px below its top edge again
+/// (rows were added or dropped above it). Nothing when the row is gone.
+fn restore(list: &Element, client_id: &str, offset: f64) {
+    let rows = list.children();
+    let row = (0..rows.length())
+        .filter_map(|i| rows.item(i))
+        .find(|r| r.get_attribute("data-client-id").as_deref() == Some(client_id));
+    if let Some(row) = row {
+        let top = list.get_bounding_client_rect().top();
+        let now = row.get_bounding_client_rect().top() - top;
+        let by = (now - offset).round() as i32;
+        if by != 0 {
+            list.set_scroll_top(list.scroll_top() + by);
+        }
     }
 }
 

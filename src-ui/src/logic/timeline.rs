@@ -5,6 +5,13 @@
 //! Order: messages the server stored, by sequence; then mine that are still pending or failed,
 //! in the order I wrote them. A message is identified by its client id; a server id seen twice
 //! under different client ids is one message too (the later copy wins).
+//!
+//! A timeline is a window of at most [`MAX_LOADED`] consecutive messages, not the whole
+//! history: scrolling back through a conversation of 100,000 messages costs what 250 cost.
+//! Loading an older page drops the newest rows beyond the cap (the window then lies in the past:
+//! `has_newer`, and scrolling down reads newer pages back from the cache); loading a newer page
+//! drops the oldest. A search hit far back opens a window around it ([`Timeline::around`])
+//! instead of reading every page in between.
 
 use std::collections::HashMap;
 
@@ -16,6 +23,10 @@ use super::format;
 /// How many messages one page holds (initial load and each older page).
 pub const PAGE: u32 = 50;
 
+/// The most messages a timeline holds (five pages): the message list renders them all, so this
+/// bounds its DOM rows and the UI's memory whatever the history's length.
+pub const MAX_LOADED: usize = 250;
+
 /// The loaded part of a conversation's history.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Timeline {
@@ -25,6 +36,14 @@ pub struct Timeline {
     pub has_more: bool,
     /// An older page is being fetched.
     pub loading_older: bool,
+    /// The window lies in the past: newer messages exist than the ones held (rows dropped to
+    /// stay under [`MAX_LOADED`], or a window opened around an old message). Live messages are
+    /// not put in then (they would leave a hole); scrolling down reads them.
+    pub has_newer: bool,
+    /// A newer page is being fetched.
+    pub loading_newer: bool,
+    /// The message this window was opened around (a search hit), if it was.
+    pub around: Option<Seq>,
     /// The newest page was read from the cache (a timeline started by live rows alone, while
     /// the page was on its way, still needs it).
     pub page_loaded: bool,
@@ -59,15 +78,30 @@ impl Timeline {
         sort(&mut self.messages);
     }
 
+    /// A window around message `seq`: `older` ends with it (the page before `seq + 1`),
+    /// `newer` follows it (the page after `seq`). Each side says whether more lies beyond it.
+    pub fn around(seq: Seq, older: Vec<ChatMessage>, newer: Vec<ChatMessage>, limit: u32) -> Self {
+        let mut t = Timeline {
+            around: Some(seq),
+            has_more: older.len() >= limit as usize,
+            has_newer: sent(&newer) >= limit as usize,
+            page_loaded: true,
+            ..Timeline::default()
+        };
+        t.upsert(older.into_iter().chain(newer));
+        t
+    }
+
     /// Adds a message the core just accepted (the answer to sending it), unless the core's own
     /// event about it arrived first: that one is newer (held by the server's limit, refused,
     /// or sent), and the answer, written before any of it, must not take the row back to
-    /// pending.
+    /// pending. A window in the past takes no new rows (the list goes to the newest first).
     pub fn insert_accepted(&mut self, message: ChatMessage) {
-        if !self
-            .messages
-            .iter()
-            .any(|old| old.client_id == message.client_id)
+        if !self.has_newer
+            && !self
+                .messages
+                .iter()
+                .any(|old| old.client_id == message.client_id)
         {
             self.upsert([message]);
         }
@@ -78,23 +112,80 @@ impl Timeline {
     /// runs oldest first): it is not put in, where it would leave a hole of rows that arrived
     /// before this timeline existed; the timeline learns instead that older messages exist, and
     /// scrolling back (or a jump) loads them page by page, contiguously.
+    ///
+    /// A window in the past (`has_newer`) takes only updates of rows it holds: anything else
+    /// belongs to the newer part not loaded, where scrolling down will find it in the cache.
     pub fn upsert_live(&mut self, messages: impl IntoIterator<Item = ChatMessage>) {
         let oldest = self.oldest_seq();
         let mut newer = Vec::new();
         for m in messages {
+            let held = || {
+                self.messages
+                    .iter()
+                    .any(|old| old.client_id == m.client_id || (m.id.is_some() && old.id == m.id))
+            };
             match (m.seq, oldest) {
+                _ if self.has_newer && !held() => {}
                 (Some(seq), Some(oldest)) if seq < oldest => self.has_more = true,
                 _ => newer.push(m),
             }
         }
         self.upsert(newer);
+        self.trim_oldest();
     }
 
-    /// Adds an older page (ascending) in front; `has_more` when the page was full.
+    /// Adds an older page (ascending) in front; `has_more` when the page was full. Beyond
+    /// [`MAX_LOADED`], the newest rows go (the window now lies in the past).
     pub fn prepend_older(&mut self, page: Vec<ChatMessage>, limit: u32) {
         self.has_more = page.len() >= limit as usize;
         self.loading_older = false;
         self.upsert(page);
+        let excess = self.messages.len().saturating_sub(MAX_LOADED);
+        if excess > 0 {
+            self.messages.truncate(MAX_LOADED);
+            self.has_newer = true;
+        }
+    }
+
+    /// Adds a newer page (ascending, from [`Self::newest_seq`] on) behind; fewer than `limit`
+    /// sent rows means it reached the newest (and brought the unsent ones). Beyond
+    /// [`MAX_LOADED`], the oldest rows go.
+    pub fn append_newer(&mut self, page: Vec<ChatMessage>, limit: u32) {
+        self.has_newer = sent(&page) >= limit as usize;
+        self.loading_newer = false;
+        self.upsert(page);
+        self.trim_oldest();
+    }
+
+    /// Keeps the newest [`MAX_LOADED`] rows.
+    fn trim_oldest(&mut self) {
+        let excess = self.messages.len().saturating_sub(MAX_LOADED);
+        if excess > 0 {
+            self.messages.drain(..excess);
+            self.has_more = true;
+        }
+    }
+
+    /// Merges what the timeline held into a freshly read newest page (kept: what arrived live
+    /// or was written while the page was read). A window in the past is replaced instead: its
+    /// rows lie far from the newest page, and joining them would leave a hole.
+    pub fn merge_into(self, fresh: &mut Timeline) {
+        if self.has_newer {
+            return;
+        }
+        let kept: Vec<ChatMessage> = self
+            .messages
+            .into_iter()
+            .filter(|m| !fresh.messages.iter().any(|n| n.client_id == m.client_id))
+            .collect();
+        fresh.upsert(kept);
+        fresh.has_more = fresh.has_more || self.has_more;
+        fresh.trim_oldest();
+    }
+
+    /// The sequence to ask newer pages after.
+    pub fn newest_seq(&self) -> Option<Seq> {
+        self.messages.iter().filter_map(|m| m.seq).max()
     }
 
     /// Removes a message (discarded from the outbox).
@@ -108,42 +199,49 @@ impl Timeline {
     }
 }
 
-/// How many messages each older page asks for while looking for a message to jump to: the
-/// most the core answers at once, so a hit far back costs few round trips.
-pub const JUMP_PAGE: u32 = confab_model::MESSAGES_PAGE_MAX;
-
 /// The next step towards showing message `seq` of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Jump {
     /// It is loaded: scroll to it.
     Show,
-    /// Load the page before this sequence (the oldest loaded), then decide again.
-    LoadOlder(Seq),
+    /// Open a window around it (two pages from the cache), then decide again.
+    LoadAround,
     /// A page is on its way (or the newest page is not read yet): decide when it arrives.
     Wait,
-    /// The cache holds no such message: everything before it is loaded, or nothing is left.
+    /// The cache holds no such message: a window was opened around it and it is not there.
     Missing,
 }
 
-/// What to do to show message `seq`, given what is loaded (`None`: the newest page is not read
-/// yet).
+/// What to do to show message `seq` of a conversation, given what is loaded (`None`: the
+/// newest page is not read yet). However far back it lies, it costs one window: no page in
+/// between is read.
 pub fn jump(t: Option<&Timeline>, seq: Seq) -> Jump {
     let Some(t) = t else {
         return Jump::Wait;
     };
     if t.messages.iter().any(|m| m.seq == Some(seq)) {
-        return Jump::Show;
+        Jump::Show
+    } else if t.loading_older || t.loading_newer || !t.page_loaded {
+        Jump::Wait
+    } else if t.around == Some(seq) || covers(t, seq) {
+        Jump::Missing
+    } else {
+        Jump::LoadAround
     }
-    if t.loading_older {
-        return Jump::Wait;
+}
+
+/// Whether `seq` would be among the loaded rows if it existed: between two of them (the rows
+/// are consecutive), or below the oldest when the history ends there.
+fn covers(t: &Timeline, seq: Seq) -> bool {
+    match (t.oldest_seq(), t.newest_seq()) {
+        (Some(lo), Some(hi)) => (lo < seq && seq < hi) || (!t.has_more && seq < lo),
+        _ => !t.has_more && !t.has_newer,
     }
-    match t.oldest_seq() {
-        // Loaded back past it and it is not there: sequences come from one counter, so a gap
-        // is normal, but a message older than the oldest loaded one can only be further back.
-        Some(oldest) if oldest < seq => Jump::Missing,
-        Some(oldest) if t.has_more => Jump::LoadOlder(oldest),
-        _ => Jump::Missing,
-    }
+}
+
+/// Sent (stored) messages in a page: the unsent ones a last page carries do not count.
+fn sent(page: &[ChatMessage]) -> usize {
+    page.iter().filter(|m| m.seq.is_some()).count()
 }
 
 fn sort(messages: &mut [ChatMessage]) {
@@ -335,21 +433,95 @@ pub(crate) mod tests {
         assert!(!t.loading_older);
     }
 
+    fn page(from: Seq, to: Seq) -> Vec<ChatMessage> {
+        (from..to)
+            .map(|s| msg(&format!("m{s}"), Some(s), 2, "2025-03-05T10:00:00Z"))
+            .collect()
+    }
+
     #[test]
-    fn a_jump_waits_for_the_newest_page_then_loads_older_pages_until_the_message_is_there() {
-        let page = |from: Seq, to: Seq| -> Vec<ChatMessage> {
-            (from..to)
-                .map(|s| msg(&format!("m{s}"), Some(s * 2), 2, "2025-03-05T10:00:00Z"))
-                .collect()
-        };
+    fn a_jump_waits_for_the_newest_page_then_opens_one_window_around_the_message() {
         assert_eq!(jump(None, 40), Jump::Wait);
-        let mut t = Timeline::from_page(page(50, 60), 10);
-        assert_eq!(jump(Some(&t), 40), Jump::LoadOlder(100));
+        let mut t = Timeline::from_page(page(500, 550), 50);
+        // However far back: one window, no page in between.
+        assert_eq!(jump(Some(&t), 40), Jump::LoadAround);
         t.loading_older = true;
         assert_eq!(jump(Some(&t), 40), Jump::Wait);
-        t.prepend_older(page(10, 50), 40);
-        assert_eq!(jump(Some(&t), 40), Jump::Show);
-        assert_eq!(jump(Some(&t), 118), Jump::Show);
+        let w = Timeline::around(40, page(0, 41), page(41, 91), 50);
+        assert_eq!(jump(Some(&w), 40), Jump::Show);
+        assert!(w.has_newer, "the window lies in the past");
+        assert!(!w.has_more, "a short older page ends the history");
+        assert_eq!(w.around, Some(40));
+        // Opened around a message the cache lacks: it is missing, not loaded again.
+        let gap = Timeline::around(45, page(0, 45), page(46, 96), 50);
+        assert_eq!(jump(Some(&gap), 45), Jump::Missing);
+    }
+
+    #[test]
+    fn scrolling_back_through_a_long_history_keeps_at_most_five_pages() {
+        let mut t = Timeline::from_page(page(9_950, 10_000), 50);
+        let mut before = t.oldest_seq().unwrap();
+        while before > 0 {
+            t.loading_older = true;
+            let from = before.saturating_sub(50).max(0);
+            t.prepend_older(page(from, before), 50);
+            assert!(t.messages.len() <= MAX_LOADED, "{}", t.messages.len());
+            before = t.oldest_seq().unwrap();
+        }
+        assert_eq!(t.oldest_seq(), Some(0));
+        assert_eq!(t.newest_seq(), Some(MAX_LOADED as Seq - 1));
+        assert!(t.has_newer, "the newest rows were dropped");
+        assert!(!t.has_more);
+    }
+
+    #[test]
+    fn scrolling_forward_drops_the_oldest_rows_and_the_last_page_returns_to_the_live_end() {
+        let mut t = Timeline::around(100, page(51, 101), page(101, 151), 50);
+        while t.has_newer {
+            let after = t.newest_seq().unwrap();
+            let mut next = page(after + 1, (after + 51).min(1_000));
+            if after + 51 > 1_000 {
+                next.push(msg("mine", None, 1, "2025-03-05T11:00:00Z"));
+            }
+            t.loading_newer = true;
+            t.append_newer(next, 50);
+            assert!(t.messages.len() <= MAX_LOADED);
+            assert!(!t.loading_newer);
+        }
+        assert_eq!(t.newest_seq(), Some(999));
+        assert_eq!(t.messages.last().unwrap().client_id, "mine");
+        assert!(t.has_more, "the oldest rows were dropped");
+    }
+
+    #[test]
+    fn a_window_in_the_past_takes_updates_of_its_rows_but_not_new_messages() {
+        let mut t = Timeline::around(100, page(51, 101), page(101, 151), 50);
+        let len = t.messages.len();
+        t.upsert_live([msg("new", Some(5_000), 2, "2025-03-06T10:00:00Z")]);
+        t.upsert_live([msg("mine", None, 1, "2025-03-06T10:00:00Z")]);
+        assert_eq!(t.messages.len(), len, "no hole between the window and them");
+        let mut edited = msg("m100", Some(100), 2, "2025-03-05T10:00:00Z");
+        edited.content = "edited".into();
+        t.upsert_live([edited]);
+        assert!(t.messages.iter().any(|m| m.content == "edited"));
+        // My message, accepted while reading the past, waits for the newest page.
+        t.insert_accepted(msg("sent-now", None, 1, "2025-03-06T10:00:00Z"));
+        assert_eq!(t.messages.len(), len);
+    }
+
+    #[test]
+    fn the_newest_page_replaces_a_window_in_the_past_but_keeps_live_rows_of_the_live_end() {
+        let window = Timeline::around(100, page(51, 101), page(101, 151), 50);
+        let mut fresh = Timeline::from_page(page(950, 1_000), 50);
+        window.merge_into(&mut fresh);
+        assert_eq!(fresh.oldest_seq(), Some(950), "no rows from far back");
+        assert!(!fresh.has_newer);
+
+        let mut live = Timeline::default();
+        live.upsert_live([msg("arrived", Some(1_000), 2, "2025-03-05T10:00:00Z")]);
+        let mut fresh = Timeline::from_page(page(950, 1_000), 50);
+        live.merge_into(&mut fresh);
+        assert_eq!(fresh.newest_seq(), Some(1_000));
     }
 
     #[test]
@@ -365,7 +537,7 @@ pub(crate) mod tests {
         t.upsert_live([msg("old", Some(10), 2, "2025-03-05T09:00:00Z")]);
         assert_eq!(t.messages.len(), 1, "not put in front of a hole");
         assert!(t.has_more, "older pages can be loaded now");
-        assert_eq!(jump(Some(&t), 10), Jump::LoadOlder(900));
+        assert_eq!(jump(Some(&t), 10), Jump::LoadAround);
         // Newer rows and my pending ones still go in.
         t.upsert_live([
             msg("next", Some(901), 2, "2025-03-05T11:01:00Z"),
@@ -388,7 +560,10 @@ pub(crate) mod tests {
         // Older than everything, and the history has ended.
         let ended = Timeline::from_page(page, 50);
         assert_eq!(jump(Some(&ended), 3), Jump::Missing);
-        assert_eq!(jump(Some(&Timeline::default()), 3), Jump::Missing);
+        assert_eq!(
+            jump(Some(&Timeline::from_page(vec![], 50)), 3),
+            Jump::Missing
+        );
     }
 
     #[test]

@@ -442,3 +442,101 @@ fn shortcuts_do_nothing_on_the_sign_in_screen() {
     ]);
     assert_eq!(s.dialog, None);
 }
+
+fn history(from: Seq, to: Seq) -> Vec<ChatMessage> {
+    (from..to)
+        .map(|s| msg(&format!("m{s}"), Some(s), 2, "2025-03-05T10:00:00Z"))
+        .collect()
+}
+
+#[test]
+fn only_the_open_conversations_timeline_is_kept_in_memory() {
+    let s = run([
+        started(Some(session()), None, None),
+        list(vec![conv(1, 0), conv(2, 0)]),
+        Action::Select(1),
+        Action::MessagesLoaded {
+            conversation_id: 1,
+            messages: history(1, 51),
+            limit: 50,
+        },
+        Action::Select(2),
+        Action::MessagesLoaded {
+            conversation_id: 2,
+            messages: history(60, 110),
+            limit: 50,
+        },
+    ]);
+    assert_eq!(s.timelines.keys().collect::<Vec<_>>(), [&2]);
+    // Back to the first: read again from the cache (the chat pane sees it unloaded).
+    let s = s.reduce(Action::Select(1));
+    assert!(!s.timelines.contains_key(&1));
+    assert!(!s.timelines.contains_key(&2));
+}
+
+#[test]
+fn a_search_hit_far_back_opens_a_window_and_going_to_the_newest_reads_the_newest_page_again() {
+    let s = run([
+        started(Some(session()), None, None),
+        list(vec![conv(1, 0)]),
+        Action::Select(1),
+        Action::MessagesLoaded {
+            conversation_id: 1,
+            messages: history(99_950, 100_000),
+            limit: 50,
+        },
+        Action::JumpTo {
+            conversation_id: 1,
+            seq: 50_000,
+        },
+        Action::AroundLoaded {
+            conversation_id: 1,
+            seq: 50_000,
+            older: history(49_951, 50_001),
+            newer: history(50_001, 50_051),
+            limit: 50,
+        },
+    ]);
+    let t = &s.timelines[&1];
+    assert_eq!(t.messages.len(), 100);
+    assert!(t.has_newer && t.has_more && t.page_loaded);
+    // A message written while reading the past sends the list to the newest page.
+    let s = s.reduce(Action::MessageUpserted(msg(
+        "mine",
+        None,
+        1,
+        "2025-03-05T11:00:00Z",
+    )));
+    assert!(!s.timelines[&1].page_loaded, "the chat pane reads it again");
+    assert_eq!(s.timelines[&1].messages.len(), 100, "shown until it comes");
+    let mut newest = history(99_951, 100_000);
+    newest.push(msg("mine", None, 1, "2025-03-05T11:00:00Z"));
+    let s = s.reduce(Action::MessagesLoaded {
+        conversation_id: 1,
+        messages: newest,
+        limit: 50,
+    });
+    let t = &s.timelines[&1];
+    assert_eq!(t.oldest_seq(), Some(99_951));
+    assert!(!t.has_newer);
+    assert_eq!(t.messages.last().unwrap().client_id, "mine");
+    // "Jump to newest" at the live end changes nothing to read.
+    assert!(s.reduce(Action::ToNewest(1)).timelines[&1].page_loaded);
+}
+
+#[test]
+fn a_window_around_a_hit_arriving_after_another_conversation_opened_is_dropped() {
+    let s = run([
+        started(Some(session()), None, None),
+        list(vec![conv(1, 0), conv(2, 0)]),
+        Action::Select(2),
+        Action::AroundLoaded {
+            conversation_id: 1,
+            seq: 10,
+            older: history(1, 11),
+            newer: vec![],
+            limit: 50,
+        },
+    ]);
+    assert!(!s.timelines.contains_key(&1));
+}

@@ -68,6 +68,18 @@ macro_rules! for_each_command {
                 /// Page size (the core caps it at `confab_model::MESSAGES_PAGE_MAX`).
                 limit: u32,
             } -> Vec<$crate::ipc::ChatMessage>;
+            /// A page of messages (ascending) newer than `after_seq`, read from the cache:
+            /// scrolling forward through a window of older history (opened at a search hit)
+            /// back to the newest. Fewer than `limit` sent messages: this page reaches the
+            /// newest, and ends with the unsent ones.
+            messages_after => MessagesAfter {
+                /// The conversation.
+                conversation_id: $crate::ConversationId,
+                /// Newer than this sequence.
+                after_seq: $crate::Seq,
+                /// Page size (the core caps it at `confab_model::MESSAGES_PAGE_MAX`).
+                limit: u32,
+            } -> Vec<$crate::ipc::ChatMessage>;
             /// Writes a message: stored and answered as pending at once, delivered by the outbox.
             send_message => SendMessage {
                 /// The conversation.

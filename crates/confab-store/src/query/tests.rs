@@ -110,6 +110,34 @@ fn pages_scroll_back_by_seq_and_unsent_messages_come_last_in_the_newest_page() {
 }
 
 #[test]
+fn pages_scroll_forward_from_far_back_and_the_last_one_ends_with_the_unsent_messages() {
+    let mut store = store_with_conversation();
+    for seq in 2..=11 {
+        store.apply_message(&message_from_ada(seq)).unwrap();
+    }
+    for n in 0..5 {
+        store
+            .enqueue_message(CONV, &format!("c-{n}"), "pending", &time(12 + n), 0)
+            .unwrap();
+    }
+    let seqs = |page: &[confab_model::ipc::ChatMessage]| -> Vec<Option<i64>> {
+        page.iter().map(|m| m.seq).collect()
+    };
+    // A full page of sent messages: more may follow, nothing unsent yet.
+    let page = store.messages_after(CONV, 3, 4).unwrap();
+    assert_eq!(seqs(&page), vec![Some(4), Some(5), Some(6), Some(7)]);
+    // The last page: the sent ones left, then every unsent one (more than the page size,
+    // so the page is long but its few sent rows still say it is the end).
+    let page = store.messages_after(CONV, 8, 4).unwrap();
+    assert_eq!(
+        seqs(&page),
+        vec![Some(9), Some(10), Some(11), None, None, None, None, None]
+    );
+    assert_eq!(page[3].client_id, "c-0");
+    assert!(store.messages_after(999, 0, 4).unwrap().is_empty());
+}
+
+#[test]
 fn incoming_lists_pending_requests_to_me_and_outgoing_lists_mine_newest_first() {
     let mut store = store_with_account();
     store
