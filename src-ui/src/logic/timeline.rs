@@ -460,13 +460,11 @@ pub(crate) mod tests {
     #[test]
     fn scrolling_back_through_a_long_history_keeps_at_most_five_pages() {
         let mut t = Timeline::from_page(page(9_950, 10_000), 50);
-        let mut before = t.oldest_seq().unwrap();
-        while before > 0 {
+        while t.has_more {
+            let before = t.oldest_seq().unwrap();
             t.loading_older = true;
-            let from = before.saturating_sub(50).max(0);
-            t.prepend_older(page(from, before), 50);
+            t.prepend_older(page(before.saturating_sub(50).max(0), before), 50);
             assert!(t.messages.len() <= MAX_LOADED, "{}", t.messages.len());
-            before = t.oldest_seq().unwrap();
         }
         assert_eq!(t.oldest_seq(), Some(0));
         assert_eq!(t.newest_seq(), Some(MAX_LOADED as Seq - 1));
