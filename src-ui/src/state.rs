@@ -422,7 +422,7 @@ impl AppState {
 
     /// A window in the past is marked unread, so the chat pane reads the newest page; its rows
     /// stay on screen until that page replaces them.
-    fn to_newest(&mut self, id: ConversationId) {
+    fn read_newest_again(&mut self, id: ConversationId) {
         if let Some(t) = self.timelines.get_mut(&id) {
             if t.has_newer {
                 t.page_loaded = false;
@@ -551,13 +551,13 @@ impl Reducible for AppState {
                         .insert(conversation_id, Timeline::around(seq, older, newer, limit));
                 }
             }
-            Action::ToNewest(id) => s.to_newest(id),
+            Action::ToNewest(id) => s.read_newest_again(id),
             Action::MessageUpserted(m) => {
                 let id = m.conversation_id;
                 let t = s.timelines.entry(id).or_default();
                 if t.has_newer {
                     // Written while reading the past: the list goes to the newest, where it is.
-                    s.to_newest(id);
+                    s.read_newest_again(id);
                 } else {
                     t.insert_accepted(m);
                 }
