@@ -70,7 +70,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
         .map(|m| (m.client_id.clone(), m.sender_id == me));
     let live_end = !timeline.has_newer;
     {
-        let (list_ref, scroll) = (list_ref.clone(), scroll.clone());
+        let (list_ref, scroll, away) = (list_ref.clone(), scroll.clone(), away.clone());
         use_effect_with((id, first, last), move |(_, _, last)| {
             if let Some(el) = list_ref.cast::<Element>() {
                 let mine = last.as_ref().is_some_and(|(_, mine)| *mine);
@@ -79,6 +79,9 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 } else if let Some((cid, offset)) = scroll.anchor.borrow().as_ref() {
                     restore(&el, cid, *offset);
                 }
+                // Not only on scroll: the newest page replacing a window in the past may leave
+                // the view where it was, with no scroll event to say the reader is home.
+                away.set(is_away(&el, !live_end));
             }
         });
     }
@@ -152,7 +155,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
             let bottom = from_bottom < BOTTOM_SLACK;
             scroll.at_bottom.set(bottom);
             scroll.anchor.replace(top_row(&el));
-            away.set(has_newer || from_bottom > el.client_height());
+            away.set(is_away(&el, has_newer));
             if el.scroll_top() < LOAD_MARGIN {
                 if let Some(before) = older {
                     effects::older(d.clone(), id, before);
@@ -237,6 +240,13 @@ pub fn message_list(props: &MessageListProps) -> Html {
         }
         </div>
     }
+}
+
+/// Whether "Jump to newest" is offered: the newest messages are not loaded, or more than a
+/// screen below.
+fn is_away(list: &Element, has_newer: bool) -> bool {
+    has_newer
+        || list.scroll_height() - list.scroll_top() - list.client_height() > list.client_height()
 }
 
 /// The message row at the top edge of `list`'s view: its client id and how far (px) its top
