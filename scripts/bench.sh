@@ -8,6 +8,10 @@
 #           painted, and the idle memory and CPU of the app with its WebKit processes
 #           against an empty WebKitGTK window, the floor under it
 #           (tests/examples/bench_app.rs says what it measures and how).
+#        scripts/bench.sh history [--messages N] [--runs N] [--pages N]
+#   history: a conversation of 100,000 cached messages in the window: open and paint, scroll
+#           back 10,000 messages (DOM rows, web process growth), a search hit halfway back
+#           (tests/examples/bench_history.rs).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,9 +34,16 @@ case "$which" in
     cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
     exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_app" "$@"
     ;;
+  history)
+    scripts/bootstrap.sh test
+    (cd src-ui && trunk build --quiet)
+    cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
+    exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_history" "$@"
+    ;;
   *)
     echo "usage: $0 pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]" >&2
     echo "       $0 app [--runs N] [--idle-secs S]" >&2
+    echo "       $0 history [--messages N] [--runs N] [--pages N]" >&2
     exit 2
     ;;
 esac
