@@ -8,6 +8,10 @@
 #           painted, and the idle memory and CPU of the app with its WebKit processes
 #           against an empty WebKitGTK window, the floor under it
 #           (tests/examples/bench_app.rs says what it measures and how).
+#        scripts/bench.sh team [--runs N]
+#   team:   the same app with 2,000 conversations and 500 teammates: the sidebar painted from
+#           the start of the page, one keystroke of filtering in the switcher and the picker
+#           (tests/examples/bench_team.rs).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,9 +34,16 @@ case "$which" in
     cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
     exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_app" "$@"
     ;;
+  team)
+    scripts/bootstrap.sh test
+    (cd src-ui && trunk build --quiet)
+    cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
+    exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_team" "$@"
+    ;;
   *)
     echo "usage: $0 pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]" >&2
     echo "       $0 app [--runs N] [--idle-secs S]" >&2
+    echo "       $0 team [--runs N]" >&2
     exit 2
     ;;
 esac

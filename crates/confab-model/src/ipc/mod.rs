@@ -98,11 +98,21 @@ impl ConversationsUpdate {
             *list = self.conversations;
             return;
         }
-        list.retain(|held| !self.removed.contains(&held.id));
+        if !self.removed.is_empty() {
+            let removed: std::collections::HashSet<ConversationId> =
+                self.removed.into_iter().collect();
+            list.retain(|held| !removed.contains(&held.id));
+        }
+        // Found through an index: the first sync can change thousands of a list of thousands.
+        let mut at: std::collections::HashMap<ConversationId, usize> =
+            list.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
         for c in self.conversations {
-            match list.iter_mut().find(|held| held.id == c.id) {
-                Some(held) => *held = c,
-                None => list.push(c),
+            match at.get(&c.id) {
+                Some(&i) => list[i] = c,
+                None => {
+                    at.insert(c.id, list.len());
+                    list.push(c);
+                }
             }
         }
         list.sort_by(|a, b| b.sort_key.cmp(&a.sort_key).then(b.id.cmp(&a.id)));
