@@ -2,6 +2,8 @@
 //! the DOM (it is windowed), scrolling to the bottom shows the last conversation, and the quick
 //! switcher finds one far down the list, opens it and the sidebar scrolls to it.
 
+use std::time::Duration;
+
 use anyhow::{ensure, Result};
 use confab_e2e::steps::sign_in;
 use confab_e2e::window::fresh_artifacts;
@@ -57,8 +59,11 @@ async fn big_sidebar(desktop: Desktop) -> Result<()> {
 
     // When she signs in and the sync has brought them all.
     sign_in(&mut app, &backend, &email, &password).await?;
+    // (The first sync pages through 600 conversations: longer than a click's wait.)
     let rows = app
-        .wait_script(SIDEBAR_ROWS, |v| v[1] == json!(total))
+        .wait_script_for(Duration::from_secs(120), SIDEBAR_ROWS, |v| {
+            v[1] == json!(total)
+        })
         .await?;
     app.screenshot("big-sidebar").await?;
 
