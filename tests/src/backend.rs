@@ -199,6 +199,35 @@ impl Backend {
         Ok(())
     }
 
+    /// Posts `n` messages from demo user `sender` into `conversation` straight through the
+    /// backend's store ("history {i}"), 5,000 to a transaction: a long history in seconds.
+    ///
+    /// # Errors
+    /// The database refused (not a member, say).
+    pub async fn seed_history(&self, sender: usize, conversation: i64, n: usize) -> Result<()> {
+        let user = self.demo.users[sender].user.clone();
+        for start in (0..n).step_by(5000) {
+            let (end, user) = ((start + 5000).min(n), user.clone());
+            self.state
+                .db()
+                .write(move |c| {
+                    for i in start..end {
+                        confab_server::store::chat::post_message(
+                            c,
+                            conversation,
+                            &user,
+                            &format!("history {i}"),
+                            &format!("history-{i}"),
+                        )?;
+                    }
+                    Ok::<_, confab_server::store::StoreError>(())
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding history: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// The conversation of user `i` whose members are exactly `members`.
     ///
     /// # Errors

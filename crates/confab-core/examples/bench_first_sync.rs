@@ -43,10 +43,9 @@ async fn main() -> anyhow::Result<()> {
             })
             .await;
         match e {
-            UiEvent::Conversations(u) if first_screen.is_none() => {
-                if u.conversations.iter().any(|c| c.id == conv)
-                    && alice.core.messages(conv, None, 50).await?.len() == 50
-                {
+            UiEvent::Conversations(u) => {
+                let listed = first_screen.is_none() && u.conversations.iter().any(|c| c.id == conv);
+                if listed && alice.core.messages(conv, None, 50).await?.len() == 50 {
                     first_screen = Some(t0.elapsed());
                 }
             }
