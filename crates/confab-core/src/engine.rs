@@ -105,6 +105,9 @@ pub(crate) struct Engine {
     /// The backend predates first syncs by snapshot (its head carries no count): a fresh cache
     /// pages the whole log from 0, oldest first, as before.
     old_first_sync: bool,
+    /// A snapshot was stored this session: a cursor still at 0 means the log was empty at its
+    /// head, and sync pages on from there (snapshotting again would loop).
+    snapshot_taken: bool,
     typing_out: TypingOut,
     typing_in: TypingIn,
     /// Who is in each room right now, with the name the backend signed in their channel data.
@@ -144,6 +147,7 @@ impl Engine {
             planner: SyncPlanner::new(),
             backfill,
             old_first_sync: false,
+            snapshot_taken: false,
             typing_out: TypingOut::default(),
             typing_in: TypingIn::default(),
             presence: BTreeMap::new(),
@@ -659,7 +663,7 @@ impl Engine {
                 return;
             }
         };
-        if cursor == 0 && !self.old_first_sync {
+        if cursor == 0 && !self.old_first_sync && !self.snapshot_taken {
             // A fresh cache: the newest screen first (a snapshot at the head), then the
             // history below it in the background, while sync goes on from the head.
             match self.api.sync_head().await {
@@ -677,7 +681,7 @@ impl Engine {
             self.planner.page_failed(now, true);
             return;
         }
-        if cursor == 0 {
+        if cursor == 0 && self.old_first_sync {
             self.first_sync = true;
         }
         let changes = page.changes.clone();
@@ -692,7 +696,7 @@ impl Engine {
         };
         self.planner.page_done(now, page.has_more);
         self.after_page(pusher, &page.changes, &applied).await;
-        if cursor == 0 || self.first_sync {
+        if (cursor == 0 && self.old_first_sync) || self.first_sync {
             // The first catch-up of a fresh cache is history, not news: mark it notified.
             self.first_sync = page.has_more;
             let _ = self.db.run(move |s| s.advance_notified_cursor(next)).await;
@@ -770,6 +774,7 @@ impl Engine {
             }
         };
         if first.is_some() {
+            self.snapshot_taken = true;
             self.backfill.begun(now, history);
         }
         self.first_sync = false;
