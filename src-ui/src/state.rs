@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use confab_model::ipc::{
-    ChatMessage, ConnectionStatus, ConversationSummary, ConversationsUpdate, NavigateTarget,
-    RequestLists, SessionInfo, Startup, Teammate, UiEvent,
+    ChatMessage, ConnectionStatus, ConversationSummary, ConversationsUpdate, HistoryProgress,
+    NavigateTarget, RequestLists, SessionInfo, Startup, Teammate, UiEvent,
 };
 use confab_model::{ConversationId, KnowledgeStatus, RequestId, Seq, UserId};
 use yew::Reducible;
@@ -105,6 +105,8 @@ pub struct AppState {
     /// A message to show and highlight (a search hit): the message list loads older pages until
     /// it holds it, then scrolls to it. Cleared when another conversation opens.
     pub highlight: Option<(ConversationId, Seq)>,
+    /// A first sync's history loading in the background (the sidebar's progress bar).
+    pub history: Option<HistoryProgress>,
 }
 
 impl Default for AppState {
@@ -134,6 +136,7 @@ impl Default for AppState {
             now_ms: 0,
             offset_min: 0,
             highlight: None,
+            history: None,
         }
     }
 }
@@ -359,6 +362,7 @@ impl AppState {
                 self.sign_in_notice = Some(reason);
             }
             UiEvent::Notice { message } => self.toast = Some(message),
+            UiEvent::History { progress } => self.history = progress,
             UiEvent::Navigate(target) => match target {
                 NavigateTarget::Conversation(id) => {
                     self.dialog = None;
@@ -465,8 +469,10 @@ impl Reducible for AppState {
                 server_url,
                 notice,
                 connection,
+                history,
             }) => {
                 s.server_url = server_url.unwrap_or_default();
+                s.history = history;
                 s.apply_event(UiEvent::Connection(connection));
                 match session {
                     Some(session) => {

@@ -35,6 +35,7 @@ use tokio::time::Instant;
 
 use crate::db::Db;
 use crate::feed::{Changes, Feed};
+use crate::history::Backfill;
 use crate::notify;
 use crate::rest::{Api, ApiError};
 use crate::shared::Shared;
@@ -99,6 +100,14 @@ pub(crate) struct Engine {
     /// Wakes the outbox sender.
     kick: Arc<Notify>,
     planner: SyncPlanner,
+    /// A first sync's history, loaded in the background below the snapshot's head.
+    backfill: Backfill,
+    /// The backend predates first syncs by snapshot (its head carries no count): a fresh cache
+    /// pages the whole log from 0, oldest first, as before.
+    old_first_sync: bool,
+    /// A snapshot was stored this session: a cursor still at 0 means the log was empty at its
+    /// head, and sync pages on from there (snapshotting again would loop).
+    snapshot_taken: bool,
     typing_out: TypingOut,
     typing_in: TypingIn,
     /// Who is in each room right now, with the name the backend signed in their channel data.
@@ -106,7 +115,7 @@ pub(crate) struct Engine {
     rooms: BTreeSet<i64>,
     wake: WakeDetector,
     next_wake_tick: std::time::Instant,
-    /// Paging through the first catch-up of a fresh cache (cursor was 0).
+    /// Paging through the first catch-up of a fresh cache from 0 (an older backend).
     first_sync: bool,
     /// When the last reconnect after [`TERMINATED`] started.
     last_terminated_reconnect: Option<std::time::Instant>,
@@ -125,6 +134,7 @@ impl Engine {
             shared,
             kick,
         } = parts;
+        let backfill = Backfill::new(api.clone(), db.clone(), feed.clone(), Arc::clone(&shared));
         Engine {
             me,
             my_name,
@@ -135,6 +145,9 @@ impl Engine {
             commands,
             kick,
             planner: SyncPlanner::new(),
+            backfill,
+            old_first_sync: false,
+            snapshot_taken: false,
             typing_out: TypingOut::default(),
             typing_in: TypingIn::default(),
             presence: BTreeMap::new(),
@@ -172,6 +185,7 @@ impl Engine {
             }
         }
         self.planner.request_now(Instant::now().into_std());
+        self.backfill.resume(Instant::now().into_std()).await;
         let shared = Arc::clone(&self.shared);
         loop {
             while self.planner.poll_start() {
@@ -180,8 +194,15 @@ impl Engine {
             if self.shared.is_ended() {
                 return;
             }
+            // One history page at a time, between live pages and events: the select below
+            // returns at once while the next one is due, after whatever else is ready.
+            self.backfill.run_due(self.planner.is_busy()).await;
+            if self.shared.is_ended() {
+                return;
+            }
             let deadline = [
                 self.planner.poll_timeout(),
+                self.backfill.poll_timeout(Instant::now().into_std()),
                 self.typing_out.poll_timeout(),
                 self.typing_in.poll_timeout(),
                 self.reconnect_at,
@@ -368,6 +389,7 @@ impl Engine {
             }
         }
         self.planner.handle_timeout(now);
+        self.backfill.handle_timeout(now);
         for c in self.typing_out.handle_timeout(now) {
             self.send_typing(pusher, c, false).await;
         }
@@ -641,29 +663,25 @@ impl Engine {
                 return;
             }
         };
+        if cursor == 0 && !self.old_first_sync && !self.snapshot_taken {
+            // A fresh cache: the newest screen first (a snapshot at the head), then the
+            // history below it in the background, while sync goes on from the head.
+            match self.api.sync_head().await {
+                Ok(head) if head.total.is_some() => return self.reload(pusher, Some(head)).await,
+                Ok(_) => self.old_first_sync = true,
+                Err(e) => return self.sync_failed(pusher, e).await,
+            }
+        }
         let page = match self.api.sync(cursor, SYNC_PAGE_MAX).await {
             Ok(p) => p,
-            Err(ApiError::Unauthorized) => {
-                self.planner.page_failed(now, false);
-                self.shared.end_session();
-                return;
-            }
-            Err(e) if e.is_cursor_expired() => {
-                self.reload(pusher).await;
-                return;
-            }
-            Err(e) => {
-                tracing::info!(error = %e, "catch-up failed");
-                self.planner.page_failed(now, e.is_transient());
-                return;
-            }
+            Err(e) => return self.sync_failed(pusher, e).await,
         };
         if let Some(problem) = crate::sync_plan::page_problem(cursor, &page) {
             tracing::warn!(cursor, problem, "refused a sync page");
             self.planner.page_failed(now, true);
             return;
         }
-        if cursor == 0 {
+        if cursor == 0 && self.old_first_sync {
             self.first_sync = true;
         }
         let changes = page.changes.clone();
@@ -678,19 +696,46 @@ impl Engine {
         };
         self.planner.page_done(now, page.has_more);
         self.after_page(pusher, &page.changes, &applied).await;
-        if cursor == 0 || self.first_sync {
+        if (cursor == 0 && self.old_first_sync) || self.first_sync {
             // The first catch-up of a fresh cache is history, not news: mark it notified.
             self.first_sync = page.has_more;
             let _ = self.db.run(move |s| s.advance_notified_cursor(next)).await;
         }
     }
 
-    /// The backend can no longer serve the cursor: replace the cache's synced state with its
-    /// current one (see [`crate::reload`]), keeping the outbox, then sync from the head at once.
-    /// What the reload brings is history: nothing is notified.
-    async fn reload(&mut self, pusher: &Client) {
-        tracing::info!("the backend can no longer serve the sync cursor: reloading from scratch");
-        let snapshot = match crate::reload::fetch(&self.api).await {
+    /// A sync page (or the head before a first sync) failed.
+    async fn sync_failed(&mut self, pusher: &Client, e: ApiError) {
+        let now = Instant::now().into_std();
+        match e {
+            ApiError::Unauthorized => {
+                self.planner.page_failed(now, false);
+                self.shared.end_session();
+            }
+            e if e.is_cursor_expired() => self.reload(pusher, None).await,
+            e => {
+                tracing::info!(error = %e, "catch-up failed");
+                self.planner.page_failed(now, e.is_transient());
+            }
+        }
+    }
+
+    /// Replaces the cache's synced state with the backend's current one (see
+    /// [`crate::reload`]), keeping the outbox, then syncs from the head at once. What the reload
+    /// brings is history: nothing is notified. Two cases: the backend can no longer serve the
+    /// cursor (`first: None`), or a fresh cache's first sync (`first`: the head, read already,
+    /// with the count of the changes below it), which then loads that history in the
+    /// background.
+    async fn reload(&mut self, pusher: &Client, first: Option<confab_model::SyncHead>) {
+        let fetched = match first {
+            Some(head) => crate::reload::fetch_at(&self.api, head.seq).await,
+            None => {
+                tracing::info!(
+                    "the backend can no longer serve the sync cursor: reloading from scratch"
+                );
+                crate::reload::fetch(&self.api).await
+            }
+        };
+        let snapshot = match fetched {
             Ok(s) => s,
             Err(ApiError::Unauthorized) => {
                 self.planner.page_failed(Instant::now().into_std(), false);
@@ -705,15 +750,32 @@ impl Engine {
             }
         };
         let listed: Vec<i64> = snapshot.conversations.iter().map(|c| c.id).collect();
+        let total = first.and_then(|h| h.total);
         let stored = self
             .db
-            .run(move |s| s.write(|tx| tx.replace_synced(snapshot.as_reload())))
+            .run(move |s| {
+                s.write(|tx| {
+                    tx.replace_synced(snapshot.as_reload())?;
+                    // In the same transaction: a snapshot stored means its history is pending.
+                    if let Some(total) = total {
+                        tx.begin_history(snapshot.head, total)?;
+                    }
+                    tx.history()
+                })
+            })
             .await;
         let now = Instant::now().into_std();
-        if let Err(e) = stored {
-            tracing::error!(error = %e, "cannot store the reload");
-            self.planner.page_failed(now, false);
-            return;
+        let history = match stored {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store the reload");
+                self.planner.page_failed(now, false);
+                return;
+            }
+        };
+        if first.is_some() {
+            self.snapshot_taken = true;
+            self.backfill.begun(now, history);
         }
         self.first_sync = false;
         let kept = self

@@ -38,7 +38,15 @@ impl Core {
         // added to: sync brings its changes from my joining on, so only what is older than that
         // can be missing; asking below it never races a catch-up in progress). Offline, the
         // cache's page is the answer.
-        let joined = db.run(move |s| s.joined_seq(conversation_id)).await?;
+        let (joined, history) = db
+            .run(move |s| Ok((s.joined_seq(conversation_id)?, s.history()?)))
+            .await?;
+        // A first sync's history still loading: anything below its head may be missing yet
+        // (a conversation from the snapshot has no joining seq), so ask the server for it.
+        let joined = match history {
+            Some(h) if joined <= 0 => h.end,
+            _ => joined,
+        };
         let Ok(api) = self.api().await else {
             return Ok(page);
         };

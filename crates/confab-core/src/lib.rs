@@ -28,6 +28,8 @@ mod engine;
 mod error;
 mod facade;
 mod feed;
+mod history;
+pub mod history_plan;
 mod lifecycle;
 pub mod notify;
 pub mod outbox;

@@ -181,6 +181,8 @@ impl Core {
         }
         shared.clear_ended();
         shared.clear_online();
+        // The engine reports this account's own history load, if it has one.
+        shared.set_history(None);
         shared.set_status(ConnectionStatus::Connecting {
             retry_in_secs: None,
         });
@@ -252,6 +254,7 @@ impl Core {
             server_url,
             notice,
             connection,
+            history: self.inner.shared.history(),
         }
     }
 
@@ -400,6 +403,7 @@ impl Core {
         let path = cache_path(&self.inner.config.data_dir, &info);
         let _ = tokio::task::spawn_blocking(move || confab_store::remove_database(&path)).await;
         self.inner.shared.set_status(ConnectionStatus::Offline);
+        self.inner.shared.set_history(None);
         self.inner.shared.emit(UiEvent::SignedOut);
         deleted?;
         Ok(())

@@ -2,7 +2,9 @@
 //! (410 `cursor_expired`: the change log was compacted past it while the app was away, or the
 //! backend was restored from an older backup). As a first sign-in on a new computer: the head
 //! seq first, then the conversations, their recent history and the share requests; the cache's
-//! synced state is replaced in one transaction and sync continues from the head.
+//! synced state is replaced in one transaction and sync continues from the head. A first
+//! sign-in on a new computer does the same ([`fetch_at`]), so the newest screen comes first,
+//! and then loads the history below the head in the background (`history.rs`).
 //!
 //! What it never does: drop the outbox (unsent messages stay queued and are delivered once:
 //! the backend is idempotent on their client ids and the cache upgrades the optimistic row),
@@ -42,6 +44,14 @@ impl Snapshot {
 /// The first failed call; nothing is stored then, and the next sync tries again.
 pub(crate) async fn fetch(api: &Api) -> Result<Snapshot, ApiError> {
     let head = api.sync_head().await?.seq;
+    fetch_at(api, head).await
+}
+
+/// Reads the lists for a snapshot at `head`, read before (`GET /api/sync/head`).
+///
+/// # Errors
+/// As [`fetch`].
+pub(crate) async fn fetch_at(api: &Api, head: Seq) -> Result<Snapshot, ApiError> {
     let conversations = api.conversations().await?;
     let mut messages = Vec::new();
     for c in &conversations {

@@ -566,7 +566,25 @@ impl Api {
             .await
     }
 
-    /// `GET /api/sync/head`: the newest seq, where a reload from scratch starts syncing.
+    /// `GET /api/sync?until=`: a page of the history below `until` (a first sync's snapshot
+    /// head), after `since`.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn sync_history(
+        &self,
+        since: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<SyncPage, ApiError> {
+        self.get(&format!(
+            "/api/sync?since={since}&until={until}&limit={limit}"
+        ))
+        .await
+    }
+
+    /// `GET /api/sync/head`: the newest seq, where a reload from scratch starts syncing, and
+    /// (from servers that count) how many of the caller's changes lie below it.
     ///
     /// # Errors
     /// See [`ApiError`].

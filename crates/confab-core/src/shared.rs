@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use confab_model::ipc::{ConnectionStatus, FocusState, Notification, UiEvent};
+use confab_model::ipc::{ConnectionStatus, FocusState, HistoryProgress, Notification, UiEvent};
 use pusher_channels::proto::State;
 use tokio::sync::{broadcast, mpsc, watch, Notify};
 
@@ -43,6 +43,9 @@ pub(crate) struct Shared {
     /// Whether the realtime socket is signed in as the user now (`pusher:signin` succeeded on
     /// it): only such a socket is closed by a revocation.
     signed_in: watch::Sender<bool>,
+    /// A first sync's history loading in the background, as last reported to the window (for
+    /// a window that starts meanwhile).
+    history: Mutex<Option<HistoryProgress>>,
 }
 
 impl Shared {
@@ -66,6 +69,7 @@ impl Shared {
             outbox_now: AtomicBool::new(false),
             read_marks_now: AtomicBool::new(false),
             signed_in: watch::Sender::new(false),
+            history: Mutex::new(None),
         }
     }
 
@@ -145,6 +149,23 @@ impl Shared {
             *g = status.clone();
         }
         self.emit(UiEvent::Connection(status));
+    }
+
+    /// Where the history load stands now, for a window that starts meanwhile.
+    pub fn history(&self) -> Option<HistoryProgress> {
+        self.history.lock().ok().and_then(|h| *h)
+    }
+
+    /// Reports where the history load stands (`None`: complete, or none), keeping it for
+    /// [`Shared::history`]. An unchanged report is not repeated.
+    pub fn set_history(&self, progress: Option<HistoryProgress>) {
+        if let Ok(mut g) = self.history.lock() {
+            if *g == progress {
+                return;
+            }
+            *g = progress;
+        }
+        self.emit(UiEvent::History { progress });
     }
 
     pub fn socket_id(&self) -> Option<String> {

@@ -201,6 +201,14 @@ pub struct SyncQuery {
     #[serde(default)]
     #[cfg_attr(feature = "utoipa", param(minimum = 1, maximum = 500, default = 100))]
     pub limit: Option<u32>,
+    /// Return changes with a seq at most this (a history page: a client that loaded the
+    /// current state at a head pages the history below it). Must be at least `since` and at
+    /// most the newest seq. A `since` below the retention horizon is then served from the
+    /// horizon (what is older was compacted) instead of answering `cursor_expired`; the last
+    /// page's `nextSince` is `until`.
+    #[serde(default)]
+    #[cfg_attr(feature = "utoipa", param(minimum = 0))]
+    pub until: Option<Seq>,
 }
 
 /// `POST /api/pusher/auth` form body, exactly as pusher-js sends it (snake_case).

@@ -31,6 +31,10 @@ pub struct SyncPage {
 pub struct SyncHead {
     /// The newest seq stored; a valid `since` for `/api/sync`.
     pub seq: Seq,
+    /// How many changes up to `seq` the caller may see: what paging the history below the head
+    /// walks through (a first sync's progress bar). Absent from servers before it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 /// A stored change, tagged by `type`: `{"type":"message","seq":5,"message":{…}}`.

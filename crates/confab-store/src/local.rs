@@ -15,14 +15,14 @@ pub(crate) const NOTIFIED_CURSOR: &str = "notified_cursor";
 /// UI settings live in `meta` under this prefix, apart from the store's own keys.
 const SETTING_PREFIX: &str = "ui.";
 
-fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
-fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -11,6 +11,7 @@ pub mod chat_pane;
 pub mod composer;
 pub mod conversation_item;
 pub mod group_dialog;
+pub mod history_progress;
 pub mod icon;
 pub mod main_view;
 pub mod message_list;

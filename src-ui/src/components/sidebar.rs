@@ -11,6 +11,7 @@ use yew::prelude::*;
 
 use crate::components::avatar::Avatar;
 use crate::components::conversation_item::ConversationItem;
+use crate::components::history_progress::HistoryProgressBar;
 use crate::components::icon::{Glyph, Icon};
 use crate::components::request_item::RequestItem;
 use crate::components::windowed_list::WindowedList;
@@ -168,6 +169,7 @@ pub fn sidebar() -> Html {
                     <Icon glyph={Glyph::SignOut} />
                 </button>
             </header>
+            <HistoryProgressBar />
             <div class="split" ref={split_ref}>
                 <section class="pane conversations" ref={top_ref} aria-label="Conversations">
                     <div class="pane-title">

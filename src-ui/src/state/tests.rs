@@ -46,6 +46,7 @@ fn started(session: Option<SessionInfo>, server_url: Option<&str>, notice: Optio
         server_url: server_url.map(str::to_owned),
         notice: notice.map(str::to_owned),
         connection: ConnectionStatus::Offline,
+        history: None,
     })
 }
 
@@ -539,4 +540,41 @@ fn a_window_around_a_hit_arriving_after_another_conversation_opened_is_dropped()
         },
     ]);
     assert!(!s.timelines.contains_key(&1));
+}
+
+fn history_progress(done: u64, total: u64) -> Action {
+    Action::Event(UiEvent::History {
+        progress: Some(confab_model::ipc::HistoryProgress { done, total }),
+    })
+}
+
+#[test]
+fn history_progress_rises_with_its_events_and_goes_when_the_history_is_complete() {
+    let s = Rc::new(AppState::default()).reduce(started(Some(session()), None, None));
+    assert_eq!(s.history, None);
+    let s = s.reduce(history_progress(0, 100_000));
+    let s = s.reduce(history_progress(12_500, 100_000));
+    assert_eq!(
+        s.history.map(|h| (h.done, h.total)),
+        Some((12_500, 100_000))
+    );
+    let s = s.reduce(Action::Event(UiEvent::History { progress: None }));
+    assert_eq!(s.history, None, "the bar goes");
+}
+
+#[test]
+fn a_window_that_starts_mid_load_shows_the_progress_and_signing_out_clears_it() {
+    let s = Rc::new(AppState::default()).reduce(Action::Started(Startup {
+        session: Some(session()),
+        server_url: None,
+        notice: None,
+        connection: ConnectionStatus::Connected,
+        history: Some(confab_model::ipc::HistoryProgress {
+            done: 40,
+            total: 90,
+        }),
+    }));
+    assert_eq!(s.history.map(|h| (h.done, h.total)), Some((40, 90)));
+    let s = s.reduce(Action::Event(UiEvent::SignedOut));
+    assert_eq!(s.history, None);
 }

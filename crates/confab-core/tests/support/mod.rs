@@ -404,6 +404,39 @@ pub async fn every_message(
     Ok(all)
 }
 
+/// Posts `n` messages from user `sender` into `conv` straight through the backend's store
+/// ("{tag} {i}", client id "{tag}-{i}"), 5,000 to a transaction: a long history in seconds,
+/// every message a change in the log as if posted over months.
+pub async fn seed_messages(
+    b: &Backend,
+    conv: i64,
+    sender: usize,
+    n: usize,
+    tag: &str,
+) -> Result<()> {
+    let user = b.users[sender].user.clone();
+    for start in (0..n).step_by(5000) {
+        let end = (start + 5000).min(n);
+        let (user, tag) = (user.clone(), tag.to_owned());
+        b.state
+            .db()
+            .write(move |c| {
+                for i in start..end {
+                    store::chat::post_message(
+                        c,
+                        conv,
+                        &user,
+                        &format!("{tag} {i}"),
+                        &format!("{tag}-{i}"),
+                    )?;
+                }
+                Ok::<_, anyhow::Error>(())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// A conversation between users `a` and `b`, created by `a` through the REST API.
 pub async fn conversation(b: &Backend, a: usize, other: usize) -> Result<i64> {
     let api = b.api(a).await?;

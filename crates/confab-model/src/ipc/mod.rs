@@ -388,6 +388,23 @@ pub enum UiEvent {
         /// A sentence for the user.
         message: String,
     },
+    /// How far loading the history of a first sync has come (throttled: a few a second);
+    /// `None` once it is all loaded (or there is none to load).
+    History {
+        /// Changes walked through of the total, or `None` when done.
+        progress: Option<HistoryProgress>,
+    },
+}
+
+/// A first sync's history loading in the background: `done` of `total` changes (the server's
+/// count of the account's changes below the head the sync started from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryProgress {
+    /// Changes walked through so far (never above `total`).
+    pub done: u64,
+    /// Changes to walk through in all.
+    pub total: u64,
 }
 
 /// What the window needs to show its first screen (the `start` command); the lists follow on
@@ -405,6 +422,9 @@ pub struct Startup {
     pub notice: Option<String>,
     /// The realtime connection right now (events report later changes).
     pub connection: ConnectionStatus,
+    /// History still loading in the background ([`UiEvent::History`] reports later changes).
+    #[serde(default)]
+    pub history: Option<HistoryProgress>,
 }
 
 /// Where a notification leads.

@@ -87,6 +87,55 @@ pub fn page_after(
     Ok(Ok(page))
 }
 
+/// A history page: the changes visible to `user` with `since < seq <= until`, read in one
+/// snapshot with the horizon and the counter. `Err(AheadOfLog)` when `until` is above the newest
+/// seq (the database is older than the client's view). A `since` below the horizon is served
+/// from the horizon: what is older was compacted, and a client paging history wants what is
+/// left rather than a reload. The last page's `next_since` is `until`.
+///
+/// # Errors
+/// As [`changes_since`].
+pub fn history_page(
+    c: &dyn Sql,
+    user: UserId,
+    since: Seq,
+    until: Seq,
+    limit: u32,
+) -> Result<Result<SyncPage, CursorProblem>, StoreError> {
+    let horizon = crate::store::retention::horizon(c)?;
+    let head = crate::store::retention::head(c)?;
+    if until > head {
+        return Ok(Err(CursorProblem::AheadOfLog));
+    }
+    let mut page = changes_between(c, user, since.max(horizon), until, limit)?;
+    page.next_since = page.next_since.max(since);
+    if !page.has_more {
+        page.next_since = until;
+    }
+    Ok(Ok(page))
+}
+
+/// How many changes up to `until` (and above the horizon: older ones were compacted) `user`
+/// may see: the total a client paging the history below `until` walks through.
+///
+/// # Errors
+/// SQLite errors.
+pub fn count_visible(c: &dyn Sql, user: UserId, until: Seq) -> Result<u64, StoreError> {
+    let n: i64 = c.query_row(
+        &format!("SELECT COUNT(*) FROM changes ch WHERE seq <= ?2 AND {VISIBLE}"),
+        args![user, until],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Whether the change `ch` is visible to the user `?1`. A conversation's change is visible to
+/// its members from the change that made them members on (`joined_seq`): one primary-key
+/// lookup per candidate change.
+const VISIBLE: &str = "(user_a = ?1 OR user_b = ?1 OR EXISTS
+    (SELECT 1 FROM members m WHERE m.conversation_id = ch.conversation_id
+       AND m.user_id = ?1 AND m.joined_seq <= ch.seq))";
+
 /// The changes visible to `user` with seq above `since`, ascending, at most `limit`.
 ///
 /// # Errors
@@ -97,15 +146,23 @@ pub fn changes_since(
     since: Seq,
     limit: u32,
 ) -> Result<SyncPage, StoreError> {
-    // A conversation's change is visible to its members from the change that made them members
-    // on (`joined_seq`): one primary-key lookup per candidate change.
+    changes_between(c, user, since, Seq::MAX, limit)
+}
+
+/// The changes visible to `user` with `since < seq <= until`, ascending, at most `limit`.
+fn changes_between(
+    c: &dyn Sql,
+    user: UserId,
+    since: Seq,
+    until: Seq,
+    limit: u32,
+) -> Result<SyncPage, StoreError> {
     let rows: Vec<(Seq, String)> = c.query_map(
-        "SELECT seq, payload FROM changes ch
-         WHERE seq > ?2 AND (user_a = ?1 OR user_b = ?1 OR EXISTS
-             (SELECT 1 FROM members m WHERE m.conversation_id = ch.conversation_id
-                AND m.user_id = ?1 AND m.joined_seq <= ch.seq))
-         ORDER BY seq LIMIT ?3",
-        args![user, since, i64::from(limit) + 1],
+        &format!(
+            "SELECT seq, payload FROM changes ch WHERE seq > ?2 AND seq <= ?4 AND {VISIBLE}
+             ORDER BY seq LIMIT ?3"
+        ),
+        args![user, since, i64::from(limit) + 1, until],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let has_more = rows.len() > limit as usize;
