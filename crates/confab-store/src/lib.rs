@@ -62,7 +62,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use outbox::{OutboxItem, OutboxState};
 pub use query::{ConversationLabel, PREVIEW_CHARS};
 pub use reload::Reload;
-pub use search::{fts_query, RequestMatch};
+pub use search::{fts_query, RequestMatch, SearchCursor, SearchPage, MAX_SEARCH_PAGE};
 pub use store::{QueryCounts, Store, StoreTx, BUSY_TIMEOUT};
 
 /// Deletes an account's cache: the database file and its WAL and shared-memory companions.

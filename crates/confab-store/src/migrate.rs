@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         file: "0005_held_messages.sql",
         sql: include_str!("../migrations/0005_held_messages.sql"),
     },
+    Migration {
+        version: 6,
+        file: "0006_search_by_recency.sql",
+        sql: include_str!("../migrations/0006_search_by_recency.sql"),
+    },
 ];
 
 /// The schema version this build writes.
@@ -110,6 +115,7 @@ mod tests {
             3 => Some(include_str!("../fixtures/v0003.sql")),
             4 => Some(include_str!("../fixtures/v0004.sql")),
             5 => Some(include_str!("../fixtures/v0005.sql")),
+            6 => Some(include_str!("../fixtures/v0006.sql")),
             _ => None,
         }
     }
@@ -186,6 +192,13 @@ mod tests {
                     check_version_2_rows(&store);
                     check_version_4_rows(&store);
                     check_version_5_rows(&store);
+                }
+                6 => {
+                    check_version_1_rows(&store, start);
+                    check_version_2_rows(&store);
+                    check_version_4_rows(&store);
+                    check_version_5_rows(&store);
+                    check_version_6_rows(&store);
                 }
                 _ => unreachable!("add the checks for fixtures/v{start:04}.sql"),
             }
@@ -276,6 +289,21 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    fn check_version_6_rows(store: &Store) {
+        // Two messages share seq 3: both found, the one cached later first, and the index is
+        // whole.
+        let hits = store.search("plan", None, 10).unwrap();
+        let ids: Vec<&str> = hits.iter().map(|h| h.client_id.as_str()).collect();
+        assert_eq!(ids, ["c-v6", "c-ada-2"]);
+        store
+            .conn
+            .execute(
+                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .unwrap();
     }
 
     #[test]
