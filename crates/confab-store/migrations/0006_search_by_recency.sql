@@ -17,6 +17,11 @@
 --
 -- `prefix = '2 3'`: search as you type ends every query with a prefix; a 2- or 3-letter prefix
 -- is then one doclist read in order, instead of the merge of every word that starts with it.
+--
+-- A second column holds one token naming the message's conversation (`c42`), so a search within
+-- one conversation is an AND of two doclists that FTS5 walks together, skipping ahead, instead
+-- of reading every match of the word and dropping those of other conversations (180 ms for a
+-- word with few hits in the conversation). Searches match words in `content` only.
 
 DROP TRIGGER messages_fts_after_insert;
 DROP TRIGGER messages_fts_after_delete;
@@ -27,9 +32,13 @@ ALTER TABLE messages ADD COLUMN search_key INTEGER;
 -- Unique: FTS5 trusts its rowids to be; also how the index finds a hit's row (and its text,
 -- for the excerpt).
 CREATE UNIQUE INDEX messages_by_search_key ON messages (search_key);
+-- Computed when read (virtual): it costs no space in the table, only its token in the index.
+ALTER TABLE messages ADD COLUMN search_conversation TEXT
+    GENERATED ALWAYS AS ('c' || conversation_id) VIRTUAL;
 
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
     content,
+    search_conversation,
     content = 'messages',
     content_rowid = 'search_key',
     prefix = '2 3',
@@ -44,17 +53,22 @@ END;
 
 -- An indexed row (it has a key) leaves the index with the exact text it was indexed with.
 CREATE TRIGGER messages_fts_after_delete AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, content)
-        SELECT 'delete', old.search_key, old.content WHERE old.search_key IS NOT NULL;
+    INSERT INTO messages_fts (messages_fts, rowid, content, search_conversation)
+        SELECT 'delete', old.search_key, old.content, old.search_conversation
+        WHERE old.search_key IS NOT NULL;
     DELETE FROM messages_fts_pending WHERE local_id = old.local_id;
 END;
 
--- New text, or a new seq (the message was sent, or the server renumbered it): a new entry under
--- a new key.
-CREATE TRIGGER messages_fts_after_update AFTER UPDATE OF content, seq ON messages
-    WHEN old.content IS NOT new.content OR old.seq IS NOT new.seq BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, content)
-        SELECT 'delete', old.search_key, old.content WHERE old.search_key IS NOT NULL;
+-- New text, a new seq (the message was sent, or the server renumbered it) or another
+-- conversation: a new entry under a new key.
+CREATE TRIGGER messages_fts_after_update AFTER UPDATE OF content, seq, conversation_id
+    ON messages
+    WHEN old.content IS NOT new.content OR old.seq IS NOT new.seq
+        OR old.conversation_id IS NOT new.conversation_id
+BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content, search_conversation)
+        SELECT 'delete', old.search_key, old.content, old.search_conversation
+        WHERE old.search_key IS NOT NULL;
     UPDATE messages SET search_key = NULL
         WHERE local_id = new.local_id AND search_key IS NOT NULL;
     INSERT OR IGNORE INTO messages_fts_pending (local_id) VALUES (new.local_id);

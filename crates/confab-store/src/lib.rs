@@ -47,6 +47,8 @@ mod outbox;
 mod query;
 mod reload;
 mod search;
+#[cfg(test)]
+mod search_index_tests;
 mod store;
 #[cfg(test)]
 mod testing;

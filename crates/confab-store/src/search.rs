@@ -77,8 +77,8 @@ pub(crate) fn index_pending(conn: &Connection) -> Result<()> {
         ))?
         .execute([])?;
         conn.prepare_cached(
-            "INSERT INTO messages_fts (rowid, content)
-             SELECT m.search_key, m.content FROM messages_fts_pending p
+            "INSERT INTO messages_fts (rowid, content, search_conversation)
+             SELECT m.search_key, m.content, m.search_conversation FROM messages_fts_pending p
              JOIN messages m ON m.local_id = p.local_id",
         )?
         .execute([])?;
@@ -296,8 +296,8 @@ impl Store {
     /// markup.
     ///
     /// The cost is that of the page, not of every match: the index is keyed by recency and read
-    /// newest first (see `migrations/0006_search_by_recency.sql`). Within one conversation it
-    /// reads matches until the page is full, from every conversation.
+    /// newest first, and holds each message's conversation as a token (see
+    /// `migrations/0006_search_by_recency.sql`).
     ///
     /// # Errors
     /// SQLite errors.
@@ -308,8 +308,13 @@ impl Store {
         before: Option<SearchCursor>,
         limit: usize,
     ) -> Result<SearchPage> {
-        let Some(fts) = fts_query(query) else {
+        let Some(words) = fts_query(query) else {
             return Ok(SearchPage::default());
+        };
+        // The words in the text only; a conversation by its token (see the migration).
+        let fts = match conversation_id {
+            None => format!("content : ({words})"),
+            Some(id) => format!("content : ({words}) AND search_conversation : \"c{id}\""),
         };
         let limit = limit.min(MAX_SEARCH_PAGE);
         if limit == 0 {
@@ -326,28 +331,24 @@ impl Store {
                  FROM messages_fts
                  JOIN messages m ON m.search_key = messages_fts.rowid
                  JOIN conversations c ON c.id = m.conversation_id
-                 WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?5
-                     AND (?2 IS NULL OR m.conversation_id = ?2)
+                 WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2
                  ORDER BY messages_fts.rowid DESC
                  LIMIT ?3",
             )?
-            .query_map(
-                params![fts, conversation_id, wanted, EXCERPT_TOKENS, before],
-                |r| {
-                    Ok((
-                        SearchHit {
-                            conversation_id: r.get(0)?,
-                            conversation_title: r.get(1)?,
-                            client_id: r.get(2)?,
-                            seq: r.get(3)?,
-                            sender_name: r.get(4)?,
-                            excerpt: r.get(5)?,
-                            created_at: r.get(6)?,
-                        },
-                        r.get(7)?,
-                    ))
-                },
-            )?
+            .query_map(params![fts, before, wanted, EXCERPT_TOKENS], |r| {
+                Ok((
+                    SearchHit {
+                        conversation_id: r.get(0)?,
+                        conversation_title: r.get(1)?,
+                        client_id: r.get(2)?,
+                        seq: r.get(3)?,
+                        sender_name: r.get(4)?,
+                        excerpt: r.get(5)?,
+                        created_at: r.get(6)?,
+                    },
+                    r.get(7)?,
+                ))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         let more = rows.len() > limit;
         rows.truncate(limit);
