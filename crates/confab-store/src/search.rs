@@ -1,5 +1,6 @@
 //! Full-text search over message content (FTS5, kept in step by triggers; see
-//! `migrations/0002_search.sql`).
+//! `migrations/0002_search.sql`, and `migrations/0006_search_by_recency.sql` for the index keyed
+//! by recency that lets a page of newest hits cost only its hits).
 
 use confab_model::ipc::SearchHit;
 use confab_model::{ConversationId, KnowledgeRequest};
