@@ -38,6 +38,7 @@ use crate::feed::{Changes, Feed};
 use crate::history::Backfill;
 use crate::notify;
 use crate::rest::{Api, ApiError};
+use crate::search_upkeep::SearchUpkeep;
 use crate::shared::Shared;
 use crate::sync_plan::SyncPlanner;
 use crate::tls::{self, PolicyError};
@@ -121,6 +122,8 @@ pub(crate) struct Engine {
     last_terminated_reconnect: Option<std::time::Instant>,
     /// A reconnect after [`TERMINATED`] held back by [`TERMINATED_RECONNECT_GAP`].
     reconnect_at: Option<std::time::Instant>,
+    /// When to merge the search index, from the messages written.
+    search_upkeep: SearchUpkeep,
 }
 
 impl Engine {
@@ -157,6 +160,7 @@ impl Engine {
             first_sync: false,
             last_terminated_reconnect: None,
             reconnect_at: None,
+            search_upkeep: SearchUpkeep::default(),
         }
     }
 
@@ -196,7 +200,12 @@ impl Engine {
             }
             // One history page at a time, between live pages and events: the select below
             // returns at once while the next one is due, after whatever else is ready.
-            self.backfill.run_due(self.planner.is_busy()).await;
+            let brought = self.backfill.run_due(self.planner.is_busy()).await;
+            if brought > 0 {
+                // History pages are writes too: the index is merged once they have settled.
+                self.search_upkeep
+                    .written(Instant::now().into_std(), brought);
+            }
             if self.shared.is_ended() {
                 return;
             }
@@ -387,6 +396,10 @@ impl Engine {
                 let _ = pusher.check_now();
                 self.planner.request_now(now);
             }
+            // Idle upkeep, looked at every tick: never while a catch-up is running.
+            if !self.planner.is_busy() && self.search_upkeep.poll_merge(now) {
+                self.merge_search_index().await;
+            }
         }
         self.planner.handle_timeout(now);
         self.backfill.handle_timeout(now);
@@ -395,6 +408,21 @@ impl Engine {
         }
         for c in self.typing_in.handle_timeout(now) {
             self.emit_typing(c);
+        }
+    }
+
+    /// Merges the search index's segments on the cache's blocking thread. The engine waits for
+    /// it (about a second on a million messages): whatever it would do next needs the cache,
+    /// which the merge holds anyway.
+    async fn merge_search_index(&self) {
+        let started = std::time::Instant::now();
+        match self.db.run(|s| s.optimize_search()).await {
+            Ok(()) => tracing::info!(
+                ms = started.elapsed().as_millis(),
+                "merged the search index"
+            ),
+            // The index stays as it was, correct; the upkeep tries again later.
+            Err(e) => tracing::warn!(error = %e, "cannot merge the search index"),
         }
     }
 
@@ -641,6 +669,7 @@ impl Engine {
         if !applied.changed() {
             return;
         }
+        self.search_upkeep.written(Instant::now().into_std(), 1);
         if self.typing_in.on_message(m.conversation_id, m.sender_id) {
             self.emit_typing(m.conversation_id);
         }
@@ -695,6 +724,13 @@ impl Engine {
             }
         };
         self.planner.page_done(now, page.has_more);
+        let written = page
+            .changes
+            .iter()
+            .zip(&applied)
+            .filter(|(c, a)| matches!(c, Change::Message(_)) && a.changed())
+            .count();
+        self.search_upkeep.written(now, written);
         self.after_page(pusher, &page.changes, &applied).await;
         if (cursor == 0 && self.old_first_sync) || self.first_sync {
             // The first catch-up of a fresh cache is history, not news: mark it notified.
@@ -751,6 +787,7 @@ impl Engine {
         };
         let listed: Vec<i64> = snapshot.conversations.iter().map(|c| c.id).collect();
         let total = first.and_then(|h| h.total);
+        let reloaded = snapshot.as_reload().messages.len();
         let stored = self
             .db
             .run(move |s| {
@@ -778,6 +815,7 @@ impl Engine {
             self.backfill.begun(now, history);
         }
         self.first_sync = false;
+        self.search_upkeep.written(now, reloaded);
         let kept = self
             .db
             .run(|s| s.conversation_ids())

@@ -97,9 +97,8 @@ impl Core {
     ) -> Result<Vec<ChatMessage>, CoreError> {
         let limit = limit.clamp(1, MESSAGES_PAGE_MAX) as usize;
         let db = self.db().await?;
-        Ok(db
-            .run(move |s| s.messages_after(conversation_id, after_seq, limit))
-            .await?)
+        db.run(move |s| s.messages_after(conversation_id, after_seq, limit))
+            .await
     }
 
     /// Whether the server was found to have no older messages of a conversation than the cache.

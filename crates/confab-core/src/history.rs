@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use confab_model::ipc::HistoryProgress;
-use confab_model::SYNC_PAGE_MAX;
+use confab_model::{Change, SYNC_PAGE_MAX};
 use confab_store::HistoryState;
 
 use crate::db::Db;
@@ -87,11 +87,14 @@ impl Backfill {
     }
 
     /// Fetches and applies the next page if one is due and no live page (`live_busy`) goes
-    /// first.
-    pub async fn run_due(&mut self, live_busy: bool) {
+    /// first. Answers how many messages the page brought (for the search index's upkeep).
+    pub async fn run_due(&mut self, live_busy: bool) -> usize {
         if self.plan.poll_start(live_busy) {
-            self.page().await;
+            let brought = self.page().await;
             self.report(Instant::now());
+            brought
+        } else {
+            0
         }
     }
 
@@ -101,13 +104,22 @@ impl Backfill {
         }
     }
 
-    async fn page(&mut self) {
+    async fn page(&mut self) -> usize {
+        self.try_page().await.unwrap_or(0)
+    }
+
+    /// One page; `None` when none was stored.
+    async fn try_page(&mut self) -> Option<usize> {
         let state = match self.db.run(|s| s.history()).await {
             Ok(Some(s)) => s,
-            Ok(None) => return self.plan.page_done(Instant::now(), None),
+            Ok(None) => {
+                self.plan.page_done(Instant::now(), None);
+                return None;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the history load's state");
-                return self.plan.page_failed(Instant::now(), true);
+                self.plan.page_failed(Instant::now(), true);
+                return None;
             }
         };
         let fetched = self
@@ -120,27 +132,35 @@ impl Backfill {
             Err(ApiError::Unauthorized) => {
                 self.plan.page_failed(now, false);
                 self.shared.end_session();
-                return;
+                return None;
             }
             Err(e) if e.is_transient() => {
                 tracing::info!(error = %e, "a history page failed; retrying later");
-                return self.plan.page_failed(now, true);
+                self.plan.page_failed(now, true);
+                return None;
             }
             Err(e) => {
                 // The server cannot serve history up to the head this load began at (restored
                 // from an older backup): what is missing is paged by scrolling instead.
                 tracing::warn!(error = %e, "history cannot be loaded; giving it up");
                 let _ = self.db.run(|s| s.write(|tx| tx.begin_history(0, 0))).await;
-                return self.plan.page_failed(now, false);
+                self.plan.page_failed(now, false);
+                return None;
             }
         };
         let problem = crate::sync_plan::page_problem(state.cursor, &page)
             .or((page.next_since > state.end).then_some("a next cursor beyond the history's end"));
         if let Some(problem) = problem {
             tracing::warn!(cursor = state.cursor, problem, "refused a history page");
-            return self.plan.page_failed(now, true);
+            self.plan.page_failed(now, true);
+            return None;
         }
         let next = page.next_since;
+        let messages = page
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::Message(_)))
+            .count();
         let applied = self
             .db
             .run(move |s| s.apply_history_page(&page.changes, next))
@@ -158,10 +178,12 @@ impl Backfill {
                     self.feed.send(announce);
                 }
                 self.plan.page_done(now, applied.state.map(progress));
+                Some(messages)
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot apply a history page");
                 self.plan.page_failed(now, true);
+                None
             }
         }
     }

@@ -35,6 +35,7 @@ pub mod notify;
 pub mod outbox;
 mod reload;
 pub mod rest;
+mod search_upkeep;
 mod sender;
 pub mod session;
 mod shared;

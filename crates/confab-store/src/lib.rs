@@ -48,6 +48,8 @@ mod outbox;
 mod query;
 mod reload;
 mod search;
+#[cfg(test)]
+mod search_index_tests;
 mod store;
 #[cfg(test)]
 mod testing;
@@ -64,7 +66,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use outbox::{OutboxItem, OutboxState};
 pub use query::{ConversationLabel, PREVIEW_CHARS};
 pub use reload::Reload;
-pub use search::{fts_query, RequestMatch};
+pub use search::{fts_query, RequestMatch, SearchCursor, SearchPage, MAX_SEARCH_PAGE};
 pub use store::{QueryCounts, Store, StoreTx, BUSY_TIMEOUT};
 
 /// Deletes an account's cache: the database file and its WAL and shared-memory companions.

@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         file: "0005_held_messages.sql",
         sql: include_str!("../migrations/0005_held_messages.sql"),
     },
+    Migration {
+        version: 6,
+        file: "0006_search_by_recency.sql",
+        sql: include_str!("../migrations/0006_search_by_recency.sql"),
+    },
 ];
 
 /// The schema version this build writes.
@@ -110,6 +115,7 @@ mod tests {
             3 => Some(include_str!("../fixtures/v0003.sql")),
             4 => Some(include_str!("../fixtures/v0004.sql")),
             5 => Some(include_str!("../fixtures/v0005.sql")),
+            6 => Some(include_str!("../fixtures/v0006.sql")),
             _ => None,
         }
     }
@@ -186,6 +192,13 @@ mod tests {
                     check_version_2_rows(&store);
                     check_version_4_rows(&store);
                     check_version_5_rows(&store);
+                }
+                6 => {
+                    check_version_1_rows(&store, start);
+                    check_version_2_rows(&store);
+                    check_version_4_rows(&store);
+                    check_version_5_rows(&store);
+                    check_version_6_rows(&store);
                 }
                 _ => unreachable!("add the checks for fixtures/v{start:04}.sql"),
             }
@@ -276,6 +289,109 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    fn check_version_6_rows(store: &Store) {
+        // Two messages share seq 3: both found, the one cached later first, and the index is
+        // whole.
+        let hits = store.search("plan", None, 10).unwrap();
+        let ids: Vec<&str> = hits.iter().map(|h| h.client_id.as_str()).collect();
+        assert_eq!(ids, ["c-v6", "c-ada-2"]);
+        store
+            .conn
+            .execute(
+                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .unwrap();
+    }
+
+    /// The message search of version 5 (index keyed by local id, every match sorted).
+    fn search_at_version_5(conn: &Connection, fts: &str) -> Vec<(String, Option<i64>)> {
+        conn.prepare(
+            "SELECT m.client_id, m.seq FROM messages_fts
+             JOIN messages m ON m.local_id = messages_fts.rowid
+             WHERE messages_fts MATCH ?1
+             ORDER BY m.seq IS NULL DESC, m.seq DESC, m.local_id DESC",
+        )
+        .unwrap()
+        .query_map([fts], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_version_5_cache_of_many_messages_answers_every_search_the_same_once_migrated() {
+        // Given a version 5 cache whose history arrived after newer messages (local ids against
+        // seq order), with unsent messages, indexed as version 5 indexed,
+        let mut conn = database_at(5);
+        let words = ["deploy", "deployed", "lunch", "release", "review"];
+        for i in 0..400_i64 {
+            let seq = if i < 200 { 1_000 + i } else { 999 - i };
+            let text = format!(
+                "{} {} {i}",
+                words[(i % 5) as usize],
+                words[(i * 7 % 5) as usize]
+            );
+            let (id, seq, state) = if i % 37 == 0 {
+                (None, None, "pending")
+            } else {
+                (Some(10_000 + i), Some(seq), "sent")
+            };
+            conn.execute(
+                "INSERT INTO messages (id, conversation_id, seq, sender_id, sender_name, content,
+                     client_id, created_at, state)
+                 VALUES (?1, 10, ?2, 1, 'Me', ?3, ?4, '2024-01-01T00:00:00Z', ?5)",
+                rusqlite::params![id, seq, text, format!("m-{i}"), state],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO messages_fts (rowid, content)
+                 SELECT m.local_id, m.content FROM messages_fts_pending p
+                 JOIN messages m ON m.local_id = p.local_id;
+             DELETE FROM messages_fts_pending;",
+        )
+        .unwrap();
+        let queries = [
+            "deploy",
+            "depl",
+            "de",
+            "lunch rev",
+            "release 1",
+            "migration",
+            "on",
+        ];
+        let before: Vec<_> = queries
+            .iter()
+            .map(|q| search_at_version_5(&conn, &crate::fts_query(q).unwrap()))
+            .collect();
+        // when it is migrated,
+        migrate(&mut conn).unwrap();
+        let store = Store::from_migrated_connection(conn).unwrap();
+        // then every search finds the same messages in the same order, page after page.
+        for (query, expected) in queries.iter().zip(before) {
+            assert!(!expected.is_empty(), "{query}");
+            let mut found = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = store.search_page(query, None, cursor, 50).unwrap();
+                found.extend(page.hits.into_iter().map(|h| (h.client_id, h.seq)));
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(found, expected, "{query}");
+        }
+        store
+            .conn
+            .execute(
+                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .unwrap();
     }
 
     #[test]

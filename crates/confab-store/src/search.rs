@@ -1,5 +1,6 @@
 //! Full-text search over message content (FTS5, kept in step by triggers; see
-//! `migrations/0002_search.sql`).
+//! `migrations/0002_search.sql`, and `migrations/0006_search_by_recency.sql` for the index keyed
+//! by recency that lets a page of newest hits cost only its hits).
 
 use confab_model::ipc::SearchHit;
 use confab_model::{ConversationId, KnowledgeRequest};
@@ -27,19 +28,58 @@ const STOP_WORDS: &[&str] = &[
     "you",
 ];
 
+/// The most hits one page of [`Store::search_page`] holds, whatever the caller asks: a page
+/// costs its hits (each joined to its message, with an excerpt), so pages stay bounded.
+pub const MAX_SEARCH_PAGE: usize = 200;
+
+/// Where a page of search hits ended: pass it to [`Store::search_page`] for the next page.
+/// Opaque (the last hit's search key); valid while the query stays the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchCursor(i64);
+
+/// One page of message search hits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchPage {
+    /// Newest first.
+    pub hits: Vec<SearchHit>,
+    /// Where the next page starts; `None` when this page holds the last hit.
+    pub next: Option<SearchCursor>,
+}
+
 /// How many tokens of context a search excerpt carries around the match.
 const EXCERPT_TOKENS: i64 = 12;
 
-/// Indexes the messages written or changed since the last call, in one statement (see
+/// Indexes the messages written or changed since the last call, in one batch (see
 /// `migrations/0002_search.sql` for why not one by one). Called before every commit.
+///
+/// Each message is indexed under its search key (see `migrations/0006_search_by_recency.sql`):
+/// the key follows recency, so FTS5 can return the newest matches first without sorting.
 pub(crate) fn index_pending(conn: &Connection) -> Result<()> {
     let pending = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages_fts_pending)")?
         .query_row([], |r| r.get::<_, bool>(0))?;
     if pending {
+        // Row by row (SQLite evaluates the SET for each row after writing the one before), so
+        // the subquery sees the keys given earlier in this statement: messages sharing a seq
+        // take 0, 1, 2... in local id order, and the unique index never sees a duplicate.
+        conn.prepare_cached(&format!(
+            "UPDATE messages SET search_key = CASE
+                 WHEN seq IS NULL THEN {UNSENT_KEY_BASE} + local_id
+                 ELSE (min(max(seq, 0), {MAX_KEYED_SEQ}) << {SEQ_SHIFT}) + coalesce(
+                     (SELECT max(o.search_key) + 1 FROM messages o
+                      WHERE o.search_key BETWEEN min(max(messages.seq, 0), {MAX_KEYED_SEQ})
+                              << {SEQ_SHIFT}
+                          AND (min(max(messages.seq, 0), {MAX_KEYED_SEQ}) << {SEQ_SHIFT})
+                              + {SAME_SEQ_SLOTS} - 1)
+                     - (min(max(seq, 0), {MAX_KEYED_SEQ}) << {SEQ_SHIFT}),
+                     0)
+             END
+             WHERE local_id IN (SELECT local_id FROM messages_fts_pending)"
+        ))?
+        .execute([])?;
         conn.prepare_cached(
-            "INSERT INTO messages_fts (rowid, content)
-             SELECT m.local_id, m.content FROM messages_fts_pending p
+            "INSERT INTO messages_fts (rowid, content, search_conversation)
+             SELECT m.search_key, m.content, m.search_conversation FROM messages_fts_pending p
              JOIN messages m ON m.local_id = p.local_id",
         )?
         .execute([])?;
@@ -48,6 +88,18 @@ pub(crate) fn index_pending(conn: &Connection) -> Result<()> {
     }
     Ok(())
 }
+
+/// A sent message's search key is `seq << SEQ_SHIFT` plus its rank among the cached messages
+/// sharing that seq (only after a server was restored from a backup: one more per restore).
+const SEQ_SHIFT: u32 = 8;
+/// How many messages can share one seq before their keys would run into the next seq's (the
+/// unique index then refuses the commit rather than corrupt the order).
+const SAME_SEQ_SLOTS: i64 = 1 << SEQ_SHIFT;
+/// Unsent messages are keyed from here up, above every sent one.
+const UNSENT_KEY_BASE: i64 = 1 << 62;
+/// Seqs above this (none a real server reaches) are keyed as this one, so keys stay below
+/// [`UNSENT_KEY_BASE`].
+const MAX_KEYED_SEQ: i64 = (UNSENT_KEY_BASE >> SEQ_SHIFT) - 1;
 
 /// Turns what a user typed into an FTS5 query that always parses: every word becomes a quoted
 /// string (so `AND`, `OR`, `NOT`, `NEAR`, `*`, `^`, `:`, parentheses and stray quotes are plain
@@ -222,9 +274,8 @@ impl Store {
     }
 
     /// Messages whose text contains every word of `query` (the last word as a prefix), newest
-    /// first (unsent ones before all), optionally within one conversation. Any user input is
-    /// accepted: see [`fts_query`]; nothing searchable gives no hits. Excerpts are plain text
-    /// around the match, without markup.
+    /// first (unsent ones before all), optionally within one conversation: the first page of
+    /// [`Store::search_page`].
     ///
     /// # Errors
     /// SQLite errors.
@@ -234,34 +285,80 @@ impl Store {
         conversation_id: Option<ConversationId>,
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
-        let Some(fts) = fts_query(query) else {
-            return Ok(Vec::new());
+        Ok(self.search_page(query, conversation_id, None, limit)?.hits)
+    }
+
+    /// One page of the messages whose text contains every word of `query` (the last word as a
+    /// prefix), newest first (unsent ones before all, newest written first; messages sharing a
+    /// seq, which only a server restored from a backup makes, newest cached first), optionally
+    /// within one conversation, after the hits of the page `before` ended. At most `limit` hits,
+    /// and never more than [`MAX_SEARCH_PAGE`]. Any user input is accepted: see [`fts_query`];
+    /// nothing searchable gives no hits. Excerpts are plain text around the match, without
+    /// markup.
+    ///
+    /// The cost is that of the page, not of every match: the index is keyed by recency and read
+    /// newest first, and holds each message's conversation as a token (see
+    /// `migrations/0006_search_by_recency.sql`).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn search_page(
+        &self,
+        query: &str,
+        conversation_id: Option<ConversationId>,
+        before: Option<SearchCursor>,
+        limit: usize,
+    ) -> Result<SearchPage> {
+        let Some(words) = fts_query(query) else {
+            return Ok(SearchPage::default());
         };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut hits: Vec<SearchHit> = self
+        // The words in the text only; a conversation by its token (see the migration).
+        let fts = match conversation_id {
+            None => format!("content : ({words})"),
+            Some(id) => format!("content : ({words}) AND search_conversation : \"c{id}\""),
+        };
+        let limit = limit.min(MAX_SEARCH_PAGE);
+        if limit == 0 {
+            return Ok(SearchPage::default());
+        }
+        let before = before.map_or(i64::MAX, |c| c.0);
+        // One row more than the page: whether there is a next page.
+        let wanted = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+        let mut rows: Vec<(SearchHit, i64)> = self
             .conn
             .prepare_cached(
                 "SELECT m.conversation_id, c.title, m.client_id, m.seq, m.sender_name,
-                     snippet(messages_fts, 0, '', '', '…', ?4), m.created_at
+                     snippet(messages_fts, 0, '', '', '…', ?4), m.created_at, messages_fts.rowid
                  FROM messages_fts
-                 JOIN messages m ON m.local_id = messages_fts.rowid
+                 JOIN messages m ON m.search_key = messages_fts.rowid
                  JOIN conversations c ON c.id = m.conversation_id
-                 WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.conversation_id = ?2)
-                 ORDER BY m.seq IS NULL DESC, m.seq DESC, m.local_id DESC
+                 WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2
+                 ORDER BY messages_fts.rowid DESC
                  LIMIT ?3",
             )?
-            .query_map(params![fts, conversation_id, limit, EXCERPT_TOKENS], |r| {
-                Ok(SearchHit {
-                    conversation_id: r.get(0)?,
-                    conversation_title: r.get(1)?,
-                    client_id: r.get(2)?,
-                    seq: r.get(3)?,
-                    sender_name: r.get(4)?,
-                    excerpt: r.get(5)?,
-                    created_at: r.get(6)?,
-                })
+            .query_map(params![fts, before, wanted, EXCERPT_TOKENS], |r| {
+                Ok((
+                    SearchHit {
+                        conversation_id: r.get(0)?,
+                        conversation_title: r.get(1)?,
+                        client_id: r.get(2)?,
+                        seq: r.get(3)?,
+                        sender_name: r.get(4)?,
+                        excerpt: r.get(5)?,
+                        created_at: r.get(6)?,
+                    },
+                    r.get(7)?,
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more {
+            rows.last().map(|(_, key)| SearchCursor(*key))
+        } else {
+            None
+        };
+        let mut hits: Vec<SearchHit> = rows.into_iter().map(|(hit, _)| hit).collect();
         // Titled as the list titles them (a direct conversation by the other person's name):
         // one lookup per conversation among the hits.
         let mut titles: std::collections::HashMap<ConversationId, String> =
@@ -276,7 +373,7 @@ impl Store {
             };
             hit.conversation_title.clone_from(title);
         }
-        Ok(hits)
+        Ok(SearchPage { hits, next })
     }
 }
 
