@@ -1,19 +1,19 @@
-//! The idle footprint (issue 16, Linux): settings that make the web process hold less once the first
-//! screen is up, each measured with `scripts/bench.sh app` (BENCHMARKS.md, "Idle memory").
+//! The idle footprint (issue 16, Linux): settings that make the web process hold less once the
+//! first screen is up, each measured with `scripts/bench.sh app` (BENCHMARKS.md, "Idle memory").
 //!
 //! What the web process holds beyond an empty WebKitGTK window is mostly code (JavaScriptCore's
 //! and WebKit's pages the UI touches) and live data (the DOM, the UI's wasm module and its JS
-//! objects), not garbage: a JavaScriptCore GC or a release of WebKit's allocator frees under
-//! 2 MB there, so what is set here changes what gets compiled and cached, not when.
+//! objects), not garbage: a far more eager JavaScriptCore GC changed nothing and a release of
+//! WebKit's allocator freed 1.7 MB, so what is set here changes what gets compiled, not when.
 
 /// JavaScriptCore options for the web process, as `(variable, value)`: read by WebKit's web
 /// process when it starts, which inherits the app's environment.
 ///
 /// `useBBQJIT=false`: the UI's wasm runs in JavaScriptCore's in-place interpreter until a
 /// function is hot, then in the optimising tier (OMG), with no baseline-compiled copy of every
-/// function that ran once in between. 3–4 MB less idle PSS (baseline JIT code and the
-/// compiler's pages); the first screen renders no slower within the bench's noise. JavaScript
-/// keeps all its tiers.
+/// function that ran once in between. 2.5–3 MB less idle PSS (the baseline JIT's code and the
+/// compiler's pages: 53 → 50–52 MB above the empty window, 2026-12-06); the first screen
+/// rendered no slower within the bench's noise. JavaScript keeps all its tiers.
 pub const WEB_PROCESS_JSC_OPTIONS: &[(&str, &str)] = &[("JSC_useBBQJIT", "false")];
 
 /// Sets [`WEB_PROCESS_JSC_OPTIONS`] in this process's environment, so the web process WebKit
