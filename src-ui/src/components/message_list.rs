@@ -77,7 +77,11 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 if live_end && (scroll.at_bottom.get() || mine) {
                     el.set_scroll_top(el.scroll_height());
                 } else if let Some((cid, offset)) = scroll.anchor.borrow().as_ref() {
-                    restore(&el, cid, *offset);
+                    let moved = restore(&el, cid, *offset);
+                    // What the last restore did, for the end-to-end test to report.
+                    let _ = el.set_attribute("data-restored", &format!("{cid} {moved:?}"));
+                } else {
+                    let _ = el.set_attribute("data-restored", "no anchor");
                 }
                 // Not only on scroll: the newest page replacing a window in the past may leave
                 // the view where it was, with no scroll event to say the reader is home.
@@ -154,7 +158,11 @@ pub fn message_list(props: &MessageListProps) -> Html {
             let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
             let bottom = from_bottom < BOTTOM_SLACK;
             scroll.at_bottom.set(bottom);
-            scroll.anchor.replace(top_row(&el));
+            let anchor = top_row(&el);
+            // Diagnostics the end-to-end test reports (tests/tests/history.rs): the anchor as of
+            // the last scroll, and what the last restore did.
+            let _ = el.set_attribute("data-anchor", &format!("{anchor:?}"));
+            scroll.anchor.replace(anchor);
             away.set(is_away(&el, has_newer));
             if el.scroll_top() < LOAD_MARGIN {
                 if let Some(before) = older {
@@ -276,8 +284,9 @@ fn top_row(list: &Element) -> Option<(String, f64)> {
 }
 
 /// Scrolls `list` so the row of message `client_id` lies `offset` px below its top edge again
-/// (rows were added or dropped above it). Nothing when the row is gone.
-fn restore(list: &Element, client_id: &str, offset: f64) {
+/// (rows were added or dropped above it): by how much it moved the view (`None` when the row
+/// is gone).
+fn restore(list: &Element, client_id: &str, offset: f64) -> Option<i32> {
     let rows = list.children();
     let row = (0..rows.length())
         .filter_map(|i| rows.item(i))
@@ -289,7 +298,9 @@ fn restore(list: &Element, client_id: &str, offset: f64) {
         if by != 0 {
             list.set_scroll_top(list.scroll_top() + by);
         }
+        return Some(by);
     }
+    None
 }
 
 /// Scrolls `list` so the row of message `seq` sits in its middle; `false` when the row is not
