@@ -276,7 +276,10 @@ fn scroll_back_script(pages: usize) -> String {
            const was = first(); list.scrollTop = 0; waited = 0; \
            const check = () => {{ \
              maxRows = Math.max(maxRows, list.querySelectorAll('.message').length); \
-             if (first() !== was) {{ pages += 1; if (pages >= {pages}) done({{ pages, maxRows }}); else step(); }} \
+             if (first() !== was) {{ pages += 1; \
+               /* two frames: the list puts the row in view back after the rows land */ \
+               if (pages >= {pages}) done({{ pages, maxRows }}); \
+               else requestAnimationFrame(() => requestAnimationFrame(step)); }} \
              else if (++waited > 600) done({{ pages, maxRows }}); \
              else requestAnimationFrame(check); \
            }}; \
