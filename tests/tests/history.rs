@@ -60,7 +60,7 @@ const LIST: &str = "const list = document.querySelector('#message-list'); \
              anchorTop: row ? row.getBoundingClientRect().top - list.getBoundingClientRect().top : null, \
              beginning: !!list.querySelector('.history-start'), \
              jump: !!document.querySelector('#jump-newest'), \
-             restored: list.dataset.restored || null, anchor: list.dataset.anchor || null, scrollTop: list.scrollTop };";
+             restored: list.dataset.restored || null, scrollTop: list.scrollTop };";
 
 async fn list_state(app: &AppWindow) -> Result<Value> {
     Ok(app.client().execute(LIST, vec![]).await?)

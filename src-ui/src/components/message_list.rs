@@ -78,7 +78,8 @@ pub fn message_list(props: &MessageListProps) -> Html {
                     el.set_scroll_top(el.scroll_height());
                 } else if let Some((cid, offset)) = scroll.anchor.borrow().as_ref() {
                     let moved = restore(&el, cid, *offset);
-                    // What the last restore did, for the end-to-end test to report.
+                    // What the last restore did, for the end-to-end test to report (written here,
+                    // not on every scroll event).
                     let _ = el.set_attribute("data-restored", &format!("{cid} {moved:?}"));
                 } else {
                     let _ = el.set_attribute("data-restored", "no anchor");
@@ -158,11 +159,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
             let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
             let bottom = from_bottom < BOTTOM_SLACK;
             scroll.at_bottom.set(bottom);
-            let anchor = top_row(&el);
-            // Diagnostics the end-to-end test reports (tests/tests/history.rs): the anchor as of
-            // the last scroll, and what the last restore did.
-            let _ = el.set_attribute("data-anchor", &format!("{anchor:?}"));
-            scroll.anchor.replace(anchor);
+            scroll.anchor.replace(top_row(&el));
             away.set(is_away(&el, has_newer));
             if el.scroll_top() < LOAD_MARGIN {
                 if let Some(before) = older {
