@@ -12,6 +12,10 @@
 #   history: a conversation of 100,000 cached messages in the window: open and paint, scroll
 #           back 10,000 messages (DOM rows, web process growth), a search hit halfway back
 #           (tests/examples/bench_history.rs).
+#        scripts/bench.sh team [--runs N]
+#   team:   the same app with 2,000 conversations and 500 teammates: the sidebar painted from
+#           the start of the page, one keystroke of filtering in the switcher and the picker
+#           (tests/examples/bench_team.rs).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -34,16 +38,17 @@ case "$which" in
     cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
     exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_app" "$@"
     ;;
-  history)
+  history|team)
     scripts/bootstrap.sh test
     (cd src-ui && trunk build --quiet)
     cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
-    exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_history" "$@"
+    exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_$which" "$@"
     ;;
   *)
     echo "usage: $0 pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]" >&2
     echo "       $0 app [--runs N] [--idle-secs S]" >&2
     echo "       $0 history [--messages N] [--runs N] [--pages N]" >&2
+    echo "       $0 team [--runs N]" >&2
     exit 2
     ;;
 esac

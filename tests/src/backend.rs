@@ -169,6 +169,95 @@ impl Backend {
         Ok((user.id, api.with_token(login.token)))
     }
 
+    /// Seeds a big team straight into the database, in one transaction (through the REST API
+    /// 2,000 conversations take minutes): `people` more teammates ("Firstname Lastname", all
+    /// different) and `conversations` groups of Ada with two of them, titled
+    /// `"{Word} {word} NNNN"` (`NNNN` its number from 0, all different), each with one message,
+    /// posted in order: conversation 0 is the least recent, at the bottom of Ada's list. The
+    /// teammates cannot sign in. Returns the titles in that order.
+    ///
+    /// # Errors
+    /// The database refused.
+    pub async fn seed_team(&self, people: usize, conversations: usize) -> Result<Vec<String>> {
+        const FIRST: [&str; 25] = [
+            "Alice", "Bruno", "Chiara", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines",
+            "Jonas", "Kofi", "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven",
+            "Tamar", "Umar", "Vera", "Wen", "Yusuf", "Zofia",
+        ];
+        const LAST: [&str; 20] = [
+            "Abbott", "Becker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Horvat",
+            "Ivanova", "Jensen", "Kowalski", "Laurent", "Moreau", "Novak", "Okafor", "Petrov",
+            "Rossi", "Sato", "Tanaka", "Weber",
+        ];
+        const WORDS: [&str; 8] = [
+            "atlas", "beacon", "comet", "delta", "ember", "falcon", "glacier", "harbor",
+        ];
+        let (ada, grace, linus) = (
+            self.demo.users[ADA].user.clone(),
+            self.user_id(GRACE),
+            self.user_id(LINUS),
+        );
+        let titles: Vec<String> = (0..conversations)
+            .map(|i| {
+                let (a, b) = (WORDS[i % 8], WORDS[(i / 8) % 8]);
+                let mut head = a.to_owned();
+                head[..1].make_ascii_uppercase();
+                format!("{head} {b} {i:04}")
+            })
+            .collect();
+        let names: Vec<String> = (0..people)
+            .map(|i| {
+                let last = LAST[(i / FIRST.len()) % LAST.len()];
+                let round = i / (FIRST.len() * LAST.len());
+                let suffix = if round == 0 {
+                    String::new()
+                } else {
+                    format!(" {}", round + 1)
+                };
+                format!("{} {last}{suffix}", FIRST[i % FIRST.len()])
+            })
+            .collect();
+        let seeded = titles.clone();
+        self.state
+            .db()
+            .write(move |c| -> Result<(), confab_server::store::StoreError> {
+                // Nobody signs in as them: a hash no password matches.
+                let mut ids = Vec::with_capacity(people);
+                for (i, name) in names.iter().enumerate() {
+                    let email = format!("teammate{i}@team.example");
+                    ids.push(confab_server::store::users::create_user(c, &email, name, "-")?.id);
+                }
+                let pool: Vec<i64> = if ids.len() >= 2 {
+                    ids
+                } else {
+                    vec![grace, linus]
+                };
+                for (i, title) in seeded.iter().enumerate() {
+                    let others = [pool[i % pool.len()], pool[(i + 1) % pool.len()]];
+                    let created = confab_server::store::conversations::create(
+                        c,
+                        &ada,
+                        Some(title),
+                        &others,
+                        None,
+                    )?
+                    .into_conversation();
+                    let text = format!("Status of {title}");
+                    confab_server::store::chat::post_message(
+                        c,
+                        created.id,
+                        &ada,
+                        &text,
+                        &format!("team-seed-{i}"),
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the team: {e}"))?;
+        Ok(titles)
+    }
+
     /// Moves a stored message to another time (`created_at`, in the table and in the change the
     /// sync hands out): history from another season, for the clock and calendar tests.
     ///

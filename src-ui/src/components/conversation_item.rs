@@ -14,8 +14,10 @@ use crate::logic::text::badge;
 pub struct ConversationItemProps {
     /// The row.
     pub summary: ConversationSummary,
-    /// Position (Ctrl+1..9 hint).
+    /// Position (Ctrl+1..9 hint; `aria-posinset`: the list is windowed).
     pub index: usize,
+    /// The whole list's length (`aria-setsize`).
+    pub setsize: usize,
     /// Open in the chat pane.
     pub selected: bool,
     /// The direct peer's presence (direct chats only).
@@ -59,7 +61,8 @@ pub fn conversation_item(props: &ConversationItemProps) -> Html {
         "Mute conversation"
     };
     html! {
-        <li class={classes!("conversation-row", muted.then_some("muted"))}>
+        <li class={classes!("conversation-row", muted.then_some("muted"))}
+            aria-setsize={props.setsize.to_string()} aria-posinset={(props.index + 1).to_string()}>
             <button {class} {onclick} data-conversation-id={id.to_string()}
                     aria-current={props.selected.then_some("true")} title={hint}>
                 <Avatar name={c.title.clone()} online={props.online} />

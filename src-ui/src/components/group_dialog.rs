@@ -200,9 +200,12 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
         })
     };
 
+    // Eight at most, and presence looked up for those only: for a team of 500 it is 500 × the
+    // team per keystroke.
     let candidates: Vec<(UserId, String, bool)> =
         teammates(&store.teammates, &query, &conv.member_ids)
             .into_iter()
+            .take(8)
             .map(|t| (t.id, t.name.clone(), store.is_online(t.id)))
             .collect();
     let member_name = |m: &UserId| match &me {
@@ -242,7 +245,7 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
                 if candidates.is_empty() {
                     <li class="empty">{ "Everyone matching is already here." }</li>
                 }
-                { for candidates.iter().take(8).map(|(uid, name, on)| {
+                { for candidates.iter().map(|(uid, name, on)| {
                     let (toggle, uid) = (toggle.clone(), *uid);
                     let picked = adding.contains(&uid);
                     let onclick = Callback::from(move |_: MouseEvent| toggle.emit(uid));

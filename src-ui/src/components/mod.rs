@@ -26,3 +26,4 @@ pub mod search_dialog;
 pub mod sidebar;
 pub mod sign_in;
 pub mod switcher;
+pub mod windowed_list;

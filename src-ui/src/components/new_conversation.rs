@@ -8,6 +8,8 @@
 //! direct conversation per pair, it may refuse a teammate), so offline the dialog says it needs
 //! the connection and starts nothing.
 
+use std::rc::Rc;
+
 use confab_model::ipc::commands::CreateConversation;
 use confab_model::ipc::{ConnectionStatus, ConversationSummary};
 use confab_model::{ConversationKind, UserId};
@@ -17,6 +19,7 @@ use yew::prelude::*;
 use crate::commands::call;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
+use crate::components::windowed_list::{WindowedList, CARD_ROW_PX};
 use crate::logic::filter::teammates;
 use crate::logic::keys::arrow_step;
 use crate::state::Action;
@@ -27,6 +30,11 @@ fn direct_with(list: &[ConversationSummary], peer: UserId) -> Option<i64> {
     list.iter()
         .find(|c| c.kind == ConversationKind::Direct && c.direct_peer_id == Some(peer))
         .map(|c| c.id)
+}
+
+/// The element id of a teammate's option (the field's `aria-activedescendant`).
+fn option_id(id: UserId) -> String {
+    format!("new-conversation-person-{id}")
 }
 
 /// The dialog.
@@ -49,10 +57,13 @@ pub fn new_conversation_dialog() -> Html {
         });
     }
     let online = store.connection == ConnectionStatus::Connected;
-    let matches: Vec<(UserId, String, bool)> = teammates(&store.teammates, &query, &chosen)
-        .into_iter()
-        .map(|t| (t.id, t.name.clone(), store.is_online(t.id)))
-        .collect();
+    // Presence is looked up for the rows on screen only: for all 500 it is 500 × the team.
+    let matches: Rc<Vec<(UserId, String)>> = Rc::new(
+        teammates(&store.teammates, &query, &chosen)
+            .into_iter()
+            .map(|t| (t.id, t.name.clone()))
+            .collect(),
+    );
     let names = store.names();
 
     let start = {
@@ -177,6 +188,32 @@ pub fn new_conversation_dialog() -> Html {
             start.emit(());
         })
     };
+    let row = {
+        let (store, matches, pick, cursor) =
+            (store.clone(), Rc::clone(&matches), pick.clone(), *cursor);
+        Callback::from(move |i: usize| {
+            let Some((id, name)) = matches.get(i).cloned() else {
+                return html! {};
+            };
+            let on = store.is_online(id);
+            let pick = pick.clone();
+            let onclick = Callback::from(move |_: MouseEvent| pick.emit(id));
+            html! {
+                <li key={id} id={option_id(id)} role="option" aria-selected={(i == cursor).to_string()}
+                    aria-setsize={matches.len().to_string()} aria-posinset={(i + 1).to_string()}>
+                    <button type="button" data-user-id={id.to_string()}
+                            class={classes!("card-row", (i == cursor).then_some("active"))} {onclick}>
+                        <Avatar name={name.clone()} small=true online={Some(on)} />
+                        <span class="grow strong">{ name }</span>
+                        if on { <span class="muted small">{ "online" }</span> }
+                    </button>
+                </li>
+            }
+        })
+    };
+    // A keyboard step or a new filter brings the active row into view.
+    let reveal_key = AttrValue::from(format!("{}\u{0}{}", *cursor, *query));
+    let active = matches.get(*cursor).map(|(id, _)| option_id(*id));
     let group = chosen.len() > 1;
     let action = match chosen.len() {
         0 => "Start conversation".to_owned(),
@@ -202,27 +239,16 @@ pub fn new_conversation_dialog() -> Html {
                         <input ref={input} class="member-chip-input" id="new-conversation-query" type="text"
                                placeholder={if chosen.is_empty() { "Type a teammate's name…" } else { "Add another…" }}
                                value={(*query).clone()} {oninput} {onkeydown}
-                               aria-controls="new-conversation-people" autocomplete="off" />
+                               aria-controls="new-conversation-people" aria-activedescendant={active}
+                               autocomplete="off" />
                     </div>
-                    <ul class="plain-list people" id="new-conversation-people" role="listbox">
+                    <WindowedList id="new-conversation-people" class="plain-list people" role="listbox"
+                                  label="Teammates" count={matches.len()} row_height={CARD_ROW_PX}
+                                  row={row} reveal={Some((*cursor, reveal_key))}>
                         if matches.is_empty() {
                             <li class="empty">{ if store.teammates.is_empty() { "No teammates yet." } else { "No one matches." } }</li>
                         }
-                        { for matches.iter().enumerate().map(|(i, (id, name, on))| {
-                            let (pick, id) = (pick.clone(), *id);
-                            let onclick = Callback::from(move |_: MouseEvent| pick.emit(id));
-                            html! {
-                                <li key={id} role="option" aria-selected={(i == *cursor).to_string()}>
-                                    <button type="button" data-user-id={id.to_string()}
-                                            class={classes!("card-row", (i == *cursor).then_some("active"))} {onclick}>
-                                        <Avatar name={name.clone()} small=true online={Some(*on)} />
-                                        <span class="grow strong">{ name.clone() }</span>
-                                        if *on { <span class="muted small">{ "online" }</span> }
-                                    </button>
-                                </li>
-                            }
-                        }) }
-                    </ul>
+                    </WindowedList>
                 </div>
                 if group {
                     <label class="field">

@@ -14,10 +14,15 @@ use crate::components::conversation_item::ConversationItem;
 use crate::components::history_progress::HistoryProgressBar;
 use crate::components::icon::{Glyph, Icon};
 use crate::components::request_item::RequestItem;
+use crate::components::windowed_list::WindowedList;
 use crate::effects;
 use crate::logic::text::badge;
 use crate::state::{clamp_split, Action, Dialog, SPLIT_SETTING};
 use crate::store::use_store;
+
+/// A conversation row's height: `.conversation-row` in styles.css fixes it, so the list can
+/// be windowed.
+const CONVERSATION_ROW_PX: f64 = 58.0;
 
 fn split_at(split: &NodeRef, e: &PointerEvent) -> Option<f64> {
     let rect = split.cast::<Element>()?.get_bounding_client_rect();
@@ -113,6 +118,28 @@ pub fn sidebar() -> Html {
     };
 
     let connected = store.connection == ConnectionStatus::Connected;
+    // Only the rows in view are rendered (2,000 conversations cost what 20 do).
+    let row = {
+        let (store, count) = (store.clone(), store.conversations.len());
+        Callback::from(move |i: usize| {
+            let Some(c) = store.conversations.get(i) else {
+                return html! {};
+            };
+            let online = c.direct_peer_id.map(|p| connected && store.is_online(p));
+            html! {
+                <ConversationItem key={c.id} summary={c.clone()} index={i} setsize={count}
+                    selected={store.selected == Some(c.id)} {online}
+                    now_ms={store.now_ms} offset_min={store.offset_min}
+                    onselect={select.clone()} onmute={mute.clone()} />
+            }
+        })
+    };
+    // Another conversation opened (the switcher, Ctrl+1..9) scrolls it into view; a message
+    // moving it to the top does not move the view.
+    let reveal = store.selected.and_then(|id| {
+        let i = store.conversations.iter().position(|c| c.id == id)?;
+        Some((i, AttrValue::from(id.to_string())))
+    });
     let pending: Vec<_> = store.pending_incoming().cloned().collect();
     let outgoing_open = store
         .requests
@@ -155,7 +182,9 @@ pub fn sidebar() -> Html {
                             <Icon glyph={Glyph::Compose} />
                         </button>
                     </div>
-                    <ul class="conversation-list" id="conversation-list">
+                    <WindowedList id="conversation-list" class="conversation-list"
+                                  label="Conversation list" count={store.conversations.len()}
+                                  row_height={CONVERSATION_ROW_PX} row={row} {reveal}>
                         if store.conversations.is_empty() && store.conversations_loaded {
                             <li class="empty">
                                 <p>{ "No conversations yet." }</p>
@@ -165,16 +194,7 @@ pub fn sidebar() -> Html {
                                 </button>
                             </li>
                         }
-                        { for store.conversations.iter().enumerate().map(|(i, c)| {
-                            let online = c.direct_peer_id.map(|p| connected && store.is_online(p));
-                            html! {
-                                <ConversationItem key={c.id} summary={c.clone()} index={i}
-                                    selected={store.selected == Some(c.id)} {online}
-                                    now_ms={store.now_ms} offset_min={store.offset_min}
-                                    onselect={select.clone()} onmute={mute.clone()} />
-                            }
-                        }) }
-                    </ul>
+                    </WindowedList>
                 </section>
                 <div class="divider" role="separator" aria-orientation="horizontal"
                      aria-label="Resize the request list" id="sidebar-divider"

@@ -1,5 +1,6 @@
 //! Pure logic behind the screens (no web APIs): time formatting, message timelines, sentences,
-//! keyboard rules, text matching, and links and mentions in text. Tested natively.
+//! keyboard rules, text matching, links and mentions in text, and windowing long lists. Tested
+//! natively.
 
 pub mod complete;
 pub mod filter;
@@ -10,3 +11,4 @@ pub mod library;
 pub mod rich_text;
 pub mod text;
 pub mod timeline;
+pub mod window;

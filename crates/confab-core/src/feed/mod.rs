@@ -106,10 +106,12 @@ async fn publish(db: &Db, shared: &Shared, me: UserId, out: Changes) {
             } else {
                 let conversations = s.conversation_summaries(&ids)?;
                 // A conversation that changed and is no longer cached was left: it goes.
+                let held: std::collections::HashSet<_> =
+                    conversations.iter().map(|c| c.id).collect();
                 let removed = ids
                     .iter()
                     .copied()
-                    .filter(|id| !conversations.iter().any(|c| c.id == *id))
+                    .filter(|id| !held.contains(id))
                     .collect();
                 Some(ConversationsUpdate {
                     complete: false,

@@ -98,11 +98,21 @@ impl ConversationsUpdate {
             *list = self.conversations;
             return;
         }
-        list.retain(|held| !self.removed.contains(&held.id));
+        if !self.removed.is_empty() {
+            let removed: std::collections::HashSet<ConversationId> =
+                self.removed.into_iter().collect();
+            list.retain(|held| !removed.contains(&held.id));
+        }
+        // Found through an index: the first sync can change thousands of a list of thousands.
+        let mut at: std::collections::HashMap<ConversationId, usize> =
+            list.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
         for c in self.conversations {
-            match list.iter_mut().find(|held| held.id == c.id) {
-                Some(held) => *held = c,
-                None => list.push(c),
+            match at.get(&c.id) {
+                Some(&i) => list[i] = c,
+                None => {
+                    at.insert(c.id, list.len());
+                    list.push(c);
+                }
             }
         }
         list.sort_by(|a, b| b.sort_key.cmp(&a.sort_key).then(b.id.cmp(&a.id)));
@@ -605,5 +615,46 @@ mod tests {
             let back: UiEvent = serde_json::from_str(&json).expect("deserializes");
             assert_eq!(back, event, "{json}");
         }
+    }
+
+    fn summary(id: ConversationId, activity: i64) -> ConversationSummary {
+        ConversationSummary {
+            id,
+            title: format!("c{id}"),
+            kind: ConversationKind::Group,
+            mention_count: 0,
+            member_ids: vec![],
+            last_message_preview: None,
+            last_activity_at: None,
+            unread_count: 0,
+            muted: false,
+            direct_peer_id: None,
+            sort_key: (activity, 0),
+        }
+    }
+
+    #[test]
+    fn a_partial_update_of_a_long_list_replaces_joins_and_removes_by_id_in_the_cores_order() {
+        // 2,000 held (activity = id), then one changed, one new, one gone.
+        let mut list: Vec<_> = (1..=2_000).rev().map(|id| summary(id, id)).collect();
+        ConversationsUpdate {
+            complete: false,
+            conversations: vec![summary(7, 5_000), summary(2_001, 0)],
+            removed: vec![1_999],
+        }
+        .apply_to(&mut list);
+        assert_eq!(list.len(), 2_000);
+        assert_eq!(list[0].id, 7, "the changed one moves to the top");
+        assert_eq!(list[0].sort_key.0, 5_000, "and is the new summary");
+        assert_eq!(list.iter().filter(|c| c.id == 7).count(), 1, "once");
+        assert!(
+            list.iter().all(|c| c.id != 1_999),
+            "the removed one is gone"
+        );
+        assert_eq!(
+            list.last().map(|c| c.id),
+            Some(2_001),
+            "the new one joins in order"
+        );
     }
 }
