@@ -38,6 +38,31 @@ const ROW_IN_VIEW: &str = r"
     return b.top >= a.top - 1 && b.bottom <= a.bottom + 1;
 ";
 
+/// When the last row is rendered and wholly in view, and the rendered rows cover the list's
+/// whole visible box (no blank stretch where a spacer stands in the view), the titles rendered;
+/// else null.
+const BOTTOM_SHOWN: &str = r"
+    const list = document.getElementById('conversation-list');
+    const rows = [...list.querySelectorAll('.conversation-row')];
+    const end = rows.find(r => r.getAttribute('aria-posinset') === r.getAttribute('aria-setsize'));
+    if (!end) return null;
+    const a = list.getBoundingClientRect(), b = end.getBoundingClientRect();
+    const first = rows[0].getBoundingClientRect();
+    const shown = b.top >= a.top - 1 && b.bottom <= a.bottom + 1 && first.top <= a.top + 1;
+    return shown ? rows.map(r => r.querySelector('.conversation-title').textContent) : null;
+";
+
+/// What the list's geometry is, reported when the bottom never shows.
+const LIST_GEOMETRY: &str = r"
+    const l = document.getElementById('conversation-list');
+    const rows = [...l.querySelectorAll('.conversation-row')];
+    const box = e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; };
+    return { scrollTop: l.scrollTop, scrollHeight: l.scrollHeight, clientHeight: l.clientHeight,
+             list: box(l), rows: rows.length,
+             first: rows[0] && [rows[0].getAttribute('aria-posinset'), box(rows[0])],
+             last: rows.at(-1) && [rows.at(-1).getAttribute('aria-posinset'), box(rows.at(-1))] };
+";
+
 #[test]
 fn with_six_hundred_conversations_the_sidebar_renders_only_the_rows_in_view_scrolls_to_the_last_and_the_switcher_opens_one_far_down(
 ) {
@@ -82,17 +107,15 @@ async fn big_sidebar(desktop: Desktop) -> Result<()> {
             vec![],
         )
         .await?;
-    let last = app
-        .wait_script(
-            r"const rows = [...document.querySelectorAll('#conversation-list .conversation-row')];
-              const end = rows.find(r => r.getAttribute('aria-posinset') === r.getAttribute('aria-setsize'));
-              if (!end) return null;
-              const a = document.getElementById('conversation-list').getBoundingClientRect();
-              const b = end.getBoundingClientRect();
-              return b.bottom <= a.bottom + 1 ? rows.map(r => r.querySelector('.conversation-title').textContent) : null;",
-            |v| v.is_array(),
-        )
-        .await?;
+    let last = app.wait_script(BOTTOM_SHOWN, |v| v.is_array()).await;
+    let last = match last {
+        Ok(last) => last,
+        Err(e) => {
+            let seen = app.client().execute(LIST_GEOMETRY, vec![]).await?;
+            app.screenshot("big-sidebar-bottom-failed").await?;
+            return Err(e.context(format!("the last row never showed: {seen}")));
+        }
+    };
     ensure!(
         last.as_array()
             .is_some_and(|r| r.iter().any(|t| t.as_str() == Some(oldest.as_str()))),

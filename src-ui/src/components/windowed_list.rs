@@ -1,6 +1,6 @@
 //! A scrolling `<ul>` of fixed-height rows that keeps only the rows in view (and a few around
 //! them) in the DOM: 2,000 conversations cost what 20 do, to render and to filter. The rows
-//! above and below are stood in for by the list's vertical padding, so its scroll bar and
+//! above and below are stood in for by two empty spacer items, so the list's scroll bar and
 //! scroll positions are those of the whole list. The arithmetic is `logic::window`.
 //!
 //! The caller renders row `i` (one element exactly `row_height` high, as the CSS fixes it,
@@ -65,6 +65,7 @@ struct Geometry {
 #[component(WindowedList)]
 pub fn windowed_list(props: &WindowedListProps) -> Html {
     let list = use_node_ref();
+    let (above, below) = (use_node_ref(), use_node_ref());
     // Before the first measure, a guess of a whole window high: the first paint has its rows.
     let geometry = use_memo((), |_| {
         let viewport = web_sys::window()
@@ -112,15 +113,20 @@ pub fn windowed_list(props: &WindowedListProps) -> Html {
         Callback::from(move |_: Event| measure())
     };
     {
-        // After every render: the padding standing in for the rows not rendered (through the
-        // CSS object model: the CSP allows no inline style attributes), then the row to reveal.
+        // After every render: the spacers' heights standing in for the rows not rendered
+        // (through the CSS object model: the CSP allows no inline style attributes), then the
+        // row to reveal. Spacers, not the list's own padding: a flex item is never smaller than
+        // its padding, so a padded list grew to the whole list's height instead of scrolling.
         let (list, revealed, measure) = (list.clone(), revealed.clone(), Rc::clone(&measure));
+        let (above, below) = (above.clone(), below.clone());
         let wanted = props.reveal.clone();
         use_effect(move || {
+            for (spacer, px) in [(&above, s.top), (&below, s.bottom)] {
+                if let Some(el) = spacer.cast::<HtmlElement>() {
+                    let _ = el.style().set_property("height", &format!("{px}px"));
+                }
+            }
             if let Some(el) = list.cast::<HtmlElement>() {
-                let style = el.style();
-                let _ = style.set_property("padding-top", &format!("{}px", s.top));
-                let _ = style.set_property("padding-bottom", &format!("{}px", s.bottom));
                 if let Some((index, key)) = wanted {
                     let fresh = revealed.borrow().as_ref() != Some(&key);
                     if fresh {
@@ -151,7 +157,9 @@ pub fn windowed_list(props: &WindowedListProps) -> Html {
         <ul ref={list} id={props.id.clone()} class={classes!("windowed", props.class.clone())}
             role={props.role.clone()} aria-label={props.label.clone()} {onscroll}>
             { props.children.clone() }
+            <li ref={above} class="window-spacer" aria-hidden="true" />
             { for s.rows().map(|i| props.row.emit(i)) }
+            <li ref={below} class="window-spacer" aria-hidden="true" />
         </ul>
     }
 }

@@ -1,6 +1,6 @@
 //! Windowing a long list of fixed-height rows: which rows a scrolled viewport shows, and where
-//! to scroll so one row is in view. Only those rows are in the DOM; padding above and below
-//! stands in for the rest, so the scroll bar and scroll positions are those of the whole list.
+//! to scroll so one row is in view. Only those rows are in the DOM; spacers above and below
+//! stand in for the rest, so the scroll bar and scroll positions are those of the whole list.
 //!
 //! Pure arithmetic in CSS pixels; `components/windowed_list.rs` feeds it the element's
 //! `scrollTop` and `clientHeight`.
