@@ -69,8 +69,17 @@ pub fn message_list(props: &MessageListProps) -> Html {
         .last()
         .map(|m| (m.client_id.clone(), m.sender_id == me));
     let live_end = !timeline.has_newer;
+    // The pages the view may read next (none while one is being read).
+    let older = (timeline.has_more && !timeline.loading_older)
+        .then(|| timeline.oldest_seq())
+        .flatten();
+    let newer = (timeline.has_newer && !timeline.loading_newer)
+        .then(|| timeline.newest_seq())
+        .flatten();
+    let jumping = store.highlight.is_some_and(|(c, _)| c == id);
     {
         let (list_ref, scroll, away) = (list_ref.clone(), scroll.clone(), away.clone());
+        let d = store.dispatcher();
         use_effect_with((id, first, last), move |(_, _, last)| {
             if let Some(el) = list_ref.cast::<Element>() {
                 let mine = last.as_ref().is_some_and(|(_, mine)| *mine);
@@ -87,6 +96,13 @@ pub fn message_list(props: &MessageListProps) -> Html {
                 // Not only on scroll: the newest page replacing a window in the past may leave
                 // the view where it was, with no scroll event to say the reader is home.
                 away.set(is_away(&el, !live_end));
+                // Still near an end once the rows landed (a page shorter than the margin, or a
+                // view the restore could not move): read on now, as no scroll event will come
+                // while the view stays put at the very top. A search hit's window waits for
+                // its jump.
+                if !jumping {
+                    read_on(&el, &d, id, older, newer);
+                }
             }
         });
     }
@@ -145,12 +161,6 @@ pub fn message_list(props: &MessageListProps) -> Html {
     let onscroll = {
         let (list_ref, scroll, d) = (list_ref.clone(), scroll.clone(), store.dispatcher());
         let away = away.clone();
-        let older = (timeline.has_more && !timeline.loading_older)
-            .then(|| timeline.oldest_seq())
-            .flatten();
-        let newer = (timeline.has_newer && !timeline.loading_newer)
-            .then(|| timeline.newest_seq())
-            .flatten();
         let has_newer = timeline.has_newer;
         Callback::from(move |_: Event| {
             let Some(el) = list_ref.cast::<Element>() else {
@@ -161,16 +171,7 @@ pub fn message_list(props: &MessageListProps) -> Html {
             scroll.at_bottom.set(bottom);
             scroll.anchor.replace(top_row(&el));
             away.set(is_away(&el, has_newer));
-            if el.scroll_top() < LOAD_MARGIN {
-                if let Some(before) = older {
-                    effects::older(d.clone(), id, before);
-                }
-            }
-            if from_bottom < LOAD_MARGIN {
-                if let Some(after) = newer {
-                    effects::newer(d.clone(), id, after);
-                }
-            }
+            read_on(&el, &d, id, older, newer);
         })
     };
     let to_newest = {
@@ -314,4 +315,26 @@ fn center_on(list: &Element, seq: Seq) -> bool {
     let offset = (r.top() + r.height() / 2.0) - (l.top() + l.height() / 2.0);
     list.set_scroll_top(list.scroll_top() + offset.round() as i32);
     true
+}
+
+/// Reads the older page when the view is near the top, the newer one when it is near the
+/// bottom of a window in the past (each only if there is one to read and none is being read).
+fn read_on(
+    el: &Element,
+    d: &crate::store::Dispatch,
+    id: ConversationId,
+    older: Option<Seq>,
+    newer: Option<Seq>,
+) {
+    if el.scroll_top() < LOAD_MARGIN {
+        if let Some(before) = older {
+            effects::older(d.clone(), id, before);
+        }
+    }
+    let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+    if from_bottom < LOAD_MARGIN {
+        if let Some(after) = newer {
+            effects::newer(d.clone(), id, after);
+        }
+    }
 }

@@ -206,23 +206,26 @@ pub enum Jump {
     Show,
     /// Open a window around it (two pages from the cache), then decide again.
     LoadAround,
-    /// A page is on its way (or the newest page is not read yet): decide when it arrives.
+    /// A page is on its way: decide when it arrives.
     Wait,
     /// The cache holds no such message: a window was opened around it and it is not there.
     Missing,
 }
 
-/// What to do to show message `seq` of a conversation, given what is loaded (`None`: the
-/// newest page is not read yet). However far back it lies, it costs one window: no page in
-/// between is read.
+/// What to do to show message `seq` of a conversation, given what is loaded (`None`: nothing
+/// is, as when the conversation was just opened at the hit: its window is read straight away).
+/// However far back it lies, it costs one window: no page in between is read.
 pub fn jump(t: Option<&Timeline>, seq: Seq) -> Jump {
     let Some(t) = t else {
-        return Jump::Wait;
+        return Jump::LoadAround;
     };
     if t.messages.iter().any(|m| m.seq == Some(seq)) {
         Jump::Show
-    } else if t.loading_older || t.loading_newer || !t.page_loaded {
+    } else if t.loading_older || t.loading_newer {
         Jump::Wait
+    } else if !t.page_loaded {
+        // Only live rows so far (they arrived before any page was read).
+        Jump::LoadAround
     } else if t.around == Some(seq) || covers(t, seq) {
         Jump::Missing
     } else {
@@ -440,8 +443,14 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_jump_waits_for_the_newest_page_then_opens_one_window_around_the_message() {
-        assert_eq!(jump(None, 40), Jump::Wait);
+    fn a_jump_opens_one_window_around_the_message_and_waits_while_a_page_is_read() {
+        // Opened at the hit: its window is read at once, not the newest page first.
+        assert_eq!(jump(None, 40), Jump::LoadAround);
+        let live_only = Timeline {
+            messages: page(600, 601),
+            ..Timeline::default()
+        };
+        assert_eq!(jump(Some(&live_only), 40), Jump::LoadAround);
         let mut t = Timeline::from_page(page(500, 550), 50);
         // However far back: one window, no page in between.
         assert_eq!(jump(Some(&t), 40), Jump::LoadAround);
