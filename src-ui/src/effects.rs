@@ -76,6 +76,7 @@ pub fn older(d: Dispatch, id: ConversationId, before: Seq) {
         let messages = call(page).await.unwrap_or_default();
         d.dispatch(Action::OlderLoaded {
             conversation_id: id,
+            before,
             messages,
             limit: PAGE,
         });
@@ -95,6 +96,7 @@ pub fn newer(d: Dispatch, id: ConversationId, after: Seq) {
         let messages = call(page).await.unwrap_or_default();
         d.dispatch(Action::NewerLoaded {
             conversation_id: id,
+            after,
             messages,
             limit: PAGE,
         });

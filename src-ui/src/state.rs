@@ -166,6 +166,8 @@ pub enum Action {
     OlderLoaded {
         /// The conversation.
         conversation_id: ConversationId,
+        /// The oldest row's seq it was read before.
+        before: Seq,
         /// The page, ascending.
         messages: Vec<ChatMessage>,
         /// The page size asked for.
@@ -177,6 +179,8 @@ pub enum Action {
     NewerLoaded {
         /// The conversation.
         conversation_id: ConversationId,
+        /// The newest row's seq it was read after.
+        after: Seq,
         /// The page, ascending.
         messages: Vec<ChatMessage>,
         /// The page size asked for.
@@ -523,11 +527,12 @@ impl Reducible for AppState {
             }
             Action::OlderLoaded {
                 conversation_id,
+                before,
                 messages,
                 limit,
             } => {
                 if let Some(t) = s.timelines.get_mut(&conversation_id) {
-                    t.prepend_older(messages, limit);
+                    t.older_landed(before, messages, limit);
                 }
             }
             Action::LoadingNewer(id) => {
@@ -537,11 +542,12 @@ impl Reducible for AppState {
             }
             Action::NewerLoaded {
                 conversation_id,
+                after,
                 messages,
                 limit,
             } => {
                 if let Some(t) = s.timelines.get_mut(&conversation_id) {
-                    t.append_newer(messages, limit);
+                    t.newer_landed(after, messages, limit);
                 }
             }
             Action::AroundLoaded {

@@ -31,8 +31,11 @@ pub fn chat_pane() -> Html {
     // Live rows may have started the timeline already: only a read page counts as loaded.
     let loaded = selected.is_some_and(|id| store.timelines.get(&id).is_some_and(|t| t.page_loaded));
     // Opened at a search hit: the message list reads the window around it, not the newest page
-    // first (one read instead of two, and no newest page landing on top of the window).
-    let at_hit = selected.is_some_and(|id| store.highlight.is_some_and(|(c, _)| c == id));
+    // first (one read instead of two, and no newest page landing on top of the window). Later
+    // ("Jump to newest" from that window) the newest page is read as usual.
+    let at_hit = selected.is_some_and(|id| {
+        store.highlight.is_some_and(|(c, _)| c == id) && !store.timelines.contains_key(&id)
+    });
     {
         // On opening, and whenever the open timeline asks to be read again (going to the newest
         // from a window in the past).

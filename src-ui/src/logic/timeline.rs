@@ -134,6 +134,27 @@ impl Timeline {
         self.trim_oldest();
     }
 
+    /// An older page read from before `before` lands: added if it still joins the window (its
+    /// oldest row is still `before`), dropped otherwise (the window was read anew or trimmed
+    /// meanwhile: a page that does not join it would leave a hole). Either way the read is over.
+    pub fn older_landed(&mut self, before: Seq, page: Vec<ChatMessage>, limit: u32) {
+        if self.oldest_seq() == Some(before) {
+            self.prepend_older(page, limit);
+        } else {
+            self.loading_older = false;
+        }
+    }
+
+    /// A newer page read from after `after` lands: added if it still joins the window (its
+    /// newest sent row is still `after`), dropped otherwise, as [`Self::older_landed`].
+    pub fn newer_landed(&mut self, after: Seq, page: Vec<ChatMessage>, limit: u32) {
+        if self.newest_seq() == Some(after) {
+            self.append_newer(page, limit);
+        } else {
+            self.loading_newer = false;
+        }
+    }
+
     /// Adds an older page (ascending) in front; `has_more` when the page was full. Beyond
     /// [`MAX_LOADED`], the newest rows go (the window now lies in the past).
     pub fn prepend_older(&mut self, page: Vec<ChatMessage>, limit: u32) {
@@ -464,6 +485,31 @@ pub(crate) mod tests {
         // Opened around a message the cache lacks: it is missing, not loaded again.
         let gap = Timeline::around(45, page(0, 45), page(46, 96), 50);
         assert_eq!(jump(Some(&gap), 45), Jump::Missing);
+    }
+
+    #[test]
+    fn a_page_that_no_longer_joins_the_window_is_dropped_and_ends_the_read() {
+        // A window in the past reads a newer page; "Jump to newest" reads the newest page
+        // meanwhile: the late page would leave a hole below the newest rows.
+        let mut t = Timeline::around(500, page(451, 501), page(501, 551), 50);
+        t.loading_newer = true;
+        let mut newest = Timeline::from_page(page(9_950, 10_000), 50);
+        t.merge_into(&mut newest);
+        newest.loading_newer = true;
+        newest.newer_landed(550, page(551, 601), 50);
+        assert_eq!(newest.oldest_seq(), Some(9_950));
+        assert_eq!(newest.messages.len(), 50);
+        assert!(!newest.loading_newer, "the read is over: the list may read again");
+        // The same for an older page after the window's oldest rows were trimmed.
+        newest.loading_older = true;
+        newest.older_landed(451, page(401, 451), 50);
+        assert_eq!(newest.oldest_seq(), Some(9_950));
+        assert!(!newest.loading_older);
+        // A page that joins is added.
+        newest.loading_older = true;
+        newest.older_landed(9_950, page(9_900, 9_950), 50);
+        assert_eq!(newest.oldest_seq(), Some(9_900));
+        assert_eq!(newest.messages.len(), 100);
     }
 
     #[test]
