@@ -92,7 +92,8 @@ async fn big_sidebar(desktop: Desktop) -> Result<()> {
         .await?;
     // (The first conversation opens by itself once the list is complete, and the sidebar
     // brings the open one into view: that happens before she scrolls.)
-    app.wait_for("#conversation-list [aria-current=\"true\"]").await?;
+    app.wait_for("#conversation-list [aria-current=\"true\"]")
+        .await?;
     app.screenshot("big-sidebar").await?;
 
     // Then the list says it has 603 items but holds only those in view.

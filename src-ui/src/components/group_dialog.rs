@@ -7,12 +7,15 @@
 use confab_model::ipc::commands::{AddMembers, LeaveConversation, RenameConversation};
 use confab_model::ipc::ConnectionStatus;
 use confab_model::{ConversationId, UserId};
+use std::rc::Rc;
+
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::commands::call;
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
+use crate::components::windowed_list::{WindowedList, CARD_ROW_PX};
 use crate::logic::filter::teammates;
 use crate::state::Action;
 use crate::store::use_store;
@@ -208,9 +211,29 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
             .take(8)
             .map(|t| (t.id, t.name.clone(), store.is_online(t.id)))
             .collect();
-    let member_name = |m: &UserId| match &me {
+    let member_name = move |m: &UserId| match &me {
         Some((my_id, my_name)) if my_id == m => format!("{my_name} (you)"),
         _ => names.get(m).cloned().unwrap_or_else(|| format!("User {m}")),
+    };
+    // Presence is looked up for the rendered rows only.
+    let members = Rc::new(conv.member_ids.clone());
+    let member_row = {
+        let (members, store) = (Rc::clone(&members), store.clone());
+        Callback::from(move |i: usize| {
+            let Some(&m) = members.get(i) else {
+                return Html::default();
+            };
+            let name = member_name(&m);
+            html! {
+                <li key={m} class="person" data-user-id={m.to_string()}
+                    aria-setsize={members.len().to_string()} aria-posinset={(i + 1).to_string()}>
+                    <div class="card-row static">
+                        <Avatar name={name.clone()} small=true online={Some(store.is_online(m))} />
+                        <span class="grow">{ name }</span>
+                    </div>
+                </li>
+            }
+        })
     };
 
     html! {
@@ -227,17 +250,9 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
                 </button>
             </form>
             <h3 class="group-head">{ format!("Members ({})", conv.member_ids.len()) }</h3>
-            <ul class="plain-list members" id="group-members">
-                { for conv.member_ids.iter().map(|m| {
-                    let name = member_name(m);
-                    html! {
-                        <li key={*m} class="card-row static" data-user-id={m.to_string()}>
-                            <Avatar name={name.clone()} small=true online={Some(store.is_online(*m))} />
-                            <span class="grow">{ name }</span>
-                        </li>
-                    }
-                }) }
-            </ul>
+            // Windowed: a group of the whole team (500) costs what a group of eight does.
+            <WindowedList id="group-members" class="plain-list people members" label="Members"
+                          count={members.len()} row_height={CARD_ROW_PX} row={member_row} />
             <h3 class="group-head">{ "Add people" }</h3>
             <input class="search-input" id="group-add-query" type="text" placeholder="Type a name…"
                    value={(*query).clone()} oninput={onquery} autocomplete="off" />

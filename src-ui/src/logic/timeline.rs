@@ -499,7 +499,10 @@ pub(crate) mod tests {
         newest.newer_landed(550, page(551, 601), 50);
         assert_eq!(newest.oldest_seq(), Some(9_950));
         assert_eq!(newest.messages.len(), 50);
-        assert!(!newest.loading_newer, "the read is over: the list may read again");
+        assert!(
+            !newest.loading_newer,
+            "the read is over: the list may read again"
+        );
         // The same for an older page after the window's oldest rows were trimmed.
         newest.loading_older = true;
         newest.older_landed(451, page(401, 451), 50);
