@@ -6,7 +6,7 @@
 //! returns at once; a failure becomes a toast with the error's sentence.
 
 use confab_model::ipc::commands::{Command, Messages, MessagesAfter, Setting, Start};
-use confab_model::ipc::IpcError;
+use confab_model::ipc::{IpcError, UiEvent};
 use confab_model::{ConversationId, Seq};
 use wasm_bindgen_futures::spawn_local;
 
@@ -25,9 +25,22 @@ pub fn report(d: &Dispatch, err: &IpcError) {
 pub fn start(d: Dispatch) {
     spawn_local(async move {
         let events = d.clone();
-        crate::ipc::listen(move |ev| events.dispatch(Action::Event(ev))).await;
+        let listed = std::cell::Cell::new(false);
+        crate::ipc::listen(move |ev| {
+            // The start's steps on the page's timeline: the whole list arrived.
+            if !listed.get() && matches!(&ev, UiEvent::Conversations(u) if u.complete) {
+                listed.set(true);
+                crate::startup::mark("confab-listed");
+            }
+            events.dispatch(Action::Event(ev));
+        })
+        .await;
+        crate::startup::mark("confab-start-asked");
         match call(Start {}).await {
-            Ok(startup) => d.dispatch(Action::Started(startup)),
+            Ok(startup) => {
+                crate::startup::mark("confab-started");
+                d.dispatch(Action::Started(startup));
+            }
             Err(e) => report(&d, &e),
         }
     });

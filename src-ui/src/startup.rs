@@ -30,6 +30,15 @@ fn page_now_ms() -> f64 {
 /// Called first thing in `run`: the module is compiled and instantiated.
 pub fn wasm_started() {
     WASM_STARTED_MS.with(|s| s.set(page_now_ms()));
+    mark("confab-wasm");
+}
+
+/// Sets a mark on the page's own timeline (a step of the start, for a benchmark to read
+/// through WebDriver with `performance.getEntriesByType("mark")`). Costs one call.
+pub fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
 }
 
 /// Once per run, when the first screen with content is in the DOM: has the shell show the
@@ -41,6 +50,7 @@ pub fn first_paint(screen: &'static str, conversations: usize) {
         return;
     }
     let content_ms = page_now_ms();
+    mark("confab-content");
     spawn_local(async move {
         // Shown before the frame is requested: the reported paint is one a person could see.
         let _ = call(ScreenReady {}).await;

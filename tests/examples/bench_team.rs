@@ -27,6 +27,13 @@ use confab_e2e::{AppWindow, Backend, Desktop, ADA};
 use serde_json::{json, Value};
 
 const CONVERSATIONS: usize = 2_000;
+
+/// The start's steps the UI marks on the page's timeline (`src-ui/src/startup.rs`), in order:
+/// the module running, the start asked and answered, the whole list arrived, the first screen
+/// in the DOM, painted.
+const STEPS: &str = "return performance.getEntriesByType('mark')
+    .filter(m => m.name.startsWith('confab-'))
+    .map(m => `${m.name.slice(7)} ${Math.round(m.startTime)}`).join(', ');";
 const PEOPLE: usize = 500;
 
 /// The switcher's keystrokes: each entry is the field's value after one key.
@@ -190,12 +197,14 @@ async fn bench(desktop: Desktop) -> Result<()> {
             )
             .await?;
         let rows = app.wait_script(SIDEBAR_ROWS, |_| true).await?;
+        let steps = app.wait_script(STEPS, |_| true).await?;
         let ms = mark.as_f64().unwrap_or_default();
         println!(
-            "start {}: sidebar painted {ms:.0} ms from the start of the page ({} of {} rows in the DOM)",
+            "start {}: sidebar painted {ms:.0} ms from the start of the page ({} of {} rows in the DOM; steps: {})",
             run + 1,
             rows[0],
-            rows[1]
+            rows[1],
+            steps.as_str().unwrap_or_default()
         );
         paints.push(ms);
         if run + 1 < runs {

@@ -1,7 +1,8 @@
 //! Measures the catch-up path: applying 10,000 messages in sync pages of 500 (one transaction
 //! per page, as the sync engine does) into a cache file, one page of 1,000 alone, replaying the
 //! same pages (all duplicates), then the conversation-list query, a message page and full-text
-//! searches over them. Prints wall-clock times: run it on an idle machine.
+//! searches over them; last, the conversation list of a big team's cache (2,000 conversations,
+//! half of them direct). Prints wall-clock times: run it on an idle machine.
 //!
 //! `cargo run --release -p confab-store --example bench_apply`
 
@@ -154,6 +155,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "FTS search for two common words (prefix), first 50 of many: {} hits in {:.3} ms",
         hits.len(),
         common.as_secs_f64() * 1e3
+    );
+    big_team_list(dir.path())
+}
+
+/// The conversation list of 2,000 conversations (every other one direct, ten messages each):
+/// what a start and every complete list the UI receives costs. Median of five.
+fn big_team_list(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    const TEAM_CONVERSATIONS: i64 = 2_000;
+    let mut store = fresh_store(dir, "team.db")?;
+    for id in CONVERSATIONS + 1..=TEAM_CONVERSATIONS {
+        let direct = id % 2 == 0;
+        let conversation = Conversation {
+            id,
+            title: format!("Conversation {id}"),
+            member_ids: if direct {
+                vec![1, 2 + id % (USERS - 1)]
+            } else {
+                vec![1, 1 + id % USERS, 1 + (id + 7) % USERS]
+            },
+            last_message: None,
+            unread_count: 0,
+            last_read_seq: 0,
+            kind: if direct {
+                confab_model::ConversationKind::Direct
+            } else {
+                confab_model::ConversationKind::Group
+            },
+            muted: None,
+        };
+        store.apply_conversation(&conversation, Some(id))?;
+    }
+    let changes: Vec<Change> = (1..=TEAM_CONVERSATIONS * 10)
+        .map(|n| {
+            let mut message = message(n);
+            message.conversation_id = 1 + n % TEAM_CONVERSATIONS;
+            message.seq = TEAM_CONVERSATIONS + n;
+            Change::Message(MessageChange {
+                seq: message.seq,
+                message,
+            })
+        })
+        .collect();
+    for page in changes.chunks(PAGE) {
+        let cursor = page.last().map_or(0, Change::seq);
+        store.apply_changes(page, cursor)?;
+    }
+    let mut times: Vec<Duration> = (0..5)
+        .map(|_| time(|| store.conversation_list().expect("list")).1)
+        .collect();
+    times.sort();
+    println!(
+        "conversation list of a big team ({TEAM_CONVERSATIONS} conversations, half direct, 10 messages each): median {:.1} ms, max {:.1} ms",
+        times[2].as_secs_f64() * 1e3,
+        times[4].as_secs_f64() * 1e3
     );
     Ok(())
 }

@@ -74,7 +74,8 @@ pub fn new_conversation_dialog() -> Html {
             error.clone(),
             store.dispatcher(),
         );
-        let conversations = store.conversations.clone();
+        // The handle, not a copy of the list: this runs once, a render runs per keystroke.
+        let list = store.clone();
         Callback::from(move |()| {
             let members = (*chosen).clone();
             if members.is_empty() {
@@ -82,7 +83,7 @@ pub fn new_conversation_dialog() -> Html {
                 return;
             }
             if let [peer] = members[..] {
-                if let Some(id) = direct_with(&conversations, peer) {
+                if let Some(id) = direct_with(&list.conversations, peer) {
                     d.dispatch(Action::Select(id));
                     d.dispatch(Action::CloseDialog);
                     return;
