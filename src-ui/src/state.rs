@@ -69,7 +69,8 @@ pub struct AppState {
     /// Why the user is on the sign-in screen again ("Your session has ended").
     pub sign_in_notice: Option<String>,
     /// The conversation list, as the core orders it.
-    pub conversations: Vec<ConversationSummary>,
+    /// Shared (`Rc`): every action copies the state, and 2,000 summaries are not copied with it.
+    pub conversations: Rc<Vec<ConversationSummary>>,
     /// The conversations have been loaded at least once.
     pub conversations_loaded: bool,
     /// The open conversation.
@@ -79,7 +80,8 @@ pub struct AppState {
     /// Incoming and outgoing requests.
     pub requests: RequestLists,
     /// The team directory.
-    pub teammates: Vec<Teammate>,
+    /// Shared (`Rc`), as `conversations`.
+    pub teammates: Rc<Vec<Teammate>>,
     /// The realtime connection.
     pub connection: ConnectionStatus,
     /// When the connection status last changed (epoch ms), for the retry countdown.
@@ -116,12 +118,12 @@ impl Default for AppState {
             session: None,
             server_url: String::new(),
             sign_in_notice: None,
-            conversations: Vec::new(),
+            conversations: Rc::default(),
             conversations_loaded: false,
             selected: None,
             timelines: HashMap::new(),
             requests: RequestLists::default(),
-            teammates: Vec::new(),
+            teammates: Rc::default(),
             connection: ConnectionStatus::Connecting {
                 retry_in_secs: None,
             },
@@ -307,7 +309,7 @@ impl AppState {
         match ev {
             UiEvent::Conversations(update) => self.conversations_changed(update),
             UiEvent::Requests(lists) => self.requests = lists,
-            UiEvent::Teammates { teammates } => self.teammates = teammates,
+            UiEvent::Teammates { teammates } => self.teammates = Rc::new(teammates),
             UiEvent::SignedOut => self.clear_account(),
             UiEvent::MessagesChanged {
                 conversation_id,
@@ -384,10 +386,13 @@ impl AppState {
     fn conversations_changed(&mut self, update: ConversationsUpdate) {
         let complete = update.complete;
         let gone = update.removed.clone();
-        update.apply_to(&mut self.conversations);
+        update.apply_to(Rc::make_mut(&mut self.conversations));
         self.conversations_loaded |= complete;
         if let Some(open) = self.selected {
-            match self.conversations.iter_mut().find(|c| c.id == open) {
+            match Rc::make_mut(&mut self.conversations)
+                .iter_mut()
+                .find(|c| c.id == open)
+            {
                 Some(c) => {
                     c.unread_count = 0;
                     c.mention_count = 0;
@@ -447,7 +452,10 @@ impl AppState {
         if self.highlight.is_some_and(|(c, _)| c != id) {
             self.highlight = None;
         }
-        if let Some(c) = self.conversations.iter_mut().find(|c| c.id == id) {
+        if let Some(c) = Rc::make_mut(&mut self.conversations)
+            .iter_mut()
+            .find(|c| c.id == id)
+        {
             c.unread_count = 0;
             c.mention_count = 0;
         }

@@ -62,7 +62,7 @@ pub fn composer(props: &ComposerProps) -> Html {
     let area = use_node_ref();
     let names: Vec<String> = {
         // Online teammates first: the one you are talking with is most likely.
-        let mut team = store.teammates.clone();
+        let mut team = store.teammates.to_vec();
         team.sort_by(|a, b| {
             store
                 .is_online(b.id)
