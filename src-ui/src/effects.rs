@@ -5,6 +5,9 @@
 //! what the user asked for: pages of messages, and writes. Every function spawns its work and
 //! returns at once; a failure becomes a toast with the error's sentence.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use confab_model::ipc::commands::{Command, Messages, MessagesAfter, Setting, Start};
 use confab_model::ipc::{IpcError, UiEvent};
 use confab_model::{ConversationId, Seq};
@@ -26,12 +29,30 @@ pub fn start(d: Dispatch) {
     spawn_local(async move {
         let events = d.clone();
         let listed = std::cell::Cell::new(false);
+        let presence = Rc::new(RefCell::new(Vec::new()));
         crate::ipc::listen(move |ev| {
             // The start's steps on the page's timeline: the whole list arrived.
             if !listed.get() && matches!(&ev, UiEvent::Conversations(u) if u.complete) {
                 listed.set(true);
                 crate::startup::mark("confab-listed");
             }
+            // Presence changes come in bursts (one per room as the connection comes up: 2,000
+            // for a big team): consecutive ones are applied together, in the task after the
+            // burst, with one render instead of one each. Any other event first applies those
+            // waiting, so the order of events is kept.
+            if matches!(ev, UiEvent::Presence { .. }) {
+                let first = presence.borrow().is_empty();
+                presence.borrow_mut().push(ev);
+                if first {
+                    let (presence, events) = (Rc::clone(&presence), events.clone());
+                    gloo_timers::callback::Timeout::new(0, move || {
+                        flush(&presence, &events);
+                    })
+                    .forget();
+                }
+                return;
+            }
+            flush(&presence, &events);
             events.dispatch(Action::Event(ev));
         })
         .await;
@@ -44,6 +65,14 @@ pub fn start(d: Dispatch) {
             Err(e) => report(&d, &e),
         }
     });
+}
+
+/// Applies the presence changes waiting (if any) as one action.
+fn flush(waiting: &RefCell<Vec<UiEvent>>, d: &Dispatch) {
+    let batch = std::mem::take(&mut *waiting.borrow_mut());
+    if !batch.is_empty() {
+        d.dispatch(Action::Events(batch));
+    }
 }
 
 /// Restores the account's remembered layout (the sidebar divider).

@@ -210,6 +210,9 @@ pub enum Action {
     Answered(RequestId),
     /// An event from the core.
     Event(UiEvent),
+    /// Events from the core, in order, applied with one render (a burst of presence changes:
+    /// one per room when the connection comes up).
+    Events(Vec<UiEvent>),
     /// Open a dialog.
     Open(Dialog),
     /// Close the dialog.
@@ -589,6 +592,7 @@ impl Reducible for AppState {
                 }
             }
             Action::Event(ev) => s.apply_event(ev),
+            Action::Events(evs) => evs.into_iter().for_each(|ev| s.apply_event(ev)),
             Action::Open(d) => {
                 s.dialog = Some(d);
                 // A new dialog supersedes what the last action said (and the toast would sit on

@@ -373,6 +373,23 @@ fn presence_and_directory_both_say_who_is_online() {
 }
 
 #[test]
+fn a_burst_of_presence_changes_applied_together_ends_as_the_last_of_each_room_says() {
+    let presence = |conversation_id, online: Vec<i64>| UiEvent::Presence {
+        conversation_id,
+        online,
+    };
+    let s = run([Action::Events(vec![
+        presence(1, vec![2]),
+        presence(2, vec![3]),
+        presence(1, vec![]),
+    ])]);
+    assert_eq!(s.presence[&1], Vec::<i64>::new());
+    assert_eq!(s.presence[&2], vec![3]);
+    assert!(!s.is_online(2));
+    assert!(s.is_online(3));
+}
+
+#[test]
 fn the_divider_stays_within_bounds() {
     let s = run([Action::SetSplit(0.01)]);
     assert_eq!(s.split, 0.2);
