@@ -118,6 +118,9 @@ fn setup(app: &mut tauri::App, launch: &Launch) -> Result<(), Box<dyn std::error
     let config = CoreConfig {
         data_dir: data_dir.clone(),
         keyring_service: KEYRING_SERVICE.into(),
+        // Shown at once, the window paints before the network starts; started hidden (at
+        // login), the network is what matters.
+        connect_after_paint: !launch.hidden,
     };
     let core = tauri::async_runtime::block_on(Core::start(config))?;
     tracing::info!(target: "confab::startup", since_start_ms = since_start().as_millis(), "core ready");

@@ -75,6 +75,9 @@ pub fn first_paint(app: &AppHandle, paint: &FirstPaint) {
         page_ms,
     } = marks;
     tracing::info!(target: "confab::startup", %screen, conversations, wasm_ms, content_ms, shown_ms, page_ms, since_start_ms, "first paint");
+    if let Some(core) = app.try_state::<Core>() {
+        core.window_painted();
+    }
     after_first_paint(app);
 }
 

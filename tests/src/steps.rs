@@ -58,6 +58,7 @@ pub async fn teammate_core(
         CoreConfig {
             data_dir: dir.to_owned(),
             keyring_service: "confab-e2e".into(),
+            connect_after_paint: false,
         },
         Arc::new(MemoryTokens::default()) as Arc<dyn TokenStore>,
     )

@@ -393,6 +393,13 @@ impl Core {
         self.inner.shared.is_muted()
     }
 
+    /// The window painted its first screen: the restored session's network work, held back
+    /// so as not to compete with the page's start ([`crate::CoreConfig::connect_after_paint`]),
+    /// begins now.
+    pub fn window_painted(&self) {
+        self.inner.shared.window_painted();
+    }
+
     /// After a wake from sleep, a network change or "Retry now": check the connection and
     /// catch up now (or, without the token yet, ask the keyring again).
     pub fn check_now(&self) {

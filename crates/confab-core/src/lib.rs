@@ -71,7 +71,15 @@ pub struct CoreConfig {
     pub data_dir: PathBuf,
     /// Keyring service name, e.g. "confab".
     pub keyring_service: String,
+    /// A window is loading and will say when it has painted ([`Core::window_painted`]): the
+    /// restored session's network work (the realtime connection, joining every room, the
+    /// catch-up) waits for that, [`PAINT_WAIT`] at most, so it does not compete with the
+    /// page's start for the CPU. Headless uses (tests, a window started hidden) pass `false`.
+    pub connect_after_paint: bool,
 }
+
+/// How long the network waits at most for a starting window's first paint.
+pub const PAINT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct Inner {
     config: CoreConfig,
@@ -136,12 +144,13 @@ impl Core {
             .map_err(|e| CoreError::Internal(format!("cannot create the data directory: {e}")))?;
         let (events, _) = broadcast::channel(4096);
         let (ntx, nrx) = mpsc::unbounded_channel();
+        let window_starting = config.connect_after_paint;
         let core = Core {
             inner: Arc::new(Inner {
                 config,
                 keyring,
                 memory: Arc::new(MemoryTokens::default()),
-                shared: Arc::new(Shared::new(events, ntx)),
+                shared: Arc::new(Shared::new(events, ntx, window_starting)),
                 notifications: StdMutex::new(Some(nrx)),
                 active: Mutex::new(None),
                 feed: StdMutex::new(None),

@@ -46,12 +46,18 @@ pub(crate) struct Shared {
     /// A first sync's history loading in the background, as last reported to the window (for
     /// a window that starts meanwhile).
     history: Mutex<Option<HistoryProgress>>,
+    /// Whether the network may start: `false` while a window starting from the cache has not
+    /// painted its first screen yet ([`Shared::window_painted`]).
+    painted: watch::Sender<bool>,
 }
 
 impl Shared {
+    /// `window_starting`: a window is about to load, and the network waits for its first
+    /// paint (see [`Shared::until_painted`]).
     pub fn new(
         events: broadcast::Sender<UiEvent>,
         notifications: mpsc::UnboundedSender<Notification>,
+        window_starting: bool,
     ) -> Self {
         Shared {
             events,
@@ -70,7 +76,20 @@ impl Shared {
             read_marks_now: AtomicBool::new(false),
             signed_in: watch::Sender::new(false),
             history: Mutex::new(None),
+            painted: watch::Sender::new(!window_starting),
         }
+    }
+
+    /// The window painted its first screen: the network may start.
+    pub fn window_painted(&self) {
+        self.painted.send_replace(true);
+    }
+
+    /// Returns once the window has painted its first screen, or after `wait` at most (a window
+    /// that never reports, a page that failed to load). At once when no window was starting.
+    pub async fn until_painted(&self, wait: std::time::Duration) {
+        let mut painted = self.painted.subscribe();
+        let _ = tokio::time::timeout(wait, painted.wait_for(|p| *p)).await;
     }
 
     /// The realtime socket signed in as the user (`true`), or lost its socket (`false`).
@@ -303,7 +322,44 @@ mod tests {
     fn shared() -> Shared {
         let (events, _) = broadcast::channel(4);
         let (notifications, _) = mpsc::unbounded_channel();
-        Shared::new(events, notifications)
+        Shared::new(events, notifications, false)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_network_waits_for_a_starting_windows_first_paint_and_no_longer_than_the_wait() {
+        use std::sync::Arc;
+        use std::time::Duration;
+        use tokio::time::Instant;
+        let (events, _) = broadcast::channel(4);
+        let (notifications, _) = mpsc::unbounded_channel();
+        let s = Arc::new(Shared::new(events, notifications, true));
+        // Painted 300 ms in: the wait ends then.
+        let waiting = {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move {
+                let t0 = Instant::now();
+                s.until_painted(Duration::from_secs(2)).await;
+                t0.elapsed()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        s.window_painted();
+        assert_eq!(waiting.await.ok(), Some(Duration::from_millis(300)));
+        // Painted already (a sign-in later in the session): no wait at all.
+        let t0 = Instant::now();
+        s.until_painted(Duration::from_secs(2)).await;
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+        // A window that never reports: the network starts after the wait.
+        let (events, _) = broadcast::channel(4);
+        let (notifications, _) = mpsc::unbounded_channel();
+        let silent = Shared::new(events, notifications, true);
+        let t0 = Instant::now();
+        silent.until_painted(Duration::from_secs(2)).await;
+        assert_eq!(t0.elapsed(), Duration::from_secs(2));
+        // No window starting (headless, or started hidden): no wait.
+        let t0 = Instant::now();
+        shared().until_painted(Duration::from_secs(2)).await;
+        assert_eq!(t0.elapsed(), Duration::ZERO);
     }
 
     /// Whether [`Shared::backend_back`] has a wake-up waiting (without waiting for one).

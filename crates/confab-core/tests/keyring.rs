@@ -104,6 +104,7 @@ fn the_token_is_stored_restored_and_deleted_in_a_real_secret_service() {
                     CoreConfig {
                         data_dir: dir.path().to_owned(),
                         keyring_service: "confab-test".into(),
+                        connect_after_paint: false,
                     },
                     Arc::new(OsKeyring::new("confab-test")),
                 )
@@ -169,6 +170,7 @@ async fn locked_keyring() -> anyhow::Result<()> {
     let config = || CoreConfig {
         data_dir: dir.path().to_owned(),
         keyring_service: "confab-test".into(),
+        connect_after_paint: false,
     };
     let open = |core: Core| Client {
         events: core.subscribe_events(),

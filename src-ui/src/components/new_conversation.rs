@@ -64,7 +64,6 @@ pub fn new_conversation_dialog() -> Html {
             .map(|t| (t.id, t.name.clone()))
             .collect(),
     );
-    let names = store.names();
 
     let start = {
         let (chosen, title, busy, error, d) = (
@@ -227,7 +226,9 @@ pub fn new_conversation_dialog() -> Html {
                 <div class="picker">
                     <div class="member-chips" id="chosen-members">
                         { for chosen.iter().map(|id| {
-                            let name = names.get(id).cloned().unwrap_or_else(|| format!("User {id}"));
+                            // Looked up for the chosen few, not a map of the whole team per keystroke.
+                            let name = store.teammates.iter().find(|t| t.id == *id)
+                                .map_or_else(|| format!("User {id}"), |t| t.name.clone());
                             let (unpick, id) = (unpick.clone(), *id);
                             let onclick = Callback::from(move |_: MouseEvent| unpick.emit(id));
                             html! {

@@ -271,6 +271,7 @@ impl Client {
             CoreConfig {
                 data_dir: data_dir.clone(),
                 keyring_service: "confab-test".into(),
+                connect_after_paint: false,
             },
             Arc::clone(&tokens) as Arc<dyn TokenStore>,
         )
