@@ -22,5 +22,6 @@ pub mod zone;
 /// Mounts the app on `<body>`.
 pub fn run() {
     startup::wasm_started();
+    startup::expose_wasm_bytes();
     yew::Renderer::<components::app::App>::new().render();
 }

@@ -33,6 +33,25 @@ pub fn wasm_started() {
     mark("confab-wasm");
 }
 
+/// Gives the page `window.confabWasmBytes()`: the size of the UI's wasm memory, which only
+/// ever grows (its peak stays), for the memory benchmarks to tell it from WebKit's own.
+pub fn expose_wasm_bytes() {
+    let bytes = wasm_bindgen::closure::Closure::<dyn Fn() -> f64>::new(|| {
+        wasm_bindgen::memory()
+            .dyn_into::<js_sys::WebAssembly::Memory>()
+            .map_or(0.0, |m| {
+                m.buffer()
+                    .dyn_into::<js_sys::ArrayBuffer>()
+                    .map_or(0.0, |b| f64::from(b.byte_length()))
+            })
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &"confabWasmBytes".into(), bytes.as_ref());
+    }
+    // Lives as long as the page.
+    bytes.forget();
+}
+
 /// Sets a mark on the page's own timeline (a step of the start, for a benchmark to read
 /// through WebDriver with `performance.getEntriesByType("mark")`). Costs one call.
 pub fn mark(name: &str) {

@@ -155,9 +155,12 @@ async fn bench(desktop: Desktop) -> Result<()> {
     app.open_conversation(pair).await?;
     app.wait_script(LAST, |v| v == &newest).await?;
     let before = web_pss_kb();
+    let wasm_before = wasm_bytes(&app).await?;
     let scrolled = Instant::now();
     let mut max_rows = 0;
     let mut loaded = 0;
+    // How the growth went: after the first batch, then every 50 pages.
+    let mut curve = Vec::new();
     while loaded < a.pages {
         let batch = (a.pages - loaded).min(10);
         let v = app
@@ -169,9 +172,16 @@ async fn bench(desktop: Desktop) -> Result<()> {
         }
         max_rows = max_rows.max(v["maxRows"].as_u64().unwrap_or(0));
         loaded += batch;
+        if loaded == batch || loaded % 50 == 0 {
+            curve.push(format!(
+                "{loaded}: {:+.1}",
+                (web_pss_kb() as f64 - before as f64) / 1024.0
+            ));
+        }
     }
     let took = scrolled.elapsed();
     let after = web_pss_kb();
+    let wasm_after = wasm_bytes(&app).await?;
     app.screenshot("scrolled-back").await?;
 
     // 4. A search hit halfway back.
@@ -203,6 +213,12 @@ async fn bench(desktop: Desktop) -> Result<()> {
         before as f64 / 1024.0,
         after as f64 / 1024.0,
         (after as f64 - before as f64) / 1024.0
+    );
+    println!(
+        "  growth (MB) after so many pages: {}; of it the UI's wasm memory {:.1} → {:.1} MB",
+        curve.join(", "),
+        wasm_before / 1_048_576.0,
+        wasm_after / 1_048_576.0
     );
     println!(
         "a search hit {} messages back, from the click to highlighted in view: {}   (target ≤ 150 ms)",
@@ -287,6 +303,18 @@ fn scroll_back_script(pages: usize) -> String {
          }}; \
          step();"
     )
+}
+
+/// The UI's wasm memory in bytes (`window.confabWasmBytes`, `src-ui/src/startup.rs`).
+async fn wasm_bytes(app: &AppWindow) -> Result<f64> {
+    let v = app
+        .client()
+        .execute(
+            "return window.confabWasmBytes ? window.confabWasmBytes() : 0;",
+            vec![],
+        )
+        .await?;
+    Ok(v.as_f64().unwrap_or_default())
 }
 
 /// The web process's PSS (KiB): where the DOM and the UI's memory live.
