@@ -13,7 +13,7 @@ use confab_e2e::window::fresh_artifacts;
 use confab_e2e::{
     in_desktop, tray, AppWindow, Backend, Desktop, ADA, ENTER, GRACE, KEYRING_PASSWORD, LINUS, WAIT,
 };
-use confab_model::events::KNOWLEDGE_RESPONSE;
+use confab_model::events::{KNOWLEDGE_REQUEST, KNOWLEDGE_RESPONSE};
 use confab_model::ipc::UiEvent;
 use confab_model::ChannelName;
 use confab_testkit::keyring;
@@ -182,6 +182,36 @@ async fn share_request(desktop: Desktop) -> Result<()> {
     );
     ensure!(response["status"] == "approved", "approved: {response}");
     tray_status("2 requests waiting").await?;
+
+    // And the other way: Ada asks Linus from the ask dialog (the teammate field, then the
+    // question); it reaches his private channel and the dialog closes.
+    app.click("#open-ask").await?;
+    let linus = backend.user_id(LINUS);
+    app.click(&format!("#ask-owner option[value=\"{linus}\"]"))
+        .await?;
+    let asked = "Where do the release notes live?";
+    app.type_into("#ask-question", asked).await?;
+    app.click("#ask-submit").await?;
+    let request = tokio::time::timeout(WAIT, async {
+        while let Some(e) = linus_events.recv().await {
+            if let Event::Message { event, data, .. } = e {
+                if event == KNOWLEDGE_REQUEST {
+                    return Some(data.to_value());
+                }
+            }
+        }
+        None
+    })
+    .await
+    .context("waiting for knowledge-request on Linus's private channel")?
+    .context("Linus's connection closed")?;
+    ensure!(
+        request["question"] == asked && request["requesterName"] == "Ada Lovelace",
+        "knowledge-request carries Ada's question: {request}"
+    );
+    app.wait_text(".toast", |t| t.contains("Question sent to Linus Torvalds"))
+        .await
+        .context("the dialog closes with a toast naming who was asked")?;
     app.quit().await
 }
 

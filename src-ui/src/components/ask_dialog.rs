@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use confab_model::ipc::commands::{Ask, AskedBefore};
-use confab_model::ipc::RequestHit;
+use confab_model::ipc::{RequestHit, Teammate};
 use confab_model::UserId;
 use gloo_timers::callback::Timeout;
 use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
@@ -43,21 +43,16 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
     let me = store.session.as_ref().map(|s| s.user_id);
-    let mut people: Vec<_> = store
-        .teammates
-        .iter()
-        .filter(|t| Some(t.id) != me)
-        .cloned()
-        .collect();
-    people.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.name.cmp(&b.name)));
-
-    let onchange = {
-        let owner = owner.clone();
-        Callback::from(move |e: Event| {
-            let el: HtmlSelectElement = e.target_unchecked_into();
-            owner.set(el.value().parse().ok());
-        })
-    };
+    // Sorted once per change of the directory, not per keystroke in the question.
+    let people = use_memo((Rc::clone(&store.teammates), me), |(team, me)| {
+        let mut people: Vec<Teammate> =
+            team.iter().filter(|t| Some(t.id) != *me).cloned().collect();
+        people.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.name.cmp(&b.name)));
+        people
+    });
+    let onpick = use_callback(owner.setter(), |picked: Option<UserId>, setter| {
+        setter.set(picked);
+    });
     let oninput = {
         let (question, similar, timer, looks) = (
             question.clone(),
@@ -98,7 +93,7 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
             error.clone(),
             store.dispatcher(),
         );
-        let names = store.names();
+        let people = Rc::clone(&people);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let Some(to) = *owner else {
@@ -111,10 +106,10 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
                 return;
             }
             busy.set(true);
-            let name = names
-                .get(&to)
-                .cloned()
-                .unwrap_or_else(|| "your teammate".into());
+            let name = people
+                .iter()
+                .find(|t| t.id == to)
+                .map_or_else(|| "your teammate".into(), |t| t.name.clone());
             let (busy, error, d) = (busy.clone(), error.clone(), d.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match call(Ask {
@@ -135,20 +130,12 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
             });
         })
     };
-    let chosen = owner.map(|o| o.to_string()).unwrap_or_default();
     html! {
         <Modal title="Ask for knowledge" id="ask-dialog">
             <form {onsubmit}>
                 <label class="field">
                     <span>{ "Ask" }</span>
-                    <select id="ask-owner" {onchange} value={chosen.clone()}>
-                        <option value="" selected={chosen.is_empty()} disabled=true>{ "Choose a teammate…" }</option>
-                        { for people.iter().map(|t| {
-                            let v = t.id.to_string();
-                            let label = if t.online { format!("{} · online", t.name) } else { t.name.clone() };
-                            html! { <option value={v.clone()} selected={v == chosen}>{ label }</option> }
-                        }) }
-                    </select>
+                    <OwnerSelect {people} chosen={*owner} {onpick} />
                 </label>
                 <label class="field">
                     <span>{ "Question" }</span>
@@ -201,5 +188,40 @@ fn asked_before_row(h: &RequestHit, store: &crate::store::Store) -> Html {
                 </span>
             </button>
         </li>
+    }
+}
+
+/// Properties of [`OwnerSelect`].
+#[derive(Properties, PartialEq)]
+struct OwnerSelectProps {
+    /// Who can be asked, in the order shown.
+    people: Rc<Vec<Teammate>>,
+    /// Who is chosen.
+    chosen: Option<UserId>,
+    /// A teammate was chosen.
+    onpick: Callback<Option<UserId>>,
+}
+
+/// The teammate field: a native `<select>` (its type-ahead finds a name among 500), its own
+/// component so that typing the question does not render its options again.
+#[component(OwnerSelect)]
+fn owner_select(props: &OwnerSelectProps) -> Html {
+    let onchange = {
+        let onpick = props.onpick.clone();
+        Callback::from(move |e: Event| {
+            let el: HtmlSelectElement = e.target_unchecked_into();
+            onpick.emit(el.value().parse().ok());
+        })
+    };
+    let chosen = props.chosen.map(|o| o.to_string()).unwrap_or_default();
+    html! {
+        <select id="ask-owner" {onchange} value={chosen.clone()}>
+            <option value="" selected={chosen.is_empty()} disabled=true>{ "Choose a teammate…" }</option>
+            { for props.people.iter().map(|t| {
+                let v = t.id.to_string();
+                let label = if t.online { format!("{} · online", t.name) } else { t.name.clone() };
+                html! { <option key={t.id} value={v.clone()} selected={v == chosen}>{ label }</option> }
+            }) }
+        </select>
     }
 }
