@@ -264,43 +264,40 @@ async fn starts(
 }
 
 async fn filtering(app: &AppWindow) -> Result<()> {
-    let client = app.client();
     // The quick switcher, opened as Ctrl+K does.
-    let focused = client.active_element().await?;
+    let focused = app.client().active_element().await?;
     focused.send_keys("\u{E009}k\u{E000}").await?;
     app.wait_for("#switcher-input").await?;
-    let v = client
-        .execute_async(
-            TIME_KEYSTROKES,
-            vec![
-                json!("switcher-input"),
-                json!(SWITCHER_KEYS),
-                json!("switcher-results"),
-            ],
-        )
-        .await?;
-    report(
-        "switcher, one keystroke over 2,003 conversations",
-        &times(&v)?,
-    );
-    let focused = client.active_element().await?;
+    let t = keystrokes(app, "switcher-input", &SWITCHER_KEYS, "switcher-results").await?;
+    report("switcher, one keystroke over 2,003 conversations", &t);
+    let focused = app.client().active_element().await?;
     focused.send_keys("\u{E00C}").await?;
 
     app.click("#new-conversation").await?;
     app.wait_for("#new-conversation-query").await?;
-    let v = client
-        .execute_async(
-            TIME_KEYSTROKES,
-            vec![
-                json!("new-conversation-query"),
-                json!(PICKER_KEYS),
-                json!("new-conversation-people"),
-            ],
-        )
-        .await?;
+    let t = keystrokes(
+        app,
+        "new-conversation-query",
+        &PICKER_KEYS,
+        "new-conversation-people",
+    )
+    .await?;
     report(
         "new-conversation picker, one keystroke over 502 teammates",
-        &times(&v)?,
+        &t,
     );
     Ok(())
+}
+
+/// Times `keys` typed into the field `field` (element ids), each until the list `list` has
+/// changed and the page is laid out again: sorted, in ms.
+async fn keystrokes(app: &AppWindow, field: &str, keys: &[&str], list: &str) -> Result<Vec<f64>> {
+    let v = app
+        .client()
+        .execute_async(
+            TIME_KEYSTROKES,
+            vec![json!(field), json!(keys), json!(list)],
+        )
+        .await?;
+    times(&v)
 }

@@ -41,6 +41,27 @@ async fn tray_status(prefix: &str) -> Result<String> {
     .await
 }
 
+/// The next `name` event on a private channel's connection, as JSON.
+async fn next_notice(
+    events: &mut pusher_channels::client::Events,
+    name: &str,
+    whose: &str,
+) -> Result<serde_json::Value> {
+    tokio::time::timeout(WAIT, async {
+        while let Some(e) = events.recv().await {
+            if let Event::Message { event, data, .. } = e {
+                if event == name {
+                    return Some(data.to_value());
+                }
+            }
+        }
+        None
+    })
+    .await
+    .with_context(|| format!("waiting for {name} on {whose} private channel"))?
+    .with_context(|| format!("{whose} connection closed"))
+}
+
 /// Another user's realtime connection (the same Pusher client the app's core uses), subscribed
 /// to their private channel.
 async fn private_channel_of(
@@ -163,19 +184,7 @@ async fn share_request(desktop: Desktop) -> Result<()> {
         "the dialog closed"
     );
     app.screenshot("answered").await?;
-    let response = tokio::time::timeout(WAIT, async {
-        while let Some(e) = linus_events.recv().await {
-            if let Event::Message { event, data, .. } = e {
-                if event == KNOWLEDGE_RESPONSE {
-                    return Some(data.to_value());
-                }
-            }
-        }
-        None
-    })
-    .await
-    .context("waiting for knowledge-response on Linus's private channel")?
-    .context("Linus's connection closed")?;
+    let response = next_notice(&mut linus_events, KNOWLEDGE_RESPONSE, "Linus's").await?;
     ensure!(
         response["requestId"] == request.id && response["responseContent"] == answer,
         "knowledge-response carries the answer: {response}"
@@ -192,19 +201,7 @@ async fn share_request(desktop: Desktop) -> Result<()> {
     let asked = "Where do the release notes live?";
     app.type_into("#ask-question", asked).await?;
     app.click("#ask-submit").await?;
-    let request = tokio::time::timeout(WAIT, async {
-        while let Some(e) = linus_events.recv().await {
-            if let Event::Message { event, data, .. } = e {
-                if event == KNOWLEDGE_REQUEST {
-                    return Some(data.to_value());
-                }
-            }
-        }
-        None
-    })
-    .await
-    .context("waiting for knowledge-request on Linus's private channel")?
-    .context("Linus's connection closed")?;
+    let request = next_notice(&mut linus_events, KNOWLEDGE_REQUEST, "Linus's").await?;
     ensure!(
         request["question"] == asked && request["requesterName"] == "Ada Lovelace",
         "knowledge-request carries Ada's question: {request}"
