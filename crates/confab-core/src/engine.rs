@@ -27,12 +27,13 @@ use confab_model::{
     Change, ChannelName, ConversationId, KnowledgeRequest, LeftChange, Message, SYNC_PAGE_MAX,
 };
 use confab_store::Applied;
-use pusher_channels::auth::HttpAuthorizer;
+use pusher_channels::auth::{HeaderProvider, HttpAuthorizer};
 use pusher_channels::client::Client;
 use pusher_channels::proto::{AuthError, Config, Event, ProtocolError, State, SubscriptionError};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
+use crate::batch_auth::BatchAuthorizer;
 use crate::db::Db;
 use crate::feed::{Changes, Feed};
 use crate::history::Backfill;
@@ -173,12 +174,19 @@ impl Engine {
             return;
         };
         let token = self.api.token().unwrap_or_default().to_owned();
-        let authorizer = HttpAuthorizer::new(self.api.pusher_auth_url())
+        let headers: HeaderProvider =
+            Arc::new(move || vec![("Authorization".into(), format!("Bearer {token}"))]);
+        let single = HttpAuthorizer::new(self.api.pusher_auth_url())
             .user_endpoint(self.api.pusher_user_auth_url())
             .with_http_client(self.api.http_client())
-            .headers(Arc::new(move || {
-                vec![("Authorization".into(), format!("Bearer {token}"))]
-            }));
+            .headers(Arc::clone(&headers));
+        // Every room joined at connect is signed in a few requests, not one each.
+        let authorizer = BatchAuthorizer::new(
+            single,
+            self.api.http_client(),
+            self.api.pusher_batch_auth_url(),
+            headers,
+        );
         // The socket verifies certificates as REST does: the operating system's trust store.
         let (pusher, mut events) =
             Client::start_with_tls(config, authorizer, self.api.tls_config());

@@ -23,6 +23,7 @@
 pub mod account;
 mod active;
 mod badge;
+pub mod batch_auth;
 mod db;
 mod engine;
 mod error;

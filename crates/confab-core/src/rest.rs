@@ -597,6 +597,11 @@ impl Api {
         format!("{}/api/pusher/auth", self.base)
     }
 
+    /// The batch channel-auth endpoint URL ([`crate::batch_auth`]).
+    pub fn pusher_batch_auth_url(&self) -> String {
+        format!("{}/api/pusher/auth/batch", self.base)
+    }
+
     /// The user-authentication endpoint URL (`pusher:signin`) for the Pusher authorizer.
     pub fn pusher_user_auth_url(&self) -> String {
         format!("{}/api/pusher/user-auth", self.base)

@@ -232,6 +232,47 @@ pub struct PusherAuthResponse {
     pub channel_data: Option<String>,
 }
 
+/// The most channels one `POST /api/pusher/auth/batch` signs.
+pub const PUSHER_BATCH_MAX: usize = 500;
+
+/// `POST /api/pusher/auth/batch` body: many channels of one socket in one request. A client in
+/// 2,000 rooms joins them all at every connect; one request a channel was 2,000 requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PusherBatchAuthRequest {
+    /// The connection's socket id, `digits.digits`.
+    pub socket_id: String,
+    /// The channels to authorize: 1 to [`PUSHER_BATCH_MAX`].
+    pub channel_names: Vec<String>,
+}
+
+/// One channel's answer in a batch: signed (`auth`, and `channelData` for presence channels),
+/// or refused (`error`, the sentence `/api/pusher/auth` would answer with its 403).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PusherBatchAuthAnswer {
+    /// `key:hex(hmac)` when signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// For presence channels: the JSON string `{"user_id":"…","user_info":{"name":"…"}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_data: Option<String>,
+    /// Why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /api/pusher/auth/batch` answer: every channel asked for, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PusherBatchAuthResponse {
+    /// Channel name → its answer.
+    pub channels: std::collections::BTreeMap<String, PusherBatchAuthAnswer>,
+}
+
 /// `POST /api/account/password` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]

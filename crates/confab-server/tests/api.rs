@@ -207,6 +207,7 @@ async fn every_protected_endpoint_refuses_a_missing_or_unknown_token() -> Result
             "/api/conversations/1/members",
             "/api/conversations/1/leave",
             "/api/pusher/auth",
+            "/api/pusher/auth/batch",
         ] {
             let (status, _) = api.post(path, &json!({})).await?;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "POST {path}");
@@ -624,6 +625,7 @@ async fn health_openapi_and_unknown_routes_answer_in_json() -> Result<()> {
         "/api/conversations/{id}/messages",
         "/api/sync",
         "/api/pusher/auth",
+        "/api/pusher/auth/batch",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }

@@ -217,6 +217,85 @@ async fn channel_auth_signs_only_the_callers_channel_and_rooms_and_rejects_bad_s
 }
 
 #[tokio::test]
+async fn batch_channel_auth_signs_what_the_single_endpoint_would_and_refuses_the_rest_one_by_one(
+) -> Result<()> {
+    let server = TestServer::start().await?;
+    let ada = server.login(0).await?;
+    let linus = server.login(2).await?;
+    let room = server.conversation(&ada, &[1]).await?;
+    let linus_room = server.conversation(&linus, &[1]).await?;
+    let socket = "1234.5678";
+    let (ada_id, linus_id) = (server.users[0].user.id, server.users[2].user.id);
+    let mine = ChannelName::private_user(ada_id);
+    let my_room = ChannelName::chat_room(room);
+    let theirs = ChannelName::private_user(linus_id);
+    let not_mine = ChannelName::chat_room(linus_room);
+    let channels = [
+        mine.as_str(),
+        my_room.as_str(),
+        theirs.as_str(),
+        not_mine.as_str(),
+        "public",
+        "presence-chat-room-01",
+    ];
+    let (status, batch) = ada
+        .post(
+            "/api/pusher/auth/batch",
+            &json!({"socketId": socket, "channelNames": channels}),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    let answers = &batch["channels"];
+    // Signed exactly as the single endpoint signs.
+    for channel in [mine.as_str(), my_room.as_str()] {
+        let (_, single) = ada.pusher_auth(socket, channel).await?;
+        assert_eq!(answers[channel]["auth"], single["auth"], "{channel}");
+        assert_eq!(
+            answers[channel].get("channelData").cloned(),
+            single.get("channel_data").cloned()
+        );
+        assert!(answers[channel].get("error").is_none());
+    }
+    assert!(
+        answers[my_room.as_str()]["channelData"].is_string(),
+        "presence carries the member"
+    );
+    // Another user's channel, a room she is not in, and what is no channel: refused, each.
+    for channel in [
+        theirs.as_str(),
+        not_mine.as_str(),
+        "public",
+        "presence-chat-room-01",
+    ] {
+        assert!(
+            answers[channel].get("auth").is_none(),
+            "{channel}: {answers}"
+        );
+        assert!(
+            answers[channel]["error"].is_string(),
+            "{channel}: {answers}"
+        );
+    }
+    assert_eq!(answers.as_object().map(|a| a.len()), Some(channels.len()));
+
+    // Bad input: a bad socket, no channels, too many.
+    let too_many: Vec<String> = (0..=confab_model::api::PUSHER_BATCH_MAX)
+        .map(|i| ChannelName::chat_room(i as i64 + 1))
+        .collect();
+    for body in [
+        json!({"socketId": "1234", "channelNames": [&mine]}),
+        json!({"socketId": socket, "channelNames": []}),
+        json!({"socketId": socket, "channelNames": too_many}),
+        json!({"socketId": socket}),
+    ] {
+        let (status, answer) = ada.post("/api/pusher/auth/batch", &body).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"]["code"], "bad_request");
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn sync_returns_exactly_what_a_disconnected_client_missed() -> Result<()> {
     let server = TestServer::start().await?;
     let ada = server.login(0).await?;

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync", get(sync::sync))
         .route("/api/sync/head", get(sync::head))
         .route("/api/pusher/auth", post(pusher::authorize))
+        .route("/api/pusher/auth/batch", post(pusher::authorize_batch))
         .route("/api/pusher/user-auth", post(pusher::authenticate))
         .route("/api/account/password", post(sessions::change_password))
         .route(

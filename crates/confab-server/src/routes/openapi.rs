@@ -20,7 +20,7 @@ use crate::routes::{account, chat, conversations, health, knowledge, pusher, ses
         conversations::leave_conversation, conversations::set_muted, chat::list_messages,
         chat::send_message, chat::mark_read, knowledge::create_request, knowledge::list_requests,
         knowledge::respond, knowledge::mark_answer_seen, sync::sync, sync::head,
-        pusher::authorize, pusher::authenticate, sessions::change_password,
+        pusher::authorize, pusher::authorize_batch, pusher::authenticate, sessions::change_password,
         sessions::revoke_sessions,
     ),
     components(schemas(

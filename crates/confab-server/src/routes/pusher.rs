@@ -1,18 +1,20 @@
 //! `/api/pusher/auth` (channel authorization) and `/api/pusher/user-auth` (user
-//! authentication for `pusher:signin`), in pusher-js's standard request format.
+//! authentication for `pusher:signin`), in pusher-js's standard request format; and
+//! `/api/pusher/auth/batch`, many channels of one socket in one request, by the same rule.
 
 use axum::extract::State;
 use axum::Json;
 use confab_model::api::{
-    PusherAuthForm, PusherAuthResponse, PusherUserAuthForm, PusherUserAuthResponse,
+    PusherAuthForm, PusherAuthResponse, PusherBatchAuthAnswer, PusherBatchAuthRequest,
+    PusherBatchAuthResponse, PusherUserAuthForm, PusherUserAuthResponse, PUSHER_BATCH_MAX,
 };
-use confab_model::{ChannelName, ErrorBody};
+use confab_model::{ChannelName, ConversationId, ErrorBody, UserId};
 use pusher_channels::sign::{
     authenticate_user, authorize_channel, is_valid_socket_id, PresenceMember,
 };
 
 use crate::auth::AuthUser;
-use crate::error::{ApiForm, AppError};
+use crate::error::{ApiForm, ApiJson, AppError};
 use crate::state::AppState;
 use crate::store;
 
@@ -32,38 +34,125 @@ pub async fn authorize(
     }
     let channel = ChannelName::parse(&form.channel_name)
         .ok_or(AppError::Forbidden("not a channel you may subscribe to"))?;
-    match channel {
-        ChannelName::PrivateUser(id) if id == me.id() => {}
-        ChannelName::PrivateUser(_) => {
-            return Err(AppError::Forbidden("this is another user's channel"))
-        }
+    let member = match channel {
         ChannelName::ChatRoom(conv) => {
             let user = me.id();
-            let member = state
+            state
                 .db()
                 .read(move |c| store::chat::is_member(c, conv, user))
-                .await?;
-            if !member {
-                return Err(AppError::Forbidden("not a member of this conversation"));
-            }
+                .await?
         }
-    }
-    let presence = PresenceMember {
-        user_id: me.id().to_string(),
-        user_info: serde_json::json!({ "name": me.user.name }),
+        ChannelName::PrivateUser(_) => false,
     };
-    let signed = authorize_channel(
-        state.creds(),
-        &form.socket_id,
-        &form.channel_name,
-        Some(&presence),
-        None,
-    )
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    may_subscribe(&channel, me.id(), member).map_err(AppError::Forbidden)?;
+    let signed = sign(&state, &me, &form.socket_id, &form.channel_name)?;
     Ok(Json(PusherAuthResponse {
         auth: signed.auth,
         channel_data: signed.channel_data,
     }))
+}
+
+/// Whether `user` may subscribe to `channel` (`member`: whether they are in its conversation,
+/// for a room): the one rule both endpoints apply. The error is the refusal's sentence.
+fn may_subscribe(channel: &ChannelName, user: UserId, member: bool) -> Result<(), &'static str> {
+    match channel {
+        ChannelName::PrivateUser(id) if *id == user => Ok(()),
+        ChannelName::PrivateUser(_) => Err("this is another user's channel"),
+        ChannelName::ChatRoom(_) if member => Ok(()),
+        ChannelName::ChatRoom(_) => Err("not a member of this conversation"),
+    }
+}
+
+/// Signs `channel` for `socket_id` as `me` (`channel_data` naming them, for presence).
+fn sign(
+    state: &AppState,
+    me: &AuthUser,
+    socket_id: &str,
+    channel: &str,
+) -> Result<pusher_channels::sign::ChannelAuthorization, AppError> {
+    let presence = PresenceMember {
+        user_id: me.id().to_string(),
+        user_info: serde_json::json!({ "name": me.user.name }),
+    };
+    authorize_channel(state.creds(), socket_id, channel, Some(&presence), None)
+        .map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
+/// Signs many channels of one socket at once (1 to 500), each by the rule of `/api/pusher/auth`:
+/// a channel the caller may not have is refused in its own answer, the others are signed.
+/// Room memberships are read in one visit to the database.
+#[utoipa::path(post, path = "/api/pusher/auth/batch", tag = "realtime", security(("bearer" = [])),
+    request_body = PusherBatchAuthRequest,
+    responses((status = 200, body = PusherBatchAuthResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn authorize_batch(
+    State(state): State<AppState>,
+    me: AuthUser,
+    ApiJson(body): ApiJson<PusherBatchAuthRequest>,
+) -> Result<ApiJson<PusherBatchAuthResponse>, AppError> {
+    if !is_valid_socket_id(&body.socket_id) {
+        return Err(AppError::BadRequest("malformed socket_id".into()));
+    }
+    if body.channel_names.is_empty() || body.channel_names.len() > PUSHER_BATCH_MAX {
+        return Err(AppError::BadRequest(format!(
+            "ask for 1 to {PUSHER_BATCH_MAX} channels"
+        )));
+    }
+    let parsed: Vec<(String, Option<ChannelName>)> = body
+        .channel_names
+        .into_iter()
+        .map(|name| {
+            let channel = ChannelName::parse(&name);
+            (name, channel)
+        })
+        .collect();
+    let rooms: Vec<ConversationId> = parsed
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Some(ChannelName::ChatRoom(conv)) => Some(*conv),
+            _ => None,
+        })
+        .collect();
+    let user = me.id();
+    let members: std::collections::HashSet<ConversationId> = state
+        .db()
+        .read(move |c| {
+            let mut members = std::collections::HashSet::new();
+            for conv in rooms {
+                if store::chat::is_member(c, conv, user)? {
+                    members.insert(conv);
+                }
+            }
+            Ok::<_, store::StoreError>(members)
+        })
+        .await?;
+    let mut channels = std::collections::BTreeMap::new();
+    for (name, channel) in parsed {
+        let allowed = match &channel {
+            None => Err("not a channel you may subscribe to"),
+            Some(c) => {
+                let member = matches!(c, ChannelName::ChatRoom(conv) if members.contains(conv));
+                may_subscribe(c, user, member)
+            }
+        };
+        let answer = match allowed {
+            Ok(()) => {
+                let signed = sign(&state, &me, &body.socket_id, &name)?;
+                PusherBatchAuthAnswer {
+                    auth: Some(signed.auth),
+                    channel_data: signed.channel_data,
+                    error: None,
+                }
+            }
+            Err(why) => PusherBatchAuthAnswer {
+                auth: None,
+                channel_data: None,
+                error: Some(why.into()),
+            },
+        };
+        channels.insert(name, answer);
+    }
+    Ok(ApiJson(PusherBatchAuthResponse { channels }))
 }
 
 /// Signs a socket in as the caller (`pusher:signin`): `user_data` is
