@@ -371,7 +371,10 @@ impl AppState {
                 self.sign_in_notice = Some(reason);
             }
             UiEvent::Notice { message } => self.toast = Some(message),
-            UiEvent::History { progress } => self.history = progress,
+            UiEvent::History { progress } => {
+                self.history = progress;
+                self.history_arrived();
+            }
             UiEvent::Navigate(target) => match target {
                 NavigateTarget::Conversation(id) => {
                     self.dialog = None;
@@ -438,6 +441,19 @@ impl AppState {
 
     /// A window in the past is marked unread, so the chat pane reads the newest page; its rows
     /// stay on screen until that page replaces them.
+    /// Older messages reached the cache (a first sync's history loading): an open conversation
+    /// whose newest page was all it had (a short page, so it never asks for an older one) reads
+    /// it again, and so finds them. A longer timeline asks for older pages as it scrolls.
+    fn history_arrived(&mut self) {
+        let Some(t) = self.selected.and_then(|id| self.timelines.get_mut(&id)) else {
+            return;
+        };
+        let short = t.messages.len() < crate::logic::timeline::PAGE as usize;
+        if t.page_loaded && short && !t.has_more && !t.has_newer && !t.loading_older {
+            t.page_loaded = false;
+        }
+    }
+
     fn read_newest_again(&mut self, id: ConversationId) {
         if let Some(t) = self.timelines.get_mut(&id) {
             if t.has_newer {

@@ -138,6 +138,53 @@ fn the_first_conversation_opens_once_the_list_arrives_and_loses_its_unread_badge
 }
 
 #[test]
+fn history_loading_in_the_background_has_a_short_open_timeline_read_again_but_not_a_long_one() {
+    let page = |n: i64| -> Vec<ChatMessage> {
+        (1..=n)
+            .map(|i| msg(&format!("m{i}"), Some(i), 2, "2025-03-05T10:00:00Z"))
+            .collect()
+    };
+    let history = || {
+        Action::Event(UiEvent::History {
+            progress: Some(confab_model::ipc::HistoryProgress {
+                done: 10,
+                total: 100,
+            }),
+        })
+    };
+    // The snapshot gave the open conversation 3 messages: all it knew of, then.
+    let s = run([
+        list(vec![conv(1, 0)]),
+        Action::MessagesLoaded {
+            conversation_id: 1,
+            messages: page(3),
+            limit: 50,
+        },
+        history(),
+    ]);
+    assert!(
+        !s.timelines[&1].page_loaded,
+        "read again: older messages may have arrived"
+    );
+    assert_eq!(
+        s.timelines[&1].messages.len(),
+        3,
+        "kept until the page lands"
+    );
+    // A full page asks for older pages itself as the reader scrolls: left as it is.
+    let s = run([
+        list(vec![conv(1, 0)]),
+        Action::MessagesLoaded {
+            conversation_id: 1,
+            messages: page(50),
+            limit: 50,
+        },
+        history(),
+    ]);
+    assert!(s.timelines[&1].page_loaded);
+}
+
+#[test]
 fn live_messages_go_into_loaded_timelines_only() {
     let s = run([
         Action::MessagesLoaded {
