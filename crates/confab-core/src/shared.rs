@@ -87,7 +87,7 @@ impl Shared {
 
     /// Returns once the window has painted its first screen, or after `wait` at most (a window
     /// that never reports, a page that failed to load). At once when no window was starting.
-    pub async fn until_painted(&self, wait: std::time::Duration) {
+    pub async fn until_painted(&self, wait: Duration) {
         let mut painted = self.painted.subscribe();
         let _ = tokio::time::timeout(wait, painted.wait_for(|p| *p)).await;
     }
@@ -320,19 +320,21 @@ mod tests {
     use super::*;
 
     fn shared() -> Shared {
+        starting(false)
+    }
+
+    /// A `Shared` for a core whose window is (`true`) or is not starting.
+    fn starting(window_starting: bool) -> Shared {
         let (events, _) = broadcast::channel(4);
         let (notifications, _) = mpsc::unbounded_channel();
-        Shared::new(events, notifications, false)
+        Shared::new(events, notifications, window_starting)
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_network_waits_for_a_starting_windows_first_paint_and_no_longer_than_the_wait() {
         use std::sync::Arc;
-        use std::time::Duration;
         use tokio::time::Instant;
-        let (events, _) = broadcast::channel(4);
-        let (notifications, _) = mpsc::unbounded_channel();
-        let s = Arc::new(Shared::new(events, notifications, true));
+        let s = Arc::new(starting(true));
         // Painted 300 ms in: the wait ends then.
         let waiting = {
             let s = Arc::clone(&s);
@@ -350,9 +352,7 @@ mod tests {
         s.until_painted(Duration::from_secs(2)).await;
         assert_eq!(t0.elapsed(), Duration::ZERO);
         // A window that never reports: the network starts after the wait.
-        let (events, _) = broadcast::channel(4);
-        let (notifications, _) = mpsc::unbounded_channel();
-        let silent = Shared::new(events, notifications, true);
+        let silent = starting(true);
         let t0 = Instant::now();
         silent.until_painted(Duration::from_secs(2)).await;
         assert_eq!(t0.elapsed(), Duration::from_secs(2));

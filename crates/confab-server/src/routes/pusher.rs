@@ -2,6 +2,8 @@
 //! authentication for `pusher:signin`), in pusher-js's standard request format; and
 //! `/api/pusher/auth/batch`, many channels of one socket in one request, by the same rule.
 
+use std::collections::HashSet;
+
 use axum::extract::State;
 use axum::Json;
 use confab_model::api::{
@@ -32,19 +34,9 @@ pub async fn authorize(
     if !is_valid_socket_id(&form.socket_id) {
         return Err(AppError::BadRequest("malformed socket_id".into()));
     }
-    let channel = ChannelName::parse(&form.channel_name)
-        .ok_or(AppError::Forbidden("not a channel you may subscribe to"))?;
-    let member = match channel {
-        ChannelName::ChatRoom(conv) => {
-            let user = me.id();
-            state
-                .db()
-                .read(move |c| store::chat::is_member(c, conv, user))
-                .await?
-        }
-        ChannelName::PrivateUser(_) => false,
-    };
-    may_subscribe(&channel, me.id(), member).map_err(AppError::Forbidden)?;
+    let channel = ChannelName::parse(&form.channel_name);
+    let joined = joined_rooms(&state, me.id(), channel.iter()).await?;
+    may_subscribe(channel.as_ref(), me.id(), &joined).map_err(AppError::Forbidden)?;
     let signed = sign(&state, &me, &form.socket_id, &form.channel_name)?;
     Ok(Json(PusherAuthResponse {
         auth: signed.auth,
@@ -52,15 +44,50 @@ pub async fn authorize(
     }))
 }
 
-/// Whether `user` may subscribe to `channel` (`member`: whether they are in its conversation,
-/// for a room): the one rule both endpoints apply. The error is the refusal's sentence.
-fn may_subscribe(channel: &ChannelName, user: UserId, member: bool) -> Result<(), &'static str> {
+/// Whether `user` may subscribe to `channel` (`None`: a name that is no channel of ours), given
+/// the rooms among those asked for that they are in: the one rule both endpoints apply. The
+/// error is the refusal's sentence.
+fn may_subscribe(
+    channel: Option<&ChannelName>,
+    user: UserId,
+    joined: &HashSet<ConversationId>,
+) -> Result<(), &'static str> {
     match channel {
-        ChannelName::PrivateUser(id) if *id == user => Ok(()),
-        ChannelName::PrivateUser(_) => Err("this is another user's channel"),
-        ChannelName::ChatRoom(_) if member => Ok(()),
-        ChannelName::ChatRoom(_) => Err("not a member of this conversation"),
+        None => Err("not a channel you may subscribe to"),
+        Some(ChannelName::PrivateUser(id)) if *id == user => Ok(()),
+        Some(ChannelName::PrivateUser(_)) => Err("this is another user's channel"),
+        Some(ChannelName::ChatRoom(conv)) if joined.contains(conv) => Ok(()),
+        Some(ChannelName::ChatRoom(_)) => Err("not a member of this conversation"),
     }
+}
+
+/// The rooms among `channels` that `user` is a member of, read in one visit to the database.
+async fn joined_rooms<'a>(
+    state: &AppState,
+    user: UserId,
+    channels: impl Iterator<Item = &'a ChannelName>,
+) -> Result<HashSet<ConversationId>, AppError> {
+    let rooms: Vec<ConversationId> = channels
+        .filter_map(|c| match c {
+            ChannelName::ChatRoom(conv) => Some(*conv),
+            ChannelName::PrivateUser(_) => None,
+        })
+        .collect();
+    if rooms.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(state
+        .db()
+        .read(move |c| {
+            let mut joined = HashSet::new();
+            for conv in rooms {
+                if store::chat::is_member(c, conv, user)? {
+                    joined.insert(conv);
+                }
+            }
+            Ok::<_, store::StoreError>(joined)
+        })
+        .await?)
 }
 
 /// Signs `channel` for `socket_id` as `me` (`channel_data` naming them, for presence).
@@ -106,35 +133,11 @@ pub async fn authorize_batch(
             (name, channel)
         })
         .collect();
-    let rooms: Vec<ConversationId> = parsed
-        .iter()
-        .filter_map(|(_, c)| match c {
-            Some(ChannelName::ChatRoom(conv)) => Some(*conv),
-            _ => None,
-        })
-        .collect();
     let user = me.id();
-    let members: std::collections::HashSet<ConversationId> = state
-        .db()
-        .read(move |c| {
-            let mut members = std::collections::HashSet::new();
-            for conv in rooms {
-                if store::chat::is_member(c, conv, user)? {
-                    members.insert(conv);
-                }
-            }
-            Ok::<_, store::StoreError>(members)
-        })
-        .await?;
+    let joined = joined_rooms(&state, user, parsed.iter().filter_map(|(_, c)| c.as_ref())).await?;
     let mut channels = std::collections::BTreeMap::new();
     for (name, channel) in parsed {
-        let allowed = match &channel {
-            None => Err("not a channel you may subscribe to"),
-            Some(c) => {
-                let member = matches!(c, ChannelName::ChatRoom(conv) if members.contains(conv));
-                may_subscribe(c, user, member)
-            }
-        };
+        let allowed = may_subscribe(channel.as_ref(), user, &joined);
         let answer = match allowed {
             Ok(()) => {
                 let signed = sign(&state, &me, &body.socket_id, &name)?;
