@@ -5,7 +5,7 @@
 //! what the user asked for: pages of messages, and writes. Every function spawns its work and
 //! returns at once; a failure becomes a toast with the error's sentence.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use confab_model::ipc::commands::{Command, Messages, MessagesAfter, Setting, Start};
@@ -28,7 +28,7 @@ pub fn report(d: &Dispatch, err: &IpcError) {
 pub fn start(d: Dispatch) {
     spawn_local(async move {
         let events = d.clone();
-        let listed = std::cell::Cell::new(false);
+        let listed = Cell::new(false);
         let presence = Rc::new(RefCell::new(Vec::new()));
         crate::ipc::listen(move |ev| {
             // The start's steps on the page's timeline: the whole list arrived.

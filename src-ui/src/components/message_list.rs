@@ -177,13 +177,19 @@ pub fn message_list(props: &MessageListProps) -> Html {
     let to_newest = {
         let (list_ref, scroll, d) = (list_ref.clone(), scroll.clone(), store.dispatcher());
         let away = away.clone();
+        let has_newer = timeline.has_newer;
         Callback::from(move |_: MouseEvent| {
             scroll.at_bottom.set(true);
             scroll.anchor.replace(None);
             away.set(false);
             d.dispatch(Action::ToNewest(id));
-            if let Some(el) = list_ref.cast::<Element>() {
-                el.set_scroll_top(el.scroll_height());
+            // A window in the past is replaced by the newest page, which lands at the bottom
+            // (`at_bottom`); scrolling its old rows down now would only read a newer page that
+            // no longer joins anything.
+            if !has_newer {
+                if let Some(el) = list_ref.cast::<Element>() {
+                    el.set_scroll_top(el.scroll_height());
+                }
             }
         })
     };
