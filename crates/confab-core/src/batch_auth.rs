@@ -71,8 +71,7 @@ impl BatchAuthorizer {
         }
         for (socket_id, mut group) in by_socket {
             while !group.is_empty() {
-                let rest = group.split_off(group.len().min(PUSHER_BATCH_MAX));
-                let batch = std::mem::replace(&mut group, rest);
+                let batch = group.drain(..group.len().min(PUSHER_BATCH_MAX)).collect();
                 self.answer(&socket_id, batch).await;
             }
         }
@@ -85,9 +84,10 @@ impl BatchAuthorizer {
             channel_names: batch.iter().map(|w| w.channel.clone()).collect(),
         };
         match self.post(&body).await {
-            Ok(mut signed) => {
+            Ok(signed) => {
                 for w in batch {
-                    let answer = match signed.channels.remove(&w.channel) {
+                    // Looked up, not taken: a channel asked for twice gets its answer twice.
+                    let answer = match signed.channels.get(&w.channel).cloned() {
                         Some(a) => match a.auth {
                             Some(auth) => Ok(ChannelAuthorization {
                                 auth,
