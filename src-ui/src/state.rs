@@ -256,6 +256,15 @@ impl AppState {
             || self.teammates.iter().any(|t| t.id == user && t.online)
     }
 
+    /// One teammate's name, from the directory: a lookup, for where a few names are shown
+    /// (building [`AppState::names`] is a map of the whole team).
+    pub fn name_of(&self, user: UserId) -> Option<&str> {
+        self.teammates
+            .iter()
+            .find(|t| t.id == user)
+            .map(|t| t.name.as_str())
+    }
+
     /// Names by user id, from the directory.
     pub fn names(&self) -> HashMap<UserId, String> {
         self.teammates

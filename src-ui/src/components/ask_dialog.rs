@@ -93,7 +93,7 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
             error.clone(),
             store.dispatcher(),
         );
-        let people = Rc::clone(&people);
+        let store = store.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let Some(to) = *owner else {
@@ -106,10 +106,9 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
                 return;
             }
             busy.set(true);
-            let name = people
-                .iter()
-                .find(|t| t.id == to)
-                .map_or_else(|| "your teammate".into(), |t| t.name.clone());
+            let name = store
+                .name_of(to)
+                .map_or_else(|| "your teammate".into(), str::to_owned);
             let (busy, error, d) = (busy.clone(), error.clone(), d.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match call(Ask {

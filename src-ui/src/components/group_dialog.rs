@@ -58,7 +58,6 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
     };
     let id = conv.id;
     let online = store.connection == ConnectionStatus::Connected;
-    let names = store.names();
     let me = store.session.as_ref().map(|s| (s.user_id, s.name.clone()));
     let busy = *status == Status::Busy;
 
@@ -211,11 +210,7 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
             .take(8)
             .map(|t| (t.id, t.name.clone(), store.is_online(t.id)))
             .collect();
-    let member_name = move |m: &UserId| match &me {
-        Some((my_id, my_name)) if my_id == m => format!("{my_name} (you)"),
-        _ => names.get(m).cloned().unwrap_or_else(|| format!("User {m}")),
-    };
-    // Presence is looked up for the rendered rows only.
+    // Names and presence are looked up for the rendered rows only.
     let members = Rc::new(conv.member_ids.clone());
     let member_row = {
         let (members, store) = (Rc::clone(&members), store.clone());
@@ -223,7 +218,12 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
             let Some(&m) = members.get(i) else {
                 return Html::default();
             };
-            let name = member_name(&m);
+            let name = match &me {
+                Some((my_id, my_name)) if *my_id == m => format!("{my_name} (you)"),
+                _ => store
+                    .name_of(m)
+                    .map_or_else(|| format!("User {m}"), str::to_owned),
+            };
             html! {
                 <li key={m} class="person" data-user-id={m.to_string()}
                     aria-setsize={members.len().to_string()} aria-posinset={(i + 1).to_string()}>

@@ -227,8 +227,8 @@ pub fn new_conversation_dialog() -> Html {
                     <div class="member-chips" id="chosen-members">
                         { for chosen.iter().map(|id| {
                             // Looked up for the chosen few, not a map of the whole team per keystroke.
-                            let name = store.teammates.iter().find(|t| t.id == *id)
-                                .map_or_else(|| format!("User {id}"), |t| t.name.clone());
+                            let name = store.name_of(*id)
+                                .map_or_else(|| format!("User {id}"), str::to_owned);
                             let (unpick, id) = (unpick.clone(), *id);
                             let onclick = Callback::from(move |_: MouseEvent| unpick.emit(id));
                             html! {
