@@ -1,13 +1,13 @@
 //! What the UI reads: the conversation list, message pages, share requests, users, read marks.
 
+use std::collections::HashMap;
+
 use confab_model::events::ReadReceipt;
 use confab_model::ipc::{ChatMessage, ConversationSummary, DeliveryState};
 use confab_model::{
     Conversation, ConversationId, ConversationKind, KnowledgeRequest, KnowledgeStatus, Message,
     RequestId, Seq, UserId, UserSummary,
 };
-use std::collections::HashMap;
-
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{Result, StoreError};
