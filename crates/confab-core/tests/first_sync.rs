@@ -49,6 +49,16 @@ async fn contents(c: &Client, conv: i64) -> Vec<String> {
         .collect()
 }
 
+/// A backend whose conversation between Alice and Bob holds `n` messages from Bob (see
+/// [`expected`]).
+async fn seeded(n: usize) -> anyhow::Result<(Backend, i64)> {
+    init_tracing();
+    let backend = Backend::start().await?;
+    let conv = conversation(&backend, 0, 1).await?;
+    seed_messages(&backend, conv, 1, n, "old").await?;
+    Ok((backend, conv))
+}
+
 fn expected(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("old {i}")).collect()
 }
@@ -56,11 +66,8 @@ fn expected(n: usize) -> Vec<String> {
 #[tokio::test]
 async fn a_first_sign_in_shows_the_newest_page_first_then_fills_the_history_once_with_rising_progress(
 ) -> anyhow::Result<()> {
-    init_tracing();
     const N: usize = 3_000;
-    let backend = Backend::start().await?;
-    let conv = conversation(&backend, 0, 1).await?;
-    seed_messages(&backend, conv, 1, N, "old").await?;
+    let (backend, conv) = seeded(N).await?;
     let dirs = tempfile::tempdir()?;
     let mut alice = Client::sign_in(&backend, 0, &dirs).await?;
 
@@ -119,13 +126,10 @@ async fn a_first_sign_in_shows_the_newest_page_first_then_fills_the_history_once
 #[tokio::test]
 async fn a_restart_in_the_middle_of_the_history_resumes_where_it_stopped_and_loses_nothing(
 ) -> anyhow::Result<()> {
-    init_tracing();
     // Large enough that the load is still running when the test quits the app after the first
     // report of progress (pages of 500; a report at most every 150 ms).
     const N: usize = 30_000;
-    let backend = Backend::start().await?;
-    let conv = conversation(&backend, 0, 1).await?;
-    seed_messages(&backend, conv, 1, N, "old").await?;
+    let (backend, conv) = seeded(N).await?;
     let dirs = tempfile::tempdir()?;
     let mut alice = Client::sign_in(&backend, 0, &dirs).await?;
     let before = some_progress(&mut alice).await;
@@ -161,11 +165,8 @@ async fn a_restart_in_the_middle_of_the_history_resumes_where_it_stopped_and_los
 #[tokio::test]
 async fn signing_out_in_the_middle_of_the_history_ends_it_and_the_next_sign_in_starts_afresh(
 ) -> anyhow::Result<()> {
-    init_tracing();
     const N: usize = 30_000;
-    let backend = Backend::start().await?;
-    let conv = conversation(&backend, 0, 1).await?;
-    seed_messages(&backend, conv, 1, N, "old").await?;
+    let (backend, conv) = seeded(N).await?;
     let dirs = tempfile::tempdir()?;
     let data_dir = dirs.path().join("alice");
     let mut alice = Client::sign_in_to(&backend.base, &backend.users[0], data_dir.clone()).await?;
