@@ -4,34 +4,12 @@
 
 mod support;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use confab_server::retention::compact_changes;
 use confab_server::time::now_ms;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use support::TestServer;
-
-async fn post(api: &support::Api, room: i64, text: &str) -> Result<i64> {
-    let (status, body) = api
-        .post(
-            &format!("/api/conversations/{room}/messages"),
-            &json!({"content": text, "clientId": text}),
-        )
-        .await?;
-    anyhow::ensure!(status == StatusCode::CREATED, "posting: {status} {body}");
-    body["seq"]
-        .as_i64()
-        .ok_or_else(|| anyhow!("no seq in {body}"))
-}
-
-fn seqs(page: &Value) -> Vec<i64> {
-    page["changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["seq"].as_i64())
-        .collect()
-}
+use serde_json::json;
+use support::{page_seqs, post_text, TestServer};
 
 /// Pages `/api/sync?until=` from `since` to the end; every seq seen, and the last `nextSince`.
 async fn page_history(api: &support::Api, since: i64, until: i64) -> Result<(Vec<i64>, i64)> {
@@ -41,7 +19,7 @@ async fn page_history(api: &support::Api, since: i64, until: i64) -> Result<(Vec
             .get(&format!("/api/sync?since={since}&until={until}&limit=2"))
             .await?;
         anyhow::ensure!(status == StatusCode::OK, "{status} {page}");
-        all.extend(seqs(&page));
+        all.extend(page_seqs(&page));
         since = page["nextSince"].as_i64().unwrap_or_default();
         if page["hasMore"] != true {
             return Ok((all, since));
@@ -59,9 +37,9 @@ async fn the_head_counts_only_the_callers_changes_and_history_pages_stop_at_unti
     let theirs = server.conversation(&grace, &[2]).await?;
     let mut mine = vec![];
     for i in 0..5 {
-        mine.push(post(&grace, room, &format!("m{i}")).await?);
+        mine.push(post_text(&grace, room, &format!("m{i}")).await?);
     }
-    post(&linus, theirs, "not for Ada").await?;
+    post_text(&linus, theirs, "not for Ada").await?;
 
     // Ada's head: the newest seq, and her changes up to it (the room's creation and five
     // messages); Linus's: his own conversation's creation and his message.
@@ -73,7 +51,7 @@ async fn the_head_counts_only_the_callers_changes_and_history_pages_stop_at_unti
     assert_eq!(linus_head["total"], 2, "{linus_head}");
 
     // What comes after the head is not history.
-    let later = post(&grace, room, "after the head").await?;
+    let later = post_text(&grace, room, "after the head").await?;
     let (history, next) = page_history(&ada, 0, at).await?;
     assert_eq!(history.len(), 6, "{history:?}");
     assert_eq!(&history[1..], &mine[..]);
@@ -81,7 +59,7 @@ async fn the_head_counts_only_the_callers_changes_and_history_pages_stop_at_unti
     assert_eq!(next, at, "the last history page ends at until");
     // The live stream from the head has it.
     let (_, live) = ada.get(&format!("/api/sync?since={at}")).await?;
-    assert_eq!(seqs(&live), vec![later]);
+    assert_eq!(page_seqs(&live), vec![later]);
     Ok(())
 }
 
@@ -90,7 +68,7 @@ async fn an_until_below_since_is_refused_and_one_above_the_newest_seq_is_expired
     let server = TestServer::start().await?;
     let ada = server.login(0).await?;
     let room = server.conversation(&ada, &[1]).await?;
-    let seq = post(&ada, room, "one").await?;
+    let seq = post_text(&ada, room, "one").await?;
     let (status, body) = ada
         .get(&format!("/api/sync?since={seq}&until={}", seq - 1))
         .await?;
@@ -121,12 +99,12 @@ async fn history_below_the_horizon_is_served_from_the_horizon_not_expired() -> R
     let ada = server.login(0).await?;
     let grace = server.login(1).await?;
     let room = server.conversation(&ada, &[1]).await?;
-    post(&grace, room, "old").await?;
+    post_text(&grace, room, "old").await?;
     let cutoff = now_ms();
     while now_ms() <= cutoff {
         std::hint::spin_loop();
     }
-    let kept = post(&grace, room, "kept").await?;
+    let kept = post_text(&grace, room, "kept").await?;
     let (compacted, _) = compact_changes(server.state.db(), cutoff).await?;
     assert_eq!(compacted, 2, "the room's creation and the old message");
 

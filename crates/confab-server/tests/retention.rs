@@ -4,13 +4,13 @@
 
 mod support;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use confab_server::auth::TOKEN_TTL;
 use confab_server::retention::{compact_changes, run_maintenance, RetentionPolicy};
 use confab_server::time::now_ms;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-use support::{TestServer, WAIT};
+use serde_json::json;
+use support::{page_seqs, post_text, TestServer, WAIT};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -20,28 +20,6 @@ fn until_after(t: i64) {
     while now_ms() <= t {
         std::hint::spin_loop();
     }
-}
-
-async fn post(api: &support::Api, room: i64, text: &str) -> Result<i64> {
-    let (status, body) = api
-        .post(
-            &format!("/api/conversations/{room}/messages"),
-            &json!({"content": text, "clientId": text}),
-        )
-        .await?;
-    anyhow::ensure!(status == StatusCode::CREATED, "posting: {status} {body}");
-    body["seq"]
-        .as_i64()
-        .ok_or_else(|| anyhow!("no seq in {body}"))
-}
-
-fn seqs(page: &Value) -> Vec<i64> {
-    page["changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["seq"].as_i64())
-        .collect()
 }
 
 #[tokio::test]
@@ -56,7 +34,7 @@ async fn compaction_keeps_serving_cursors_inside_the_window_and_answers_cursor_e
     let (_, first) = grace.get("/api/sync?since=0").await?;
     let stale = first["nextSince"].as_i64().unwrap_or_default();
     for text in ["m0", "m1", "m2"] {
-        post(&grace, room, text).await?;
+        post_text(&grace, room, text).await?;
     }
     let cutoff = now_ms();
     until_after(cutoff);
@@ -65,11 +43,11 @@ async fn compaction_keeps_serving_cursors_inside_the_window_and_answers_cursor_e
     let (_, ada_page) = ada.get("/api/sync?since=0").await?;
     let ada_cursor = ada_page["nextSince"].as_i64().unwrap_or_default();
     let (_, linus_page) = linus.get("/api/sync?since=0").await?;
-    assert_eq!(seqs(&linus_page), Vec::<i64>::new());
+    assert_eq!(page_seqs(&linus_page), Vec::<i64>::new());
     let linus_cursor = linus_page["nextSince"].as_i64().unwrap_or_default();
     assert_eq!(linus_cursor, ada_cursor, "both at the head of the log");
-    let m3 = post(&grace, room, "m3").await?;
-    let m4 = post(&grace, room, "m4").await?;
+    let m3 = post_text(&grace, room, "m3").await?;
+    let m4 = post_text(&grace, room, "m4").await?;
 
     // Ninety days after the cutoff, with a ninety-day window: what came before it goes.
     let policy = RetentionPolicy { changes_days: 90 };
@@ -83,7 +61,11 @@ async fn compaction_keeps_serving_cursors_inside_the_window_and_answers_cursor_e
 
     let (status, page) = ada.get(&format!("/api/sync?since={ada_cursor}")).await?;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(seqs(&page), vec![m3, m4], "nothing Ada needs was dropped");
+    assert_eq!(
+        page_seqs(&page),
+        vec![m3, m4],
+        "nothing Ada needs was dropped"
+    );
     let (status, page) = linus
         .get(&format!("/api/sync?since={linus_cursor}"))
         .await?;
@@ -108,7 +90,7 @@ async fn compaction_keeps_serving_cursors_inside_the_window_and_answers_cursor_e
         "messages themselves are never compacted: {history}"
     );
     let (status, page) = grace.get(&format!("/api/sync?since={m4}")).await?;
-    assert_eq!((status, seqs(&page)), (StatusCode::OK, vec![]));
+    assert_eq!((status, page_seqs(&page)), (StatusCode::OK, vec![]));
 
     // A cursor from a future this database never saw (restored from an older backup).
     let (status, body) = grace.get(&format!("/api/sync?since={}", m4 + 1000)).await?;
@@ -155,7 +137,7 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
     let ada = server.login(0).await?;
     let room = server.conversation(&ada, &[1]).await?;
     for i in 0..50 {
-        post(&ada, room, &format!("before-{i}")).await?;
+        post_text(&ada, room, &format!("before-{i}")).await?;
     }
     // A writer keeps posting through the API for the whole backup.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -164,7 +146,7 @@ async fn a_backup_taken_while_messages_are_written_passes_integrity_check_and_ho
         tokio::spawn(async move {
             let mut n = 0u32;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                post(&ada, room, &format!("during-{n}")).await?;
+                post_text(&ada, room, &format!("during-{n}")).await?;
                 n += 1;
             }
             anyhow::Ok(n)

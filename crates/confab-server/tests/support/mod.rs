@@ -304,6 +304,30 @@ impl TestServer {
     }
 }
 
+/// Posts `text` to `room` as `api`'s user (the text is its client id too): its seq.
+pub async fn post_text(api: &Api, room: i64, text: &str) -> Result<i64> {
+    let (status, body) = api
+        .post(
+            &format!("/api/conversations/{room}/messages"),
+            &json!({"content": text, "clientId": text}),
+        )
+        .await?;
+    anyhow::ensure!(status == StatusCode::CREATED, "posting: {status} {body}");
+    body["seq"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no seq in {body}"))
+}
+
+/// The seqs of a sync page's changes, in order.
+pub fn page_seqs(page: &Value) -> Vec<i64> {
+    page["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["seq"].as_i64())
+        .collect()
+}
+
 /// A tiny REST client; `token` is sent as a bearer token when set.
 #[derive(Clone)]
 pub struct Api {
