@@ -14,9 +14,6 @@ use confab_model::ipc::HistoryProgress;
 
 /// The least time between two progress reports to the window.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(150);
-/// Retry delays after failed pages: 1 s doubling to 30 s.
-const RETRY_MIN: Duration = Duration::from_secs(1);
-const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Decides when the driver fetches the next history page and reports progress.
 #[derive(Debug, Default)]
@@ -75,11 +72,8 @@ impl HistoryPlanner {
     pub fn page_failed(&mut self, now: Instant, transient: bool) {
         self.in_flight = false;
         if transient {
-            let delay = RETRY_MIN
-                .saturating_mul(1u32 << self.failures.min(10))
-                .min(RETRY_MAX);
+            self.retry_at = Some(now + crate::sync_plan::backoff(self.failures));
             self.failures = self.failures.saturating_add(1);
-            self.retry_at = Some(now + delay);
         } else {
             self.pending = false;
             self.progress(None);

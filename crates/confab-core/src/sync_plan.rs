@@ -10,6 +10,14 @@ const SOON: Duration = Duration::from_millis(1500);
 const RETRY_MIN: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
+/// The wait before retrying after `failures` failed pages in a row (0: the first retry):
+/// 1 s doubling to 30 s. The history load backs off the same way.
+pub(crate) fn backoff(failures: u32) -> Duration {
+    RETRY_MIN
+        .saturating_mul(1u32 << failures.min(10))
+        .min(RETRY_MAX)
+}
+
 /// Decides when the driver fetches the next sync page.
 #[derive(Debug, Default)]
 pub struct SyncPlanner {
@@ -69,11 +77,8 @@ impl SyncPlanner {
     pub fn page_failed(&mut self, now: Instant, transient: bool) {
         self.in_flight = false;
         if transient {
-            let delay = RETRY_MIN
-                .saturating_mul(1u32 << self.failures.min(10))
-                .min(RETRY_MAX);
+            self.retry_at = Some(now + backoff(self.failures));
             self.failures = self.failures.saturating_add(1);
-            self.retry_at = Some(now + delay);
         }
         self.again = false;
     }
