@@ -17,6 +17,7 @@ pub mod events;
 pub mod focus;
 pub mod launch;
 #[cfg(target_os = "linux")]
+pub mod memory;
 pub mod notifications;
 pub mod startup;
 #[cfg(target_os = "linux")]
@@ -66,6 +67,8 @@ pub fn run() {
     startup::mark_start();
     #[cfg(target_os = "linux")]
     software_rendering_without_gpu(std::path::Path::new("/dev/dri"));
+    #[cfg(target_os = "linux")]
+    memory::web_process_options();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

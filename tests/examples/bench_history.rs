@@ -29,6 +29,9 @@ struct Args {
     messages: usize,
     runs: usize,
     pages: usize,
+    /// Where to copy the web process's `/proc/PID/smaps` before and after scrolling back and
+    /// once settled, and the driver's log.
+    smaps_dir: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -36,16 +39,21 @@ fn args() -> Args {
         messages: 100_000,
         runs: 9,
         pages: 200,
+        smaps_dir: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value = it.next().and_then(|v| v.parse::<usize>().ok());
+        let raw = it.next().unwrap_or_default();
+        let value = raw.parse::<usize>().ok();
         match (flag.as_str(), value) {
+            ("--smaps-dir", _) if !raw.is_empty() => a.smaps_dir = Some(raw.into()),
             ("--messages", Some(v)) => a.messages = v.max(1_000),
             ("--runs", Some(v)) => a.runs = v.max(1),
             ("--pages", Some(v)) => a.pages = v.max(1),
             _ => {
-                eprintln!("usage: bench_history [--messages N] [--runs N] [--pages N]");
+                eprintln!(
+                    "usage: bench_history [--messages N] [--runs N] [--pages N] [--smaps-dir DIR]"
+                );
                 std::process::exit(2);
             }
         }
@@ -155,6 +163,7 @@ async fn bench(desktop: Desktop) -> Result<()> {
     app.open_conversation(pair).await?;
     app.wait_script(LAST, |v| v == &newest).await?;
     let before = web_pss_kb();
+    keep_smaps(&a, "before")?;
     let wasm_before = wasm_bytes(&app).await?;
     let scrolled = Instant::now();
     let mut max_rows = 0;
@@ -181,7 +190,29 @@ async fn bench(desktop: Desktop) -> Result<()> {
     }
     let took = scrolled.elapsed();
     let after = web_pss_kb();
+    keep_smaps(&a, "after")?;
     let wasm_after = wasm_bytes(&app).await?;
+    // What stays once the reader stops: WebKit collects and returns memory in idle time.
+    let mut settled = Vec::new();
+    for secs in [2u64, 5, 10, 20] {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(
+            scrolled + took + Duration::from_secs(secs),
+        ))
+        .await;
+        settled.push(format!(
+            "{secs} s: {:+.1}",
+            (web_pss_kb() as f64 - before as f64) / 1024.0
+        ));
+    }
+    keep_smaps(&a, "settled")?;
+    // The driver's log holds the web process's stderr: with `JSC_logGC=true`, every collection.
+    if let Some(dir) = &a.smaps_dir {
+        for e in std::fs::read_dir(desktop.home())?.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".log") {
+                std::fs::copy(e.path(), dir.join(e.file_name()))?;
+            }
+        }
+    }
     app.screenshot("scrolled-back").await?;
 
     // 4. A search hit halfway back.
@@ -219,6 +250,10 @@ async fn bench(desktop: Desktop) -> Result<()> {
         curve.join(", "),
         wasm_before / 1_048_576.0,
         wasm_after / 1_048_576.0
+    );
+    println!(
+        "  growth (MB) so long after the last page: {}",
+        settled.join(", ")
     );
     println!(
         "a search hit {} messages back, from the click to highlighted in view: {}   (target ≤ 150 ms)",
@@ -315,6 +350,26 @@ async fn wasm_bytes(app: &AppWindow) -> Result<f64> {
         )
         .await?;
     Ok(v.as_f64().unwrap_or_default())
+}
+
+/// Copies the web process's `/proc/PID/smaps` to `--smaps-dir` as `web-<label>`, to compare
+/// where the scroll-back's growth lies mapping by mapping.
+fn keep_smaps(a: &Args, label: &str) -> Result<()> {
+    let Some(dir) = &a.smaps_dir else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)?;
+    for p in all()
+        .iter()
+        .filter(|p| p.name.starts_with("WebKitWebProces"))
+    {
+        let smaps = std::path::Path::new("/proc")
+            .join(p.pid.to_string())
+            .join("smaps");
+        std::fs::copy(&smaps, dir.join(format!("web-{label}")))
+            .with_context(|| format!("copying {}", smaps.display()))?;
+    }
+    Ok(())
 }
 
 /// The web process's PSS (KiB): where the DOM and the UI's memory live.

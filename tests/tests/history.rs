@@ -17,7 +17,7 @@ use confab_e2e::window::fresh_artifacts;
 use confab_e2e::{in_desktop, AppWindow, Backend, Desktop, ADA, GRACE};
 use serde_json::{json, Value};
 
-/// The most message rows the list may hold (the bound; the UI keeps 250).
+/// The most message rows the list may hold (the bound; the UI keeps 150).
 const MAX_ROWS: u64 = 300;
 
 /// Messages written after the one searched for.

@@ -1,0 +1,56 @@
+//! How the web process's JavaScript heap is sized (issue 16, Linux): JavaScriptCore options the
+//! app sets in its own environment, which the web process WebKitGTK spawns inherits.
+//!
+//! Why: JavaScriptCore sizes a web page's heap for throughput. It lets a page allocate 32 MB
+//! before its first collection and, on a machine with 16 GB of RAM or more, lets the heap grow
+//! to about four times what survived the last one. A detached DOM row lives until the JS wrapper
+//! that held it is collected, and the wrapper is tiny, so the collector does not feel the rows:
+//! scrolling back through a long conversation (50 rows built and 50 dropped a page) grew the web
+//! process by 45–65 MB before anything was collected. With the options below it grows by 11–14
+//! MB and keeps 6–10 MB once the reader stops; keystrokes, start and paint time did not move
+//! (`bench_history`, `bench_team`; BENCHMARKS.md, "A long history in the window").
+//!
+//! What it never does: change what the page runs or how it is compiled (an earlier setting that
+//! ran the wasm interpreted was withdrawn: keystrokes four times slower for 2.5 MB).
+
+/// JavaScriptCore options for the web process, as `(variable, value)`.
+///
+/// - `largeHeapSize`: the first collection after 1 MB allocated instead of 32 MB.
+/// - `aggressiveHeapThresholdInMB`: never the growth curve meant for machines with much RAM
+///   (about ×4 what survived), whatever RAM this machine has: the same heap on every machine.
+/// - `smallHeapGrowthFactor`: the next collection when the heap is 1.25 times what survived
+///   the last one (default ×2). A collection of this page's heap (5–7 MB live) takes 0.5–5 ms,
+///   concurrently for the most part.
+pub const WEB_PROCESS_JSC_OPTIONS: &[(&str, &str)] = &[
+    ("JSC_largeHeapSize", "1048576"),
+    ("JSC_aggressiveHeapThresholdInMB", "1048576"),
+    ("JSC_smallHeapGrowthFactor", "1.25"),
+];
+
+/// Sets [`WEB_PROCESS_JSC_OPTIONS`] in this process's environment, so the web process WebKit
+/// spawns later inherits them. A value the user set wins. Called first thing in `run`, before
+/// any thread exists and before WebKit starts.
+pub fn web_process_options() {
+    for (var, value) in WEB_PROCESS_JSC_OPTIONS {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_web_process_gets_the_options_unless_the_user_set_them() {
+        // The only test that touches these variables, so no other test races it.
+        let (var, value) = WEB_PROCESS_JSC_OPTIONS[0];
+        std::env::remove_var(var);
+        web_process_options();
+        assert_eq!(std::env::var(var).as_deref(), Ok(value));
+        std::env::set_var(var, "4194304");
+        web_process_options();
+        assert_eq!(std::env::var(var).as_deref(), Ok("4194304"));
+    }
+}
