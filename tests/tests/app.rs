@@ -193,11 +193,32 @@ async fn share_request(desktop: Desktop) -> Result<()> {
     tray_status("2 requests waiting").await?;
 
     // And the other way: Ada asks Linus from the ask dialog (the teammate field, then the
-    // question); it reaches his private channel and the dialog closes.
+    // question); it reaches his private channel and the dialog closes. The field filters by
+    // any word of a name: "tor" leaves Linus Torvalds alone, and Enter chooses him.
     app.click("#open-ask").await?;
     let linus = backend.user_id(LINUS);
-    app.click(&format!("#ask-owner option[value=\"{linus}\"]"))
-        .await?;
+    let everyone = app
+        .wait_text("#ask-owner-people", |t| {
+            t.contains("Linus Torvalds") && t.contains("Grace Hopper")
+        })
+        .await
+        .context("the field lists the team")?;
+    ensure!(
+        !everyone.contains("Ada Lovelace"),
+        "I am not among who I can ask: {everyone}"
+    );
+    app.type_into("#ask-owner-query", "tor").await?;
+    app.wait_text("#ask-owner-people", |t| {
+        t.contains("Linus Torvalds") && !t.contains("Grace")
+    })
+    .await
+    .context("typing filters the teammates")?;
+    app.screenshot("ask-filtered").await?;
+    app.type_into("#ask-owner-query", ENTER).await?;
+    app.wait_for(&format!("#ask-owner-chosen[data-user-id=\"{linus}\"]"))
+        .await
+        .context("Enter chooses the teammate under the cursor")?;
+    app.screenshot("ask-chosen").await?;
     let asked = "Where do the release notes live?";
     app.type_into("#ask-question", asked).await?;
     app.click("#ask-submit").await?;

@@ -1,4 +1,4 @@
-//! The "Ask for knowledge" dialog: pick a teammate, write the question. While the question is
+//! The "Ask for knowledge" dialog: pick a teammate (`owner_picker`), write the question. While the question is
 //! typed, answered questions like it ("asked before", from the cache, so offline too) show
 //! under the field; one opens in the knowledge library.
 
@@ -9,11 +9,12 @@ use confab_model::ipc::commands::{Ask, AskedBefore};
 use confab_model::ipc::{RequestHit, Teammate};
 use confab_model::UserId;
 use gloo_timers::callback::Timeout;
-use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use crate::commands::call;
 use crate::components::modal::Modal;
+use crate::components::owner_picker::OwnerPicker;
 use crate::logic::format::list_time;
 use crate::state::{Action, Dialog};
 use crate::store::use_store;
@@ -43,12 +44,13 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
     let me = store.session.as_ref().map(|s| s.user_id);
-    // Sorted once per change of the directory, not per keystroke in the question.
+    // Built once per change of the directory, not per keystroke in the question (the picker
+    // filters and orders it: online first, then by name).
     let people = use_memo((Rc::clone(&store.teammates), me), |(team, me)| {
-        let mut people: Vec<Teammate> =
-            team.iter().filter(|t| Some(t.id) != *me).cloned().collect();
-        people.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.name.cmp(&b.name)));
-        people
+        team.iter()
+            .filter(|t| Some(t.id) != *me)
+            .cloned()
+            .collect::<Vec<Teammate>>()
     });
     let onpick = use_callback(owner.setter(), |picked: Option<UserId>, setter| {
         setter.set(picked);
@@ -132,10 +134,10 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
     html! {
         <Modal title="Ask for knowledge" id="ask-dialog">
             <form {onsubmit}>
-                <label class="field">
+                <div class="field">
                     <span>{ "Ask" }</span>
-                    <OwnerSelect {people} chosen={*owner} {onpick} />
-                </label>
+                    <OwnerPicker {people} chosen={*owner} {onpick} />
+                </div>
                 <label class="field">
                     <span>{ "Question" }</span>
                     <textarea id="ask-question" rows="5" value={(*question).clone()} {oninput}
@@ -187,40 +189,5 @@ fn asked_before_row(h: &RequestHit, store: &crate::store::Store) -> Html {
                 </span>
             </button>
         </li>
-    }
-}
-
-/// Properties of [`OwnerSelect`].
-#[derive(Properties, PartialEq)]
-struct OwnerSelectProps {
-    /// Who can be asked, in the order shown.
-    people: Rc<Vec<Teammate>>,
-    /// Who is chosen.
-    chosen: Option<UserId>,
-    /// A teammate was chosen.
-    onpick: Callback<Option<UserId>>,
-}
-
-/// The teammate field: a native `<select>` (its type-ahead finds a name among 500), its own
-/// component so that typing the question does not render its options again.
-#[component(OwnerSelect)]
-fn owner_select(props: &OwnerSelectProps) -> Html {
-    let onchange = {
-        let onpick = props.onpick.clone();
-        Callback::from(move |e: Event| {
-            let el: HtmlSelectElement = e.target_unchecked_into();
-            onpick.emit(el.value().parse().ok());
-        })
-    };
-    let chosen = props.chosen.map(|o| o.to_string()).unwrap_or_default();
-    html! {
-        <select id="ask-owner" {onchange} value={chosen.clone()}>
-            <option value="" selected={chosen.is_empty()} disabled=true>{ "Choose a teammate…" }</option>
-            { for props.people.iter().map(|t| {
-                let v = t.id.to_string();
-                let label = if t.online { format!("{} · online", t.name) } else { t.name.clone() };
-                html! { <option key={t.id} value={v.clone()} selected={v == chosen}>{ label }</option> }
-            }) }
-        </select>
     }
 }

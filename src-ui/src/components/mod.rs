@@ -18,6 +18,7 @@ pub mod message_list;
 pub mod message_row;
 pub mod modal;
 pub mod new_conversation;
+pub mod owner_picker;
 pub mod request_item;
 pub mod requests_dialog;
 pub mod respond_dialog;
