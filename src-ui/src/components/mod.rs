@@ -19,6 +19,7 @@ pub mod message_row;
 pub mod modal;
 pub mod new_conversation;
 pub mod owner_picker;
+pub mod picker;
 pub mod request_item;
 pub mod requests_dialog;
 pub mod respond_dialog;

@@ -17,8 +17,8 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::commands::call;
-use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
+use crate::components::picker::{filter_oninput, person_option, PersonOption};
 use crate::components::windowed_list::{WindowedList, CARD_ROW_PX};
 use crate::logic::filter::teammates;
 use crate::logic::keys::arrow_step;
@@ -138,14 +138,7 @@ pub fn new_conversation_dialog() -> Html {
             chosen.set(chosen.iter().copied().filter(|c| *c != id).collect());
         })
     };
-    let oninput = {
-        let (query, cursor) = (query.clone(), cursor.clone());
-        Callback::from(move |e: InputEvent| {
-            let el: HtmlInputElement = e.target_unchecked_into();
-            query.set(el.value());
-            cursor.set(0);
-        })
-    };
+    let oninput = filter_oninput(&query, &cursor);
     let onkeydown = {
         let (cursor, query, chosen) = (cursor.clone(), query.clone(), chosen.clone());
         let ids: Vec<UserId> = matches.iter().map(|m| m.0).collect();
@@ -197,18 +190,16 @@ pub fn new_conversation_dialog() -> Html {
             };
             let on = store.is_online(id);
             let pick = pick.clone();
-            let onclick = Callback::from(move |_: MouseEvent| pick.emit(id));
-            html! {
-                <li key={id} id={option_id(id)} role="option" aria-selected={(i == cursor).to_string()}
-                    aria-setsize={matches.len().to_string()} aria-posinset={(i + 1).to_string()}>
-                    <button type="button" data-user-id={id.to_string()}
-                            class={classes!("card-row", (i == cursor).then_some("active"))} {onclick}>
-                        <Avatar name={name.clone()} small=true online={Some(on)} />
-                        <span class="grow strong">{ name }</span>
-                        if on { <span class="muted small">{ "online" }</span> }
-                    </button>
-                </li>
-            }
+            person_option(PersonOption {
+                dom_id: option_id(id),
+                index: i,
+                count: matches.len(),
+                active: i == cursor,
+                id,
+                name,
+                online: on,
+                onclick: Callback::from(move |_: MouseEvent| pick.emit(id)),
+            })
         })
     };
     // A keyboard step or a new filter brings the active row into view.

@@ -10,10 +10,10 @@ use std::rc::Rc;
 
 use confab_model::ipc::Teammate;
 use confab_model::UserId;
-use web_sys::{HtmlElement, HtmlInputElement};
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
-use crate::components::avatar::Avatar;
+use crate::components::picker::{filter_oninput, person_option, PersonOption};
 use crate::components::windowed_list::{WindowedList, CARD_ROW_PX};
 use crate::logic::filter::teammates;
 use crate::logic::keys::arrow_step;
@@ -89,14 +89,7 @@ pub fn owner_picker(props: &OwnerPickerProps) -> Html {
             .map(|t| (t.id, t.name.clone(), t.online))
             .collect(),
     );
-    let oninput = {
-        let (query, cursor) = (query.clone(), cursor.clone());
-        Callback::from(move |e: InputEvent| {
-            let el: HtmlInputElement = e.target_unchecked_into();
-            query.set(el.value());
-            cursor.set(0);
-        })
-    };
+    let oninput = filter_oninput(&query, &cursor);
     let onkeydown = {
         let (cursor, ids, onpick) = (cursor.clone(), Rc::clone(&ids), props.onpick.clone());
         Callback::from(move |e: KeyboardEvent| {
@@ -118,18 +111,16 @@ pub fn owner_picker(props: &OwnerPickerProps) -> Html {
             let Some((id, name, on)) = ids.get(i).cloned() else {
                 return html! {};
             };
-            let onclick = onpick.reform(move |_: MouseEvent| Some(id));
-            html! {
-                <li key={id} id={option_id(id)} role="option" aria-selected={(i == cursor).to_string()}
-                    aria-setsize={ids.len().to_string()} aria-posinset={(i + 1).to_string()}>
-                    <button type="button" data-user-id={id.to_string()} tabindex="-1"
-                            class={classes!("card-row", (i == cursor).then_some("active"))} {onclick}>
-                        <Avatar name={name.clone()} small=true online={Some(on)} />
-                        <span class="grow strong">{ name }</span>
-                        if on { <span class="muted small">{ "online" }</span> }
-                    </button>
-                </li>
-            }
+            person_option(PersonOption {
+                dom_id: option_id(id),
+                index: i,
+                count: ids.len(),
+                active: i == cursor,
+                id,
+                name,
+                online: on,
+                onclick: onpick.reform(move |_: MouseEvent| Some(id)),
+            })
         })
     };
     let reveal_key = AttrValue::from(format!("{}\u{0}{}", *cursor, *query));

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::components::avatar::Avatar;
 use crate::components::modal::Modal;
+use crate::components::picker::filter_oninput;
 use crate::components::windowed_list::{WindowedList, CARD_ROW_PX};
 use crate::logic::filter::conversations;
 use crate::logic::keys::arrow_step;
@@ -40,14 +41,7 @@ pub fn switcher() -> Html {
             .collect(),
     );
     let ids: Vec<i64> = matches.iter().map(|m| m.0).collect();
-    let oninput = {
-        let (query, cursor) = (query.clone(), cursor.clone());
-        Callback::from(move |e: InputEvent| {
-            let el: HtmlInputElement = e.target_unchecked_into();
-            query.set(el.value());
-            cursor.set(0);
-        })
-    };
+    let oninput = filter_oninput(&query, &cursor);
     let onkeydown = {
         let (cursor, d) = (cursor.clone(), store.dispatcher());
         Callback::from(move |e: KeyboardEvent| {
