@@ -6,9 +6,10 @@
 //! to about four times what survived the last one. A detached DOM row lives until the JS wrapper
 //! that held it is collected, and the wrapper is tiny, so the collector does not feel the rows:
 //! scrolling back through a long conversation (50 rows built and 50 dropped a page) grew the web
-//! process by 45–65 MB before anything was collected. With the options below it grows by 11–14
-//! MB and keeps 6–10 MB once the reader stops; keystrokes, start and paint time did not move
-//! (`bench_history`, `bench_team`; BENCHMARKS.md, "A long history in the window").
+//! process by 45–65 MB before anything was collected. With the options below it grows by 4–8
+//! MB over 10,000 messages, flat from the tenth page on, and gives most of it back once the
+//! reader stops; keystrokes, start and paint time did not move (`bench_history`,
+//! `bench_team`; BENCHMARKS.md, "A long history in the window").
 //!
 //! What it never does: change what the page runs or how it is compiled (an earlier setting that
 //! ran the wasm interpreted was withdrawn: keystrokes four times slower for 2.5 MB).
