@@ -182,10 +182,7 @@ async fn bench(desktop: Desktop) -> Result<()> {
         max_rows = max_rows.max(v["maxRows"].as_u64().unwrap_or(0));
         loaded += batch;
         if loaded == batch || loaded % 50 == 0 {
-            curve.push(format!(
-                "{loaded}: {:+.1}",
-                (web_pss_kb() as f64 - before as f64) / 1024.0
-            ));
+            curve.push(format!("{loaded}: {:+.1}", grown_mb(before)));
         }
     }
     let took = scrolled.elapsed();
@@ -199,10 +196,7 @@ async fn bench(desktop: Desktop) -> Result<()> {
             scrolled + took + Duration::from_secs(secs),
         ))
         .await;
-        settled.push(format!(
-            "{secs} s: {:+.1}",
-            (web_pss_kb() as f64 - before as f64) / 1024.0
-        ));
+        settled.push(format!("{secs} s: {:+.1}", grown_mb(before)));
     }
     keep_smaps(&a, "settled")?;
     // The driver's log holds the web process's stderr: with `JSC_logGC=true`, every collection.
@@ -370,6 +364,11 @@ fn keep_smaps(a: &Args, label: &str) -> Result<()> {
             .with_context(|| format!("copying {}", smaps.display()))?;
     }
     Ok(())
+}
+
+/// How much the web process's PSS grew since `before` (KiB), in MB.
+fn grown_mb(before: u64) -> f64 {
+    (web_pss_kb() as f64 - before as f64) / 1024.0
 }
 
 /// The web process's PSS (KiB): where the DOM and the UI's memory live.

@@ -1,12 +1,12 @@
-//! The "Ask for knowledge" dialog: pick a teammate (`owner_picker`), write the question. While the question is
-//! typed, answered questions like it ("asked before", from the cache, so offline too) show
-//! under the field; one opens in the knowledge library.
+//! The "Ask for knowledge" dialog: pick a teammate (`owner_picker`), write the question. While
+//! the question is typed, answered questions like it ("asked before", from the cache, so
+//! offline too) show under the field; one opens in the knowledge library.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use confab_model::ipc::commands::{Ask, AskedBefore};
-use confab_model::ipc::{RequestHit, Teammate};
+use confab_model::ipc::RequestHit;
 use confab_model::UserId;
 use gloo_timers::callback::Timeout;
 use web_sys::HtmlTextAreaElement;
@@ -44,14 +44,8 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
     let me = store.session.as_ref().map(|s| s.user_id);
-    // Built once per change of the directory, not per keystroke in the question (the picker
-    // filters and orders it: online first, then by name).
-    let people = use_memo((Rc::clone(&store.teammates), me), |(team, me)| {
-        team.iter()
-            .filter(|t| Some(t.id) != *me)
-            .cloned()
-            .collect::<Vec<Teammate>>()
-    });
+    // The directory itself (an `Rc`): the picker filters it, leaving me out.
+    let people = Rc::clone(&store.teammates);
     let onpick = use_callback(owner.setter(), |picked: Option<UserId>, setter| {
         setter.set(picked);
     });
@@ -136,7 +130,7 @@ pub fn ask_dialog(props: &AskDialogProps) -> Html {
             <form {onsubmit}>
                 <div class="field">
                     <span>{ "Ask" }</span>
-                    <OwnerPicker {people} chosen={*owner} {onpick} />
+                    <OwnerPicker {people} {me} chosen={*owner} {onpick} />
                 </div>
                 <label class="field">
                     <span>{ "Question" }</span>

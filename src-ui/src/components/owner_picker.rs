@@ -21,8 +21,10 @@ use crate::logic::keys::arrow_step;
 /// Properties of [`OwnerPicker`].
 #[derive(Properties, PartialEq)]
 pub struct OwnerPickerProps {
-    /// Who can be asked (not me).
+    /// The team's directory.
     pub people: Rc<Vec<Teammate>>,
+    /// Me, left out of the list.
+    pub me: Option<UserId>,
     /// Who is chosen.
     pub chosen: Option<UserId>,
     /// A teammate was chosen, or the choice was removed (`None`).
@@ -82,39 +84,38 @@ pub fn owner_picker(props: &OwnerPickerProps) -> Html {
         };
     }
 
-    let matches: Rc<Vec<&Teammate>> = Rc::new(teammates(&props.people, &query, &[]));
-    let ids: Rc<Vec<(UserId, String, bool)>> = Rc::new(
-        matches
-            .iter()
+    let shown: Rc<Vec<(UserId, String, bool)>> = Rc::new(
+        teammates(&props.people, &query, props.me.as_slice())
+            .into_iter()
             .map(|t| (t.id, t.name.clone(), t.online))
             .collect(),
     );
     let oninput = filter_oninput(&query, &cursor);
     let onkeydown = {
-        let (cursor, ids, onpick) = (cursor.clone(), Rc::clone(&ids), props.onpick.clone());
+        let (cursor, shown, onpick) = (cursor.clone(), Rc::clone(&shown), props.onpick.clone());
         Callback::from(move |e: KeyboardEvent| {
-            if let Some(next) = arrow_step(&e.key(), *cursor, ids.len()) {
+            if let Some(next) = arrow_step(&e.key(), *cursor, shown.len()) {
                 e.prevent_default();
                 cursor.set(next);
             } else if e.key() == "Enter" {
                 // Enter picks; it never sends the form with no one chosen.
                 e.prevent_default();
-                if let Some((id, ..)) = ids.get(*cursor) {
+                if let Some((id, ..)) = shown.get(*cursor) {
                     onpick.emit(Some(*id));
                 }
             }
         })
     };
     let row = {
-        let (ids, onpick, cursor) = (Rc::clone(&ids), props.onpick.clone(), *cursor);
+        let (shown, onpick, cursor) = (Rc::clone(&shown), props.onpick.clone(), *cursor);
         Callback::from(move |i: usize| {
-            let Some((id, name, on)) = ids.get(i).cloned() else {
+            let Some((id, name, on)) = shown.get(i).cloned() else {
                 return html! {};
             };
             person_option(PersonOption {
                 dom_id: option_id(id),
                 index: i,
-                count: ids.len(),
+                count: shown.len(),
                 active: i == cursor,
                 id,
                 name,
@@ -124,7 +125,7 @@ pub fn owner_picker(props: &OwnerPickerProps) -> Html {
         })
     };
     let reveal_key = AttrValue::from(format!("{}\u{0}{}", *cursor, *query));
-    let active = ids.get(*cursor).map(|(id, ..)| option_id(*id));
+    let active = shown.get(*cursor).map(|(id, ..)| option_id(*id));
     html! {
         <div class="picker" id="ask-owner">
             <div class="member-chips">
@@ -135,10 +136,10 @@ pub fn owner_picker(props: &OwnerPickerProps) -> Html {
                        aria-activedescendant={active} />
             </div>
             <WindowedList id="ask-owner-people" class="plain-list people" role="listbox"
-                          label="Teammates" count={ids.len()} row_height={CARD_ROW_PX}
+                          label="Teammates" count={shown.len()} row_height={CARD_ROW_PX}
                           row={row} reveal={Some((*cursor, reveal_key))}>
-                if ids.is_empty() {
-                    <li class="empty">{ if props.people.is_empty() { "No teammates yet." } else { "No one matches." } }</li>
+                if shown.is_empty() {
+                    <li class="empty">{ if props.people.iter().all(|t| Some(t.id) == props.me) { "No teammates yet." } else { "No one matches." } }</li>
                 }
             </WindowedList>
         </div>
