@@ -60,6 +60,10 @@ pub fn start(d: Dispatch) {
         match call(Start {}).await {
             Ok(startup) => {
                 crate::startup::mark("confab-started");
+                // The time rules first, so the first screen's times and "today" are local.
+                crate::zone::remember(startup.clock.clone());
+                let (now_ms, offset_min) = crate::zone::now();
+                d.dispatch(Action::Tick { now_ms, offset_min });
                 d.dispatch(Action::Started(startup));
             }
             Err(e) => report(&d, &e),

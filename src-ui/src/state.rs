@@ -510,6 +510,7 @@ impl Reducible for AppState {
                 notice,
                 connection,
                 history,
+                clock: _, // the time rules live in `crate::zone`, set before this action
             }) => {
                 s.server_url = server_url.unwrap_or_default();
                 s.history = history;

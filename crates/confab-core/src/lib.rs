@@ -24,6 +24,7 @@ pub mod account;
 mod active;
 mod badge;
 pub mod batch_auth;
+pub mod clock;
 mod db;
 mod engine;
 mod error;

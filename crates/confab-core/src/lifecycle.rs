@@ -11,7 +11,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use confab_model::ipc::{ConnectionStatus, SessionInfo, SignInRequest, Startup, UiEvent};
+use confab_model::ipc::{
+    ConnectionStatus, SessionInfo, SignInRequest, Startup, UiEvent, HOUR_CYCLE_SETTING,
+};
 use confab_store::Store;
 use tokio::sync::{mpsc, Notify};
 
@@ -248,6 +250,11 @@ impl Core {
             .load()
             .map(|s| s.server_url);
         let connection = self.inner.shared.status();
+        // The hour cycle is remembered per account (a UI setting): none before a sign-in.
+        let hour_cycle = match session {
+            Some(_) => self.setting(HOUR_CYCLE_SETTING.into()).await.ok().flatten(),
+            None => None,
+        };
         self.republish();
         Startup {
             session,
@@ -255,6 +262,7 @@ impl Core {
             notice,
             connection,
             history: self.inner.shared.history(),
+            clock: crate::clock::local_clock(crate::views::now_ms(), hour_cycle.as_deref()),
         }
     }
 

@@ -12,9 +12,7 @@ use crate::state::{Action, AppState, Screen};
 use crate::store::{Dispatch, Store};
 
 fn tick(d: &Dispatch) {
-    let now_ms = js_sys::Date::now() as i64;
-    // JavaScript gives minutes *behind* UTC.
-    let offset_min = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    let (now_ms, offset_min) = crate::zone::now();
     d.dispatch(Action::Tick { now_ms, offset_min });
 }
 

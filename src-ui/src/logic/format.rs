@@ -3,7 +3,7 @@
 //! Pure: "now" (epoch milliseconds) and the local time rules ([`LocalTime`]: the UTC offset in
 //! force at each instant, so a time from before a daylight-saving change keeps its own offset,
 //! and the 12- or 24-hour clock) are passed in, so the same functions run in the browser (where
-//! the webview's `Intl` and `Date` answer) and in native tests (fixed or scripted rules).
+//! the desktop's rules answer, `crate::zone`) and in native tests (fixed or scripted rules).
 
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};

@@ -47,6 +47,7 @@ fn started(session: Option<SessionInfo>, server_url: Option<&str>, notice: Optio
         notice: notice.map(str::to_owned),
         connection: ConnectionStatus::Offline,
         history: None,
+        clock: confab_model::ipc::LocalClock::default(),
     })
 }
 
@@ -637,6 +638,7 @@ fn a_window_that_starts_mid_load_shows_the_progress_and_signing_out_clears_it() 
             done: 40,
             total: 90,
         }),
+        clock: confab_model::ipc::LocalClock::default(),
     }));
     assert_eq!(s.history.map(|h| (h.done, h.total)), Some((40, 90)));
     let s = s.reduce(Action::Event(UiEvent::SignedOut));

@@ -7,7 +7,10 @@
 //! them into what they show and never call back to re-read. Views are flattened for display
 //! (sender name next to the message, state of an optimistic message): the UI joins nothing.
 
+mod clock;
 pub mod commands;
+
+pub use clock::{HourCycle, LocalClock, ZoneSpan, HOUR_CYCLE_SETTING};
 
 use serde::{Deserialize, Serialize};
 
@@ -425,6 +428,9 @@ pub struct Startup {
     /// History still loading in the background ([`UiEvent::History`] reports later changes).
     #[serde(default)]
     pub history: Option<HistoryProgress>,
+    /// The machine's time zone and the remembered hour cycle, for formatting times.
+    #[serde(default)]
+    pub clock: LocalClock,
 }
 
 /// Where a notification leads.
