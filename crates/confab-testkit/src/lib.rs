@@ -32,11 +32,15 @@
 
 mod caddy;
 pub mod keyring;
+// PostgreSQL runs as an unprivileged Unix user (it refuses root); nothing on Windows needs it,
+// and the core's Windows tests (scripts/windows-check.sh) build this crate.
+#[cfg(unix)]
 mod postgres;
 mod proxy;
 mod redis;
 
 pub use caddy::{BalancedUpstreams, Caddy, EdgeUpstreams};
+#[cfg(unix)]
 pub use postgres::Postgres;
 pub use proxy::TcpProxy;
 pub use redis::Redis;

@@ -53,6 +53,8 @@ pub(super) struct PgDb {
 /// Whether every host of `config` is this machine (loopback or a Unix socket).
 fn all_local(config: &Config) -> bool {
     config.get_hosts().iter().all(|host| match host {
+        // Unix sockets exist (and tokio-postgres has the variant) only on Unix.
+        #[cfg(unix)]
         Host::Unix(_) => true,
         Host::Tcp(name) => {
             name == "localhost"
