@@ -40,6 +40,14 @@ pub fn start(d: Dispatch) {
             // for a big team): consecutive ones are applied together, in the task after the
             // burst, with one render instead of one each. Any other event first applies those
             // waiting, so the order of events is kept.
+            // The time zone changed: the zone module holds the rules, and a tick with the new
+            // offset re-renders the times.
+            if let UiEvent::Clock { zone } = ev {
+                crate::zone::change(zone);
+                let (now_ms, offset_min) = crate::zone::now();
+                events.dispatch(Action::Tick { now_ms, offset_min });
+                return;
+            }
             if matches!(ev, UiEvent::Presence { .. }) {
                 let first = presence.borrow().is_empty();
                 presence.borrow_mut().push(ev);

@@ -380,6 +380,8 @@ impl AppState {
                 self.sign_in_notice = Some(reason);
             }
             UiEvent::Notice { message } => self.toast = Some(message),
+            // The zone's rules live in `crate::zone` (the effects hand them over and tick).
+            UiEvent::Clock { .. } => {}
             UiEvent::History { progress } => {
                 self.history = progress;
                 self.history_arrived();

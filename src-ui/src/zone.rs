@@ -13,7 +13,7 @@
 use std::cell::{Cell, RefCell};
 
 use confab_model::ipc::commands::SetSetting;
-use confab_model::ipc::{HourCycle, LocalClock, HOUR_CYCLE_SETTING};
+use confab_model::ipc::{HourCycle, LocalClock, ZoneSpan, HOUR_CYCLE_SETTING};
 use wasm_bindgen::JsValue;
 
 use crate::logic::format::LocalTime;
@@ -36,6 +36,14 @@ pub fn remember(clock: LocalClock) {
         HOUR12.with(|cached| cached.set(Some(hour12)));
     }
     CLOCK.with(|c| *c.borrow_mut() = Some(clock));
+}
+
+/// Takes the machine's new time zone, changed while the app ran ([`UiEvent::Clock`]); the
+/// hour cycle stays as it was.
+///
+/// [`UiEvent::Clock`]: confab_model::ipc::UiEvent::Clock
+pub fn change(zone: Vec<ZoneSpan>) {
+    CLOCK.with(|c| c.borrow_mut().get_or_insert_with(LocalClock::default).zone = zone);
 }
 
 /// The time now (Unix ms) and the offset from UTC in force (minutes; 0 before [`remember`]).

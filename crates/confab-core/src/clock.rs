@@ -5,6 +5,9 @@
 //! these instead of its web engine's `Date` and `Intl`, which would load ICU's time zone and
 //! locale data into the web process (~2.7 MB, measured in BENCHMARKS.md).
 //!
+//! While the app runs, [`ZoneWatch`] notices the zone changing (the user changed it, or
+//! travelled and the system followed) and the engine hands the window the new spans.
+//!
 //! What it never does: read the clock (the caller passes `now_ms`) or guess an hour cycle (only
 //! the window's engine knows its language's; it measures once and the core remembers).
 
@@ -29,10 +32,46 @@ pub fn local_clock(now_ms: i64, remembered: Option<&str>) -> LocalClock {
     }
 }
 
-/// This machine's offset from UTC at `utc_ms`, in minutes.
-fn local_offset_min(utc_ms: i64) -> Option<i32> {
+/// This machine's offset from UTC at `utc_ms`, in minutes. chrono re-reads the zone when TZ
+/// or /etc/localtime changes (it looks at most once a second, per thread).
+pub(crate) fn local_offset_min(utc_ms: i64) -> Option<i32> {
     let at = Local.timestamp_millis_opt(utc_ms).single()?;
     Some(at.offset().fix().local_minus_utc() / 60)
+}
+
+/// How often the whole zone is compared even though its offset now has not changed: a zone
+/// swapped for one with the same offset today but other rules (another summer time, another
+/// history) shows within this.
+const FULL_CHECK_MS: i64 = 60 * 60 * 1000;
+
+/// Notices the machine's zone changing while the app runs, sans-IO: the engine polls it on its
+/// periodic tick with the time, whether the machine just woke (a trip is a sleep), and the
+/// zone's offset source. A poll costs one offset lookup, and the whole zone (~2 ms) only when
+/// something may have changed.
+#[derive(Debug, Default)]
+pub(crate) struct ZoneWatch {
+    /// When the next full comparison is due (0: at the first poll).
+    next_full_ms: i64,
+}
+
+impl ZoneWatch {
+    /// The zone's new spans when they differ from `held` (what the window was last given), or
+    /// `None`. An unreadable zone changes nothing: the window keeps the rules it has.
+    pub(crate) fn poll(
+        &mut self,
+        held: &[ZoneSpan],
+        now_ms: i64,
+        woke: bool,
+        offset_at: impl Fn(i64) -> Option<i32>,
+    ) -> Option<Vec<ZoneSpan>> {
+        let drifted = offset_at(now_ms) != ZoneSpan::offset_min_at(held, now_ms);
+        if !(drifted || woke || now_ms >= self.next_full_ms) {
+            return None;
+        }
+        self.next_full_ms = now_ms.saturating_add(FULL_CHECK_MS);
+        let zone = zone_spans(FROM_MS, now_ms.saturating_add(AHEAD_MS), offset_at);
+        (!zone.is_empty() && zone != held).then_some(zone)
+    }
 }
 
 /// The spans of the zone `offset_at` between `from_ms` and `to_ms`: one for the offset at
@@ -158,6 +197,88 @@ mod tests {
             assert_eq!(clock.offset_min_at(at), local_offset_min(at), "at {at}");
             at += 29 * DAY_MS + 5 * 3_600_000;
         }
+    }
+
+    /// Now: 2002-05-01, inside the made-up summer time.
+    const NOW: i64 = FROM_MS + (2 * 365 + 120) * DAY_MS;
+
+    fn held() -> Vec<ZoneSpan> {
+        zone_spans(FROM_MS, NOW + AHEAD_MS, summer_time)
+    }
+
+    #[test]
+    fn a_zone_that_stays_the_same_is_never_handed_over_again() {
+        let mut watch = ZoneWatch::default();
+        let held = held();
+        assert_eq!(
+            watch.poll(&held, NOW, false, summer_time),
+            None,
+            "first look"
+        );
+        assert_eq!(
+            watch.poll(&held, NOW + 15_000, true, summer_time),
+            None,
+            "woke"
+        );
+        assert_eq!(
+            watch.poll(&held, NOW + FULL_CHECK_MS, false, summer_time),
+            None,
+            "the hourly full look"
+        );
+    }
+
+    #[test]
+    fn a_new_offset_now_is_seen_at_the_next_tick_with_the_new_zones_spans() {
+        let mut watch = ZoneWatch::default();
+        let held = held();
+        assert_eq!(watch.poll(&held, NOW, false, summer_time), None);
+        // The user moved five hours west (same rules, shifted): seen at once, not in an hour.
+        let west = |at| summer_time(at).map(|o| o - 300);
+        let zone = watch
+            .poll(&held, NOW + 15_000, false, west)
+            .expect("changed");
+        assert_eq!(ZoneSpan::offset_min_at(&zone, NOW), Some(-180));
+        assert_eq!(zone, zone_spans(FROM_MS, NOW + 15_000 + AHEAD_MS, west));
+        // Handed over once: the window holds the new zone now.
+        assert_eq!(watch.poll(&zone, NOW + 30_000, false, west), None);
+    }
+
+    #[test]
+    fn a_zone_with_todays_offset_but_other_rules_is_seen_at_the_hourly_look_or_a_wake() {
+        // Summer time's +120 now, but a zone that keeps it all year.
+        let fixed = |_| Some(120);
+        let held = held();
+
+        let mut watch = ZoneWatch::default();
+        assert_eq!(watch.poll(&held, NOW, false, summer_time), None);
+        assert_eq!(
+            watch.poll(&held, NOW + 15_000, false, fixed),
+            None,
+            "same offset now"
+        );
+        let zone = watch
+            .poll(&held, NOW + FULL_CHECK_MS, false, fixed)
+            .expect("the hourly look sees it");
+        assert_eq!(
+            zone,
+            vec![ZoneSpan {
+                from_ms: FROM_MS,
+                offset_min: 120
+            }]
+        );
+
+        let mut watch = ZoneWatch::default();
+        assert_eq!(watch.poll(&held, NOW, false, summer_time), None);
+        assert!(
+            watch.poll(&held, NOW + 15_000, true, fixed).is_some(),
+            "after a sleep at once"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_zone_leaves_the_window_its_rules() {
+        let mut watch = ZoneWatch::default();
+        assert_eq!(watch.poll(&held(), NOW, true, |_| None), None);
     }
 
     #[test]

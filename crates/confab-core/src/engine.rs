@@ -34,6 +34,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use crate::batch_auth::BatchAuthorizer;
+use crate::clock::ZoneWatch;
 use crate::db::Db;
 use crate::feed::{Changes, Feed};
 use crate::history::Backfill;
@@ -125,6 +126,8 @@ pub(crate) struct Engine {
     reconnect_at: Option<std::time::Instant>,
     /// When to merge the search index, from the messages written.
     search_upkeep: SearchUpkeep,
+    /// Whether the machine's time zone changed under the window.
+    zone_watch: ZoneWatch,
 }
 
 impl Engine {
@@ -162,6 +165,7 @@ impl Engine {
             last_terminated_reconnect: None,
             reconnect_at: None,
             search_upkeep: SearchUpkeep::default(),
+            zone_watch: ZoneWatch::default(),
         }
     }
 
@@ -402,10 +406,17 @@ impl Engine {
         }
         if now >= self.next_wake_tick {
             self.next_wake_tick = now + crate::wake::TICK;
-            if self.wake.tick(now, std::time::SystemTime::now()) {
+            let woke = self.wake.tick(now, std::time::SystemTime::now());
+            if woke {
                 tracing::info!("woke from sleep: checking the connection and catching up");
                 let _ = pusher.check_now();
                 self.planner.request_now(now);
+            }
+            let held = self.shared.zone();
+            let (now_ms, offset_at) = (crate::views::now_ms(), crate::clock::local_offset_min);
+            if let Some(zone) = self.zone_watch.poll(&held, now_ms, woke, offset_at) {
+                tracing::info!("the time zone changed: the window's times follow");
+                self.shared.change_zone(zone);
             }
             // Idle upkeep, looked at every tick: never while a catch-up is running.
             if !self.planner.is_busy() && self.search_upkeep.poll_merge(now) {

@@ -256,13 +256,15 @@ impl Core {
             None => None,
         };
         self.republish();
+        let clock = crate::clock::local_clock(crate::views::now_ms(), hour_cycle.as_deref());
+        self.inner.shared.set_zone(clock.zone.clone());
         Startup {
             session,
             server_url,
             notice,
             connection,
             history: self.inner.shared.history(),
-            clock: crate::clock::local_clock(crate::views::now_ms(), hour_cycle.as_deref()),
+            clock,
         }
     }
 

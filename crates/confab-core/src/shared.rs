@@ -1,13 +1,16 @@
 //! State shared by the core's handle, its engine and its sender: the UI event stream, the
 //! notification queue, focus and mute, connection status, socket id, presence, and the news
-//! that the backend answers again after an outage (see [`Shared::rest_outcome`]).
+//! that the backend answers again after an outage (see [`Shared::rest_outcome`]), and the time
+//! zone the window was last given.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use confab_model::ipc::{ConnectionStatus, FocusState, HistoryProgress, Notification, UiEvent};
+use confab_model::ipc::{
+    ConnectionStatus, FocusState, HistoryProgress, Notification, UiEvent, ZoneSpan,
+};
 use pusher_channels::proto::State;
 use tokio::sync::{broadcast, mpsc, watch, Notify};
 
@@ -49,6 +52,9 @@ pub(crate) struct Shared {
     /// Whether the network may start: `false` while a window starting from the cache has not
     /// painted its first screen yet ([`Shared::window_painted`]).
     painted: watch::Sender<bool>,
+    /// The time zone's spans the window was last given (`start`, or [`UiEvent::Clock`]): the
+    /// engine compares the machine's zone with it.
+    zone: Mutex<Vec<ZoneSpan>>,
 }
 
 impl Shared {
@@ -77,6 +83,7 @@ impl Shared {
             signed_in: watch::Sender::new(false),
             history: Mutex::new(None),
             painted: watch::Sender::new(!window_starting),
+            zone: Mutex::new(Vec::new()),
         }
     }
 
@@ -185,6 +192,24 @@ impl Shared {
             *g = progress;
         }
         self.emit(UiEvent::History { progress });
+    }
+
+    /// The zone's spans the window holds (empty before its first `start`).
+    pub fn zone(&self) -> Vec<ZoneSpan> {
+        self.zone.lock().map(|z| z.clone()).unwrap_or_default()
+    }
+
+    /// The window was given these spans (with `start`); see [`Shared::change_zone`].
+    pub fn set_zone(&self, zone: Vec<ZoneSpan>) {
+        if let Ok(mut g) = self.zone.lock() {
+            *g = zone;
+        }
+    }
+
+    /// The machine's zone changed while the app ran: the window takes the new spans.
+    pub fn change_zone(&self, zone: Vec<ZoneSpan>) {
+        self.set_zone(zone.clone());
+        self.emit(UiEvent::Clock { zone });
     }
 
     pub fn socket_id(&self) -> Option<String> {

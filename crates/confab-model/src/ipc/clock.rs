@@ -33,6 +33,18 @@ pub struct ZoneSpan {
     pub offset_min: i32,
 }
 
+impl ZoneSpan {
+    /// The offset from UTC in minutes at the instant `utc_ms` in the spans `zone` (oldest
+    /// first); `None` when there are none.
+    #[must_use]
+    pub fn offset_min_at(zone: &[ZoneSpan], utc_ms: i64) -> Option<i32> {
+        // The last span that starts at or before the instant; before all of them, the first.
+        let after = zone.partition_point(|span| span.from_ms <= utc_ms);
+        zone.get(after.saturating_sub(1))
+            .map(|span| span.offset_min)
+    }
+}
+
 /// Whether a language reads the clock in 12 hours ("3:05 PM") or 24 ("15:05").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,11 +62,7 @@ impl LocalClock {
     /// The offset from UTC in minutes at the instant `utc_ms`; `None` without zone data.
     #[must_use]
     pub fn offset_min_at(&self, utc_ms: i64) -> Option<i32> {
-        // The last span that starts at or before the instant; before all of them, the first.
-        let after = self.zone.partition_point(|span| span.from_ms <= utc_ms);
-        self.zone
-            .get(after.saturating_sub(1))
-            .map(|span| span.offset_min)
+        ZoneSpan::offset_min_at(&self.zone, utc_ms)
     }
 
     /// The remembered hour cycle, if it was measured for `language`.

@@ -391,6 +391,13 @@ pub enum UiEvent {
         /// A sentence for the user.
         message: String,
     },
+    /// The machine's time zone changed while the app ran (the user changed it, or travelled and
+    /// the system followed): the window's times take these spans from now on; the hour cycle
+    /// stays as it was.
+    Clock {
+        /// The zone's UTC offsets, as in [`LocalClock::zone`].
+        zone: Vec<ZoneSpan>,
+    },
     /// How far loading the history of a first sync has come (throttled: a few a second);
     /// `None` once it is all loaded (or there is none to load).
     History {
@@ -607,6 +614,12 @@ mod tests {
             UiEvent::Navigate(NavigateTarget::Answer(5)),
             UiEvent::Notice {
                 message: "Confab rebuilt its local copy.".into(),
+            },
+            UiEvent::Clock {
+                zone: vec![ZoneSpan {
+                    from_ms: 1_774_746_000_000,
+                    offset_min: 120,
+                }],
             },
         ]
     }
