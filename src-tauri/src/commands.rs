@@ -6,10 +6,10 @@
 use confab_core::Core;
 use confab_model::ipc::commands::{
     AddMembers, Ask, AskedBefore, Autostart, ChangePassword, CheckNow, Command, CreateConversation,
-    DiscardMessage, Draft, FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Messages,
-    MessagesAfter, RenameConversation, Respond, RetryMessage, ScreenReady, Search, SendMessage,
-    SetAutostart, SetConversationMuted, SetDraft, SetOpenConversation, SetSetting, Setting, SignIn,
-    SignOut, SignOutEverywhere, Start, Typing,
+    DiscardMessage, Draft, FirstPaint, LeaveConversation, MarkAnswerSeen, MarkSeen, Members,
+    Messages, MessagesAfter, RenameConversation, Respond, RetryMessage, ScreenReady, Search,
+    SendMessage, SetAutostart, SetConversationMuted, SetDraft, SetOpenConversation, SetSetting,
+    Setting, SignIn, SignOut, SignOutEverywhere, Start, Typing,
 };
 use confab_model::ipc::IpcError;
 use tauri::{AppHandle, State};
@@ -170,6 +170,11 @@ pub(crate) async fn rename_conversation(
     Ok(core
         .rename_conversation(args.conversation_id, args.title)
         .await?)
+}
+
+#[tauri::command]
+pub(crate) async fn members(core: State<'_, Core>, args: Members) -> Answer<Members> {
+    Ok(core.members(args.conversation_id).await?)
 }
 
 #[tauri::command]

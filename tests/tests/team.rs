@@ -92,7 +92,7 @@ async fn start_conversations(desktop: Desktop) -> Result<()> {
         "the direct conversation with Ada in Margaret's list",
         |e| {
             lists(e, |c| {
-                c.kind == ConversationKind::Direct && c.member_ids.contains(&ada)
+                c.kind == ConversationKind::Direct && c.direct_peer_id == Some(ada)
             })
         },
     )
@@ -212,9 +212,12 @@ async fn start_conversations(desktop: Desktop) -> Result<()> {
     next_event(
         &mut margaret_events,
         "four members in Margaret's view",
-        |e| lists(e, |c| c.id == group_id && c.member_ids.len() == 4),
+        |e| lists(e, |c| c.id == group_id && c.member_count == 4),
     )
     .await?;
+    let mut four = vec![ada, grace, linus, margaret];
+    four.sort_unstable();
+    assert_eq!(margaret_core.members(group_id).await?, four);
     margaret_core.close().await;
     app.quit().await
 }
@@ -261,9 +264,10 @@ async fn leave_group(desktop: Desktop) -> Result<()> {
     .await?;
     app.screenshot("left").await?;
     next_event(&mut grace_events, "Team without Ada in Grace's list", |e| {
-        lists(e, |c| c.id == team && !c.member_ids.contains(&ada))
+        lists(e, |c| c.id == team && c.member_count == 2)
     })
     .await?;
+    assert!(!grace.members(team).await?.contains(&ada));
 
     // Ada's own credentials on a fresh realtime connection: the room is refused.
     let (client, mut events) = realtime_client_of(&backend, ADA).await?;

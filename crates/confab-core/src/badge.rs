@@ -85,7 +85,7 @@ mod tests {
             title: format!("c{id}"),
             kind: confab_model::ConversationKind::Direct,
             mention_count: 0,
-            member_ids: vec![1, 2],
+            member_count: 2,
             last_message_preview: None,
             last_activity_at: None,
             unread_count,

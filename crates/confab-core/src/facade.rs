@@ -331,6 +331,17 @@ impl Core {
         .await
     }
 
+    /// Who is in a conversation (ascending ids), from the cache.
+    ///
+    /// # Errors
+    /// Not signed in; cache errors.
+    pub async fn members(&self, conversation_id: ConversationId) -> Result<Vec<UserId>, CoreError> {
+        self.db()
+            .await?
+            .run(move |s| s.conversation_members(conversation_id))
+            .await
+    }
+
     /// The saved draft of a conversation.
     ///
     /// # Errors

@@ -64,7 +64,11 @@ async fn a_member_added_to_a_group_reads_its_earlier_history_from_the_server_as_
         .find(|c| c.id == group.id)
         .unwrap();
     assert_eq!(summary.title, "Ops");
-    assert_eq!(summary.member_ids.len(), 3);
+    assert_eq!(summary.member_count, 3);
+    // who is in it is read from her cache when she opens it,
+    let mut expected = vec![backend.users[0].user.id, backend.users[1].user.id, carol.id];
+    expected.sort_unstable();
+    assert_eq!(carol_app.core.members(group.id).await?, expected);
     // and opening it shows the five earlier messages, fetched from the server into the cache,
     let page = carol_app.core.messages(group.id, None, 50).await?;
     let texts: Vec<&str> = page.iter().map(|m| m.content.as_str()).collect();

@@ -234,7 +234,7 @@ impl Store {
                 &[&self.me, ids],
             ),
         };
-        // One statement for the whole list: members and the preview come from correlated
+        // One statement for the whole list: the members and the preview come from correlated
         // subqueries inside SQLite, not from two or three statements a conversation (2,000
         // conversations were 6,000 round trips through the statement cache).
         let rows = self
@@ -243,7 +243,10 @@ impl Store {
                 "SELECT c.id, c.title, c.activity_at, c.muted, {UNREAD},
                      CAST(round(c.activity_seq * 2) AS INTEGER), c.activity_bump, c.kind,
                      {UNREAD_MENTIONS},
-                     (SELECT group_concat(user_id) FROM members WHERE conversation_id = c.id),
+                     (SELECT count(*) FROM members WHERE conversation_id = c.id),
+                     CASE c.kind WHEN 'direct' THEN
+                         (SELECT group_concat(user_id) FROM members WHERE conversation_id = c.id)
+                     END,
                      p.sender_name, p.content
                  FROM conversations c
                  LEFT JOIN messages p ON p.local_id = {PREVIEW_ID}
@@ -262,10 +265,10 @@ impl Store {
                     (r.get::<_, i64>(5)?, r.get::<_, i64>(6)?),
                     kind_from_sql(&r.get::<_, String>(7)?),
                     r.get::<_, i64>(8)?,
-                    r.get::<_, Option<String>>(9)?,
+                    (r.get::<_, u32>(9)?, r.get::<_, Option<String>>(10)?),
                     (
-                        r.get::<_, Option<String>>(10)?,
                         r.get::<_, Option<String>>(11)?,
+                        r.get::<_, Option<String>>(12)?,
                     ),
                 ))
             })?
@@ -278,11 +281,12 @@ impl Store {
             sort_key,
             kind,
             mention_count,
-            members,
+            (member_count, direct_members),
             last,
         ) in rows
         {
-            let mut member_ids: Vec<UserId> = members
+            // Ids only for a direct conversation (two): a group's can be the whole team.
+            let mut member_ids: Vec<UserId> = direct_members
                 .as_deref()
                 .unwrap_or_default()
                 .split(',')
@@ -308,7 +312,7 @@ impl Store {
                 kind,
                 mention_count,
                 last_message_preview,
-                member_ids,
+                member_count,
                 last_activity_at,
                 unread_count,
                 muted,
@@ -379,6 +383,14 @@ impl Store {
             .query_row([id], |r| r.get(0))
             .optional()?
             .unwrap_or(0))
+    }
+
+    /// Who is in a conversation, ascending ids (none for one not cached).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn conversation_members(&self, id: ConversationId) -> Result<Vec<UserId>> {
+        members(&self.conn, id)
     }
 
     /// One conversation in the server's shape (its last message is the newest sent one).

@@ -4,7 +4,7 @@
 
 use confab_model::ipc::commands::{MarkSeen, SetConversationMuted, SetOpenConversation};
 use confab_model::ipc::ConnectionStatus;
-use confab_model::ConversationKind;
+use confab_model::{ConversationKind, UserId};
 use yew::prelude::*;
 
 use crate::components::avatar::Avatar;
@@ -109,16 +109,16 @@ pub fn chat_pane() -> Html {
         .map(|s| s.user_id)
         .unwrap_or_default();
     let connected = store.connection == ConnectionStatus::Connected;
-    let online: Vec<_> = conv
-        .member_ids
-        .iter()
-        .copied()
-        // Presence is only known while connected.
-        .filter(|id| *id != me && connected && store.is_online(*id))
-        .collect();
+    // The room's own presence: its members who are online (the summary carries no member ids,
+    // and looking each member up in every room was members × rooms a render). Presence is only
+    // known while connected.
+    let online: Vec<UserId> = match store.presence.get(&conv.id) {
+        Some(ids) if connected => ids.iter().copied().filter(|id| *id != me).collect(),
+        _ => Vec::new(),
+    };
     let names = store.names();
     let subtitle = room_subtitle(
-        conv.member_ids.len(),
+        conv.member_count as usize,
         online.len(),
         conv.direct_peer_id.map(|peer| store.is_online(peer)),
         connected,

@@ -4,7 +4,7 @@
 //! What it never does: change anything offline. Renaming, adding and leaving need the server's
 //! answer (it may refuse), so offline the buttons say so instead of queueing.
 
-use confab_model::ipc::commands::{AddMembers, LeaveConversation, RenameConversation};
+use confab_model::ipc::commands::{AddMembers, LeaveConversation, Members, RenameConversation};
 use confab_model::ipc::ConnectionStatus;
 use confab_model::{ConversationId, UserId};
 use std::rc::Rc;
@@ -49,6 +49,21 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
     let adding = use_state(Vec::<UserId>::new);
     let confirm_leave = use_state(|| false);
     let status = use_state(|| Status::Idle);
+    // Who is in it, read from the cache (the list's summary carries only how many): when the
+    // dialog opens and whenever the core publishes the summary again (a join or a leave
+    // republishes it; so does a message, which costs one more read while the dialog is open).
+    let members = use_state(|| Rc::new(Vec::<UserId>::new()));
+    {
+        let members = members.clone();
+        use_effect_with((props.conversation_id, conv.clone()), move |(id, _)| {
+            let (conversation_id, members) = (*id, members.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(ids) = call(Members { conversation_id }).await {
+                    members.set(Rc::new(ids));
+                }
+            });
+        });
+    }
     let Some(conv) = conv else {
         return html! {
             <Modal title="Group" id="group-dialog">
@@ -204,14 +219,13 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
 
     // Eight at most, and presence looked up for those only: for a team of 500 it is 500 × the
     // team per keystroke.
-    let candidates: Vec<(UserId, String, bool)> =
-        teammates(&store.teammates, &query, &conv.member_ids)
-            .into_iter()
-            .take(8)
-            .map(|t| (t.id, t.name.clone(), store.is_online(t.id)))
-            .collect();
+    let candidates: Vec<(UserId, String, bool)> = teammates(&store.teammates, &query, &members)
+        .into_iter()
+        .take(8)
+        .map(|t| (t.id, t.name.clone(), store.is_online(t.id)))
+        .collect();
     // Names and presence are looked up for the rendered rows only.
-    let members = Rc::new(conv.member_ids.clone());
+    let members = Rc::clone(&*members);
     let member_row = {
         let (members, store) = (Rc::clone(&members), store.clone());
         Callback::from(move |i: usize| {
@@ -249,7 +263,7 @@ pub fn group_dialog(props: &GroupDialogProps) -> Html {
                     { "Rename" }
                 </button>
             </form>
-            <h3 class="group-head">{ format!("Members ({})", conv.member_ids.len()) }</h3>
+            <h3 class="group-head">{ format!("Members ({})", conv.member_count) }</h3>
             // Windowed: a group of the whole team (500) costs what a group of eight does.
             <WindowedList id="group-members" class="plain-list people members" label="Members"
                           count={members.len()} row_height={CARD_ROW_PX} row={member_row} />

@@ -95,7 +95,7 @@ mod tests {
             title: title.into(),
             kind: confab_model::ConversationKind::Group,
             mention_count: 0,
-            member_ids: vec![],
+            member_count: 0,
             last_message_preview: None,
             last_activity_at: None,
             unread_count: 0,

@@ -20,7 +20,7 @@ pub(crate) fn conv(id: i64, unread: i64) -> ConversationSummary {
         title: format!("c{id}"),
         kind: confab_model::ConversationKind::Direct,
         mention_count: 0,
-        member_ids: vec![1, 2],
+        member_count: 2,
         last_message_preview: None,
         last_activity_at: None,
         unread_count: unread,

@@ -167,6 +167,12 @@ macro_rules! for_each_command {
                 /// Who joins.
                 member_ids: Vec<$crate::UserId>,
             } -> ();
+            /// Who is in a conversation, from the cache (ascending ids; empty for one not
+            /// in the list). The list's summaries carry only how many.
+            members => Members {
+                /// The conversation.
+                conversation_id: $crate::ConversationId,
+            } -> Vec<$crate::UserId>;
             /// Leaves a group (needs the connection): it disappears from this account.
             leave_conversation => LeaveConversation {
                 /// The group.

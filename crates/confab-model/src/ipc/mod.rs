@@ -60,8 +60,10 @@ pub struct ConversationSummary {
     pub title: String,
     /// Direct (one per pair) or group: only a group can be renamed, grown or left.
     pub kind: ConversationKind,
-    /// Members.
-    pub member_ids: Vec<UserId>,
+    /// How many members it has (me included). Their ids are read for the conversation that
+    /// is open (the `members` command): in a big team, every summary carrying every member
+    /// made the start's list grow with members × conversations.
+    pub member_count: u32,
     /// Preview of the last message ("Alice: see you").
     pub last_message_preview: Option<String>,
     /// RFC 3339 time of the last activity.
@@ -642,7 +644,7 @@ mod tests {
             title: format!("c{id}"),
             kind: ConversationKind::Group,
             mention_count: 0,
-            member_ids: vec![],
+            member_count: 0,
             last_message_preview: None,
             last_activity_at: None,
             unread_count: 0,

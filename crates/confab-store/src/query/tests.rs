@@ -35,6 +35,28 @@ fn the_list_is_ordered_by_latest_activity_with_previews_and_unread_counts() {
 }
 
 #[test]
+fn the_list_counts_members_and_their_ids_are_read_for_one_conversation_at_a_time() {
+    let mut store = store_with_conversation();
+    let team: Vec<i64> = std::iter::once(ME).chain(100..600).collect();
+    store
+        .apply_conversation(&conversation(20, "Everyone", &team), Some(3))
+        .unwrap();
+
+    let list = store.conversation_list().unwrap();
+    let everyone = list.iter().find(|c| c.id == 20).unwrap();
+    assert_eq!(everyone.member_count, 501);
+    assert_eq!(everyone.direct_peer_id, None);
+    let direct = list.iter().find(|c| c.id == CONV).unwrap();
+    assert_eq!(direct.member_count, 2);
+    assert_eq!(direct.direct_peer_id, Some(ADA));
+
+    let mut sorted = team.clone();
+    sorted.sort_unstable();
+    assert_eq!(store.conversation_members(20).unwrap(), sorted);
+    assert!(store.conversation_members(999).unwrap().is_empty());
+}
+
+#[test]
 fn my_own_messages_are_never_unread() {
     let mut store = store_with_conversation();
     store.apply_message(&message_from_me(2, "c-2")).unwrap();
