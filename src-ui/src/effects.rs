@@ -36,10 +36,6 @@ pub fn start(d: Dispatch) {
                 listed.set(true);
                 crate::startup::mark("confab-listed");
             }
-            // Presence changes come in bursts (one per room as the connection comes up: 2,000
-            // for a big team): consecutive ones are applied together, in the task after the
-            // burst, with one render instead of one each. Any other event first applies those
-            // waiting, so the order of events is kept.
             // The time zone changed: the zone module holds the rules, and a tick with the new
             // offset re-renders the times.
             if let UiEvent::Clock { zone } = ev {
@@ -48,6 +44,10 @@ pub fn start(d: Dispatch) {
                 events.dispatch(Action::Tick { now_ms, offset_min });
                 return;
             }
+            // Presence changes come in bursts (one per room as the connection comes up: 2,000
+            // for a big team): consecutive ones are applied together, in the task after the
+            // burst, with one render instead of one each. Any other event first applies those
+            // waiting, so the order of events is kept.
             if matches!(ev, UiEvent::Presence { .. }) {
                 let first = presence.borrow().is_empty();
                 presence.borrow_mut().push(ev);
