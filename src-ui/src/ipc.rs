@@ -1,6 +1,12 @@
-//! Hand-written bindings to the Tauri 2 JavaScript API injected into the window
-//! (`app.withGlobalTauri`): `window.__TAURI__.core.invoke` and `window.__TAURI__.event.listen`,
-//! for Confab's commands and the opener plugin's `open_url`.
+//! Hand-written bindings to the IPC entry points Tauri 2 injects into every page
+//! (`window.__TAURI_INTERNALS__`): `invoke` for Confab's commands and the opener plugin's
+//! `open_url`, and `transformCallback` to register the event listener (`plugin:event|listen`,
+//! what `@tauri-apps/api`'s `listen` does).
+//!
+//! Not the global API (`app.withGlobalTauri`): that injects the whole `@tauri-apps/api` bundle
+//! (41 KB of JavaScript, and each plugin's) into the page, ~1.9 MB of the web process for two
+//! functions (BENCHMARKS.md, idle memory). The internals are what that bundle itself calls; the
+//! e2e tests would catch a Tauri that renamed them.
 //!
 //! Values cross as JSON text, so the serde shapes of `confab-model` are the whole contract.
 //! Outside the webview (native tests) these functions are never called.
@@ -12,14 +18,12 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI_INTERNALS__"], js_name = invoke, catch)]
     async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
 
-    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
-    async fn tauri_listen(
-        event: &str,
-        handler: &Closure<dyn FnMut(JsValue)>,
-    ) -> Result<JsValue, JsValue>;
+    /// Registers a function the shell can call back (by the number returned).
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI_INTERNALS__"], js_name = transformCallback)]
+    fn transform_callback(handler: &Closure<dyn FnMut(JsValue)>, once: bool) -> JsValue;
 }
 
 fn to_js(value: &impl Serialize) -> JsValue {
@@ -79,7 +83,14 @@ pub async fn listen(handler: impl Fn(UiEvent) + 'static) {
             handler(ev);
         }
     });
+    // Any target: the shell emits to the app as a whole.
+    let handler = transform_callback(&closure, false);
+    let args = to_js(&serde_json::json!({
+        "event": EVENT,
+        "target": { "kind": "Any" },
+        "handler": handler.as_f64(),
+    }));
     // The listener lives as long as the page: leak the closure on purpose.
-    let _ = tauri_listen(EVENT, &closure).await;
+    let _ = tauri_invoke("plugin:event|listen", args).await;
     closure.forget();
 }

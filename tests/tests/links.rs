@@ -95,7 +95,7 @@ async fn page_state(app: &AppWindow) -> Result<Value> {
 /// another program, opening a path, revealing a file. Answers each call's outcome.
 const OUT_OF_SCOPE: &str = r#"
 const done = arguments[arguments.length - 1];
-const invoke = window.__TAURI__.core.invoke;
+const invoke = window.__TAURI_INTERNALS__.invoke;
 const attempt = (cmd, args) =>
   invoke(cmd, args).then(() => 'allowed: ' + cmd, (e) => 'refused: ' + cmd + ': ' + e);
 Promise.all([
