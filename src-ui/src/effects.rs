@@ -40,8 +40,7 @@ pub fn start(d: Dispatch) {
             // offset re-renders the times.
             if let UiEvent::Clock { zone } = ev {
                 crate::zone::change(zone);
-                let (now_ms, offset_min) = crate::zone::now();
-                events.dispatch(Action::Tick { now_ms, offset_min });
+                tick(&events);
                 return;
             }
             // Presence changes come in bursts (one per room as the connection comes up: 2,000
@@ -70,13 +69,19 @@ pub fn start(d: Dispatch) {
                 crate::startup::mark("confab-started");
                 // The time rules first, so the first screen's times and "today" are local.
                 crate::zone::remember(startup.clock.clone());
-                let (now_ms, offset_min) = crate::zone::now();
-                d.dispatch(Action::Tick { now_ms, offset_min });
+                tick(&d);
                 d.dispatch(Action::Started(startup));
             }
             Err(e) => report(&d, &e),
         }
     });
+}
+
+/// Tells the state the time now and the local offset in force (the clock's every second, and
+/// at once when the time rules arrive or change).
+pub fn tick(d: &Dispatch) {
+    let (now_ms, offset_min) = crate::zone::now();
+    d.dispatch(Action::Tick { now_ms, offset_min });
 }
 
 /// Applies the presence changes waiting (if any) as one action.

@@ -9,12 +9,7 @@ use crate::components::{main_view::MainView, sign_in::SignIn};
 use crate::effects;
 use crate::logic::keys::{shortcut, KeyPress, Shortcut};
 use crate::state::{Action, AppState, Screen};
-use crate::store::{Dispatch, Store};
-
-fn tick(d: &Dispatch) {
-    let (now_ms, offset_min) = crate::zone::now();
-    d.dispatch(Action::Tick { now_ms, offset_min });
-}
+use crate::store::Store;
 
 /// The application root.
 #[component(App)]
@@ -23,9 +18,9 @@ pub fn app() -> Html {
     {
         let d = store.dispatcher();
         use_effect_with((), move |_| {
-            tick(&d);
+            effects::tick(&d);
             effects::start(d.clone());
-            let clock = gloo_timers::callback::Interval::new(1000, move || tick(&d));
+            let clock = gloo_timers::callback::Interval::new(1000, move || effects::tick(&d));
             move || drop(clock)
         });
     }
