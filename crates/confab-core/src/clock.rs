@@ -50,8 +50,10 @@ const FULL_CHECK_MS: i64 = 60 * 60 * 1000;
 /// something may have changed.
 #[derive(Debug, Default)]
 pub(crate) struct ZoneWatch {
-    /// When the next full comparison is due (0: at the first poll).
-    next_full_ms: i64,
+    /// When the next full comparison is due; `None` before the first poll, which compares only
+    /// today's offset: `start` has just given the window the whole zone (and when it has not,
+    /// the window holds none, which differs).
+    next_full_ms: Option<i64>,
 }
 
 impl ZoneWatch {
@@ -65,10 +67,13 @@ impl ZoneWatch {
         offset_at: impl Fn(i64) -> Option<i32>,
     ) -> Option<Vec<ZoneSpan>> {
         let drifted = offset_at(now_ms) != ZoneSpan::offset_min_at(held, now_ms);
-        if !(drifted || woke || now_ms >= self.next_full_ms) {
+        let next_full = *self
+            .next_full_ms
+            .get_or_insert(now_ms.saturating_add(FULL_CHECK_MS));
+        if !(drifted || woke || now_ms >= next_full) {
             return None;
         }
-        self.next_full_ms = now_ms.saturating_add(FULL_CHECK_MS);
+        self.next_full_ms = Some(now_ms.saturating_add(FULL_CHECK_MS));
         let zone = zone_spans(FROM_MS, now_ms.saturating_add(AHEAD_MS), offset_at);
         (!zone.is_empty() && zone != held).then_some(zone)
     }
@@ -273,6 +278,21 @@ mod tests {
             watch.poll(&held, NOW + 15_000, true, fixed).is_some(),
             "after a sleep at once"
         );
+    }
+
+    #[test]
+    fn the_first_look_after_start_compares_only_todays_offset() {
+        // `start` has just built the whole zone for the window: the engine's first tick does
+        // not build it again (a rule-only change waits for the hourly look).
+        let fixed = |_| Some(120);
+        let mut watch = ZoneWatch::default();
+        assert_eq!(watch.poll(&held(), NOW, false, fixed), None);
+        assert!(watch
+            .poll(&held(), NOW + FULL_CHECK_MS, false, fixed)
+            .is_some());
+        // A window given no zone yet (a hidden start) gets one at the first look.
+        let mut watch = ZoneWatch::default();
+        assert_eq!(watch.poll(&[], NOW, false, summer_time), Some(held()));
     }
 
     #[test]
