@@ -86,12 +86,18 @@ pub struct AppState {
     pub connection: ConnectionStatus,
     /// When the connection status last changed (epoch ms), for the retry countdown.
     pub connection_since_ms: i64,
-    /// Online members per conversation room.
-    pub presence: HashMap<ConversationId, Vec<UserId>>,
+    /// Online members per conversation room. Shared (`Rc`) so that an action which is not a
+    /// presence change does not copy one list per room (2,000 of them in a big team).
+    pub presence: Rc<HashMap<ConversationId, Vec<UserId>>>,
+    /// In how many rooms each user is online, kept with `presence`: [`AppState::is_online`]
+    /// is then one lookup, not a scan of every room (the mention list sorts the whole team
+    /// by it).
+    pub online_rooms: Rc<HashMap<UserId, u32>>,
     /// Who is typing per conversation.
     pub typing: HashMap<ConversationId, Vec<String>>,
     /// Read positions of the others per conversation.
-    pub receipts: HashMap<ConversationId, HashMap<UserId, Seq>>,
+    /// Shared (`Rc`) like `presence`: copied only by a receipt.
+    pub receipts: Rc<HashMap<ConversationId, HashMap<UserId, Seq>>>,
     /// The open dialog.
     pub dialog: Option<Dialog>,
     /// The divider position (the conversations' share, 0.2–0.85).
@@ -128,9 +134,10 @@ impl Default for AppState {
                 retry_in_secs: None,
             },
             connection_since_ms: 0,
-            presence: HashMap::new(),
+            presence: Rc::default(),
+            online_rooms: Rc::default(),
             typing: HashMap::new(),
-            receipts: HashMap::new(),
+            receipts: Rc::default(),
             dialog: None,
             split: DEFAULT_SPLIT,
             toast: None,
@@ -252,8 +259,25 @@ impl AppState {
 
     /// Whether a user is online: in any room's presence, or per the directory.
     pub fn is_online(&self, user: UserId) -> bool {
-        self.presence.values().any(|v| v.contains(&user))
+        self.online_rooms.contains_key(&user)
             || self.teammates.iter().any(|t| t.id == user && t.online)
+    }
+
+    /// One room's online members, replacing what it said before, with the per-user counts.
+    fn set_presence(&mut self, room: ConversationId, online: Vec<UserId>) {
+        let counts = Rc::make_mut(&mut self.online_rooms);
+        for user in &online {
+            *counts.entry(*user).or_default() += 1;
+        }
+        let before = Rc::make_mut(&mut self.presence).insert(room, online);
+        for user in before.into_iter().flatten() {
+            if let Some(n) = counts.get_mut(&user) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&user);
+                }
+            }
+        }
     }
 
     /// One teammate's name, from the directory: a lookup, for where a few names are shown
@@ -358,7 +382,7 @@ impl AppState {
                 conversation_id,
                 online,
             } => {
-                self.presence.insert(conversation_id, online);
+                self.set_presence(conversation_id, online);
             }
             UiEvent::Typing {
                 conversation_id,
@@ -371,7 +395,9 @@ impl AppState {
                 user_id,
                 seq,
             } => {
-                let read = self.receipts.entry(conversation_id).or_default();
+                let read = Rc::make_mut(&mut self.receipts)
+                    .entry(conversation_id)
+                    .or_default();
                 let at = read.entry(user_id).or_insert(seq);
                 *at = (*at).max(seq);
             }

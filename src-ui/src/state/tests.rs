@@ -438,6 +438,47 @@ fn a_burst_of_presence_changes_applied_together_ends_as_the_last_of_each_room_sa
 }
 
 #[test]
+fn a_teammate_online_in_two_rooms_stays_online_until_both_rooms_drop_them() {
+    let presence = |conversation_id, online: Vec<i64>| {
+        Action::Event(UiEvent::Presence {
+            conversation_id,
+            online,
+        })
+    };
+    let both = run([presence(1, vec![2, 5]), presence(2, vec![2])]);
+    let one_left = run([
+        presence(1, vec![2, 5]),
+        presence(2, vec![2]),
+        // The same room said again (a reconnect) must not count Ada twice.
+        presence(1, vec![2, 5]),
+        presence(1, vec![5]),
+    ]);
+    let none_left = run([
+        presence(1, vec![2, 5]),
+        presence(2, vec![2]),
+        presence(1, vec![5]),
+        presence(2, vec![]),
+    ]);
+    assert!(both.is_online(2));
+    assert!(one_left.is_online(2), "still in room 2");
+    assert!(!none_left.is_online(2), "in no room");
+    assert!(none_left.is_online(5));
+    assert_eq!(none_left.online_rooms.get(&2), None);
+}
+
+#[test]
+fn an_action_that_is_not_about_presence_shares_the_rooms_instead_of_copying_them() {
+    let before = run([Action::Event(UiEvent::Presence {
+        conversation_id: 1,
+        online: vec![2],
+    })]);
+    let after = before.clone().reduce(Action::Toast("Saved".into()));
+    assert!(Rc::ptr_eq(&before.presence, &after.presence));
+    assert!(Rc::ptr_eq(&before.online_rooms, &after.online_rooms));
+    assert!(Rc::ptr_eq(&before.receipts, &after.receipts));
+}
+
+#[test]
 fn the_divider_stays_within_bounds() {
     let s = run([Action::SetSplit(0.01)]);
     assert_eq!(s.split, 0.2);
