@@ -135,6 +135,21 @@ if [ "$what" != run ]; then
     log "src-ui/Trunk.toml pins another wasm-bindgen than Cargo.lock ($wbg_version): fix one of them"
     exit 1
   }
+  # wasm-opt (binaryen), which trunk runs on the UI's module (src-ui/index.html, data-wasm-opt),
+  # of the version Trunk.toml pins. From the npm registry: Debian 12's binaryen (108) cannot read
+  # the module today's rustc writes. The package's wasm-opt is one self-contained Node script;
+  # it is linked into ~/.cargo/bin beside trunk, so a plain `trunk build` finds it too.
+  BINARYEN_VERSION=132
+  if ! wasm-opt --version 2>/dev/null | grep -qF "(version_$BINARYEN_VERSION)"; then
+    log "installing wasm-opt (binaryen $BINARYEN_VERSION, from npm)"
+    binaryen_dir="${XDG_CACHE_HOME:-$HOME/.cache}/confab/binaryen-$BINARYEN_VERSION"
+    npm install --prefix "$binaryen_dir" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION.0.0"
+    ln -sf "$binaryen_dir/node_modules/binaryen/bin/wasm-opt" "${CARGO_HOME:-$HOME/.cargo}/bin/wasm-opt"
+  fi
+  grep -qF "wasm_opt = \"version_$BINARYEN_VERSION\"" "$root/src-ui/Trunk.toml" || {
+    log "src-ui/Trunk.toml pins another wasm-opt than this script installs ($BINARYEN_VERSION): fix one of them"
+    exit 1
+  }
   # tauri-driver: the WebDriver bridge the end-to-end tests use (with /usr/bin/WebKitWebDriver).
   command -v tauri-driver >/dev/null || cargo install --locked tauri-driver --version 2.1.0
 fi
