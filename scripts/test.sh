@@ -30,6 +30,17 @@ cargo fmt --all -- --check
 step "scripts/module-cycles.py (no two modules of a crate import each other)"
 python3 scripts/module-cycles.py
 
+step "unsafe code only where audited (every crate forbids it; src-tauri denies it, with one allow)"
+# src-tauri's lints deny `unsafe_code` instead of forbidding it for one function, glibc's
+# mallopt at start (src-tauri/src/memory.rs); denied code compiles only under an allow, so
+# listing the allows lists every place `unsafe` can be.
+allows="$(grep -rn --include='*.rs' -E '(allow|expect)\(([^)]*[ ,])?unsafe_code' crates src-tauri src-ui tests || true)"
+if [ "$(printf '%s\n' "$allows" | grep -c .)" != 1 ] || ! printf '%s\n' "$allows" | grep -q '^src-tauri/src/memory.rs:' ||
+  grep -rqE --include=Cargo.toml 'unsafe_code *= *"(allow|warn)"' Cargo.toml crates src-tauri src-ui tests; then
+  printf 'unsafe allowed outside src-tauri/src/memory.rs, or not once:\n%s\n' "$allows" >&2
+  exit 1
+fi
+
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -64,6 +64,8 @@ fn confab_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
 
 /// Runs the app until Quit.
 pub fn run() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let allocator_tuned = memory::tune_allocator();
     startup::mark_start();
     #[cfg(target_os = "linux")]
     software_rendering_without_gpu(std::path::Path::new("/dev/dri"));
@@ -74,6 +76,10 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .try_init();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if !allocator_tuned {
+        tracing::warn!("glibc refused a malloc setting; the app runs with its defaults");
+    }
     let launch = Launch::from_env(|k| std::env::var(k).ok()).with_args(std::env::args().skip(1));
     let result = tauri::Builder::default()
         // First, so a second launch hands over before anything else starts.
