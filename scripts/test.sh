@@ -69,4 +69,4 @@ if [ -x scripts/schemathesis.sh ]; then
   scripts/schemathesis.sh
 fi
 
-step "ran: bootstrap, UI build, rustfmt, module circles, clippy, wasm32 check, cargo test --workspace (end-to-end included), the backend on PostgreSQL, pusher-js, schemathesis: all passed"
+step "ran: bootstrap, UI build, rustfmt, module circles, the unsafe audit, clippy, wasm32 check, cargo test --workspace (end-to-end included), the backend on PostgreSQL, pusher-js, schemathesis: all passed"
