@@ -4,17 +4,17 @@
 //!
 //! Why the JavaScriptCore options: JavaScriptCore sizes a web page's heap for throughput. It
 //! lets a page allocate 32 MB before its first collection and, on a machine with 16 GB of RAM
-//! or more, lets the heap grow to about four times what survived the last one. A detached DOM row lives until the JS wrapper
-//! that held it is collected, and the wrapper is tiny, so the collector does not feel the rows:
-//! scrolling back through a long conversation (50 rows built and 50 dropped a page) grew the web
-//! process by 45–65 MB before anything was collected. With the options below it grows by 4–8
-//! MB over 10,000 messages, flat from the tenth page on, and gives most of it back once the
-//! reader stops; keystrokes, start and paint time did not move (`bench_history`,
-//! `bench_team`; BENCHMARKS.md, "A long history in the window").
+//! or more, lets the heap grow to about four times what survived the last one. A detached DOM
+//! row lives until the JS wrapper that held it is collected, and the wrapper is tiny, so the
+//! collector does not feel the rows: scrolling back through a long conversation (50 rows built
+//! and 50 dropped a page) grew the web process by 45–65 MB before anything was collected. With
+//! the options below it grows by 4–8 MB over 10,000 messages, flat from the tenth page on, and
+//! gives most of it back once the reader stops; keystrokes, start and paint time did not move
+//! (`bench_history`, `bench_team`; BENCHMARKS.md, "A long history in the window").
 //!
 //! Why the allocator: glibc gives each new thread its own arena, up to 8 per core, and keeps
-//! what is freed inside each. The app has ~20 threads (tokio's workers and blocking pool, GLib's,
-//! D-Bus's, WebKit's UI side) and 14 arenas at idle, which held ~3 MB of free memory
+//! what is freed inside each. The app has ~20 threads (tokio's workers and blocking pool,
+//! GLib's, D-Bus's, WebKit's UI side) and 14 arenas at idle, which held ~3 MB of free memory
 //! (`bench_app`: the app's process 82.5 → 79.7 MB with the tuning below; BENCHMARKS.md, "What
 //! the app's own allocator holds").
 //!
@@ -58,7 +58,7 @@ pub fn web_process_options() {
 ///
 /// The workspace forbids `unsafe`; this crate denies it, and this function is its one
 /// exception (scripts/test.sh checks that no other `unsafe` appears). `mallopt` reads two
-/// integers and touches no memory of ours; glibc documents it as safe to call at any time.
+/// integers and touches no memory of ours; glibc documents it as thread-safe.
 /// The same settings given as `MALLOC_*` variables would need the app started again with them.
 #[cfg(target_env = "gnu")]
 #[allow(unsafe_code)]
