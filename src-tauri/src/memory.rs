@@ -18,8 +18,9 @@
 //! (`bench_app`: the app's process 82.5 → 79.7 MB with the tuning below; BENCHMARKS.md, "What
 //! the app's own allocator holds").
 //!
-//! What it never does: change what the page runs or how it is compiled (an earlier setting that
-//! ran the wasm interpreted was withdrawn: keystrokes four times slower for 2.5 MB).
+//! What it never does: change what the page runs, or keep a tier from it (an earlier setting
+//! that ran the wasm without its baseline tier was withdrawn: keystrokes four times slower for
+//! 2.5 MB); it only sets when a function is compiled.
 
 /// JavaScriptCore options for the web process, as `(variable, value)`.
 ///
@@ -29,10 +30,19 @@
 /// - `smallHeapGrowthFactor`: the next collection when the heap is 1.25 times what survived
 ///   the last one (default ×2). A collection of this page's heap (5–7 MB live) takes 0.5–5 ms,
 ///   concurrently for the most part.
+/// - `thresholdForBBQOptimizeAfterWarmUp` and `...Soon`: a wasm function is compiled by the
+///   baseline tier after ten times the calls and loop turns it takes by default (1,500 and
+///   500, against 150 and 50), so fewer of the functions that only the start runs, a few
+///   hundred times each, get baseline code, which the page keeps for its whole life. A
+///   keystroke's functions still reach that tier within a few keystrokes: idle −1.2 to −3.5
+///   MB in the web process, keystrokes and start unchanged (BENCHMARKS.md, "The baseline wasm
+///   tier later").
 pub const WEB_PROCESS_JSC_OPTIONS: &[(&str, &str)] = &[
     ("JSC_largeHeapSize", "1048576"),
     ("JSC_aggressiveHeapThresholdInMB", "1048576"),
     ("JSC_smallHeapGrowthFactor", "1.25"),
+    ("JSC_thresholdForBBQOptimizeAfterWarmUp", "1500"),
+    ("JSC_thresholdForBBQOptimizeSoon", "500"),
 ];
 
 /// Sets [`WEB_PROCESS_JSC_OPTIONS`] in this process's environment, so the web process WebKit
