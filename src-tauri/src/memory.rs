@@ -20,7 +20,8 @@
 //!
 //! What it never does: change what the page runs, or keep a tier from it (an earlier setting
 //! that ran the wasm without its baseline tier was withdrawn: keystrokes four times slower for
-//! 2.5 MB); it only sets when a function is compiled.
+//! 2.5 MB); it only sets when the heap is collected, when a function is compiled and how the
+//! app's own allocator keeps what is freed.
 
 /// JavaScriptCore options for the web process, as `(variable, value)`.
 ///
