@@ -16,6 +16,10 @@
 #   team:   the same app with 2,000 conversations and 500 teammates: the sidebar painted from
 #           the start of the page, one keystroke of filtering in the switcher and the picker
 #           (tests/examples/bench_team.rs).
+#        scripts/bench.sh order
+#   order:  retakes src-tauri/code-order.txt, the functions a start and an idle window run, which
+#           the linker lays out first (src-tauri/build.rs): the app started from the cache three
+#           times under callgrind, then the `dist` build relinked and the list's coverage printed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -23,6 +27,16 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 which="${1:-}"
 [ $# -gt 0 ] && shift
+dist="${CARGO_TARGET_DIR:-$root/target}/dist"
+
+# The app as it is packaged (Cargo.toml's `dist` profile: size-optimised, fat LTO), built on its
+# own: built together with the test crate, its dependencies would get the test crate's features
+# too, and so other code and other symbol names than the package has. Then the benches, which
+# find the app next to themselves.
+build_dist() {
+  cargo build --profile dist --quiet -p confab-desktop
+  cargo build --profile dist --quiet -p confab-e2e --examples
+}
 case "$which" in
   pusher)
     scripts/bootstrap.sh bench
@@ -33,22 +47,36 @@ case "$which" in
   app)
     scripts/bootstrap.sh test
     (cd src-ui && trunk build --quiet)
-    # The profile the package is built with (Cargo.toml: size-optimised, fat LTO); the bench
-    # finds the app next to itself.
-    cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
-    exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_app" "$@"
+    build_dist
+    python3 scripts/code-order.py check "$dist/confab-desktop" src-tauri/code-order.txt
+    exec "$dist/examples/bench_app" "$@"
     ;;
   history|team)
     scripts/bootstrap.sh test
     (cd src-ui && trunk build --quiet)
-    cargo build --profile dist --quiet -p confab-desktop -p confab-e2e --bins --examples
-    exec "${CARGO_TARGET_DIR:-$root/target}/dist/examples/bench_$which" "$@"
+    build_dist
+    exec "$dist/examples/bench_$which" "$@"
+    ;;
+  order)
+    scripts/bootstrap.sh test
+    scripts/bootstrap.sh bench
+    (cd src-ui && trunk build --quiet)
+    build_dist
+    profiles="$(mktemp -d)"
+    trap 'rm -rf "$profiles"' EXIT
+    "$dist/examples/bench_app" --runs 3 --idle-secs 5 --wrap "valgrind --tool=callgrind \
+      --callgrind-out-file=$profiles/callgrind.%p --demangle=no --compress-strings=no \
+      --compress-pos=no"
+    python3 scripts/code-order.py collect src-tauri/code-order.txt "$profiles"/callgrind.*
+    cargo build --profile dist --quiet -p confab-desktop
+    python3 scripts/code-order.py check "$dist/confab-desktop" src-tauri/code-order.txt
     ;;
   *)
     echo "usage: $0 pusher [--events N] [--warmup N] [--concurrency N] [--timeout-secs N]" >&2
     echo "       $0 app [--runs N] [--idle-secs S]" >&2
     echo "       $0 history [--messages N] [--runs N] [--pages N]" >&2
     echo "       $0 team [--runs N]" >&2
+    echo "       $0 order" >&2
     exit 2
     ;;
 esac

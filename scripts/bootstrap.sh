@@ -68,6 +68,10 @@ if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
 fi
 if [ "$what" = bench ]; then
   command -v node >/dev/null || need_apt+=(nodejs npm)
+  # `scripts/bench.sh order` runs the app under callgrind and reads the binary's symbols (nm).
+  for pkg in valgrind binutils; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
+  done
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
