@@ -68,8 +68,9 @@ if [ "$what" = test ] || [ "$what" = app ] || [ "$what" = bench ]; then
 fi
 if [ "$what" = bench ]; then
   command -v node >/dev/null || need_apt+=(nodejs npm)
-  # `scripts/bench.sh order` runs the app under callgrind and reads the binary's symbols (nm).
-  for pkg in valgrind binutils; do
+  # `scripts/bench.sh order` runs the app under callgrind and perf, and reads the binary's
+  # symbols (nm).
+  for pkg in valgrind linux-perf binutils; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi

@@ -40,6 +40,19 @@ if [ "$(printf '%s\n' "$allows" | grep -c .)" != 1 ] || ! printf '%s\n' "$allows
   printf 'unsafe allowed outside src-tauri/src/memory.rs, or not once:\n%s\n' "$allows" >&2
   exit 1
 fi
+# Cargo cannot relax one workspace lint in one member, so src-tauri copies the whole table:
+# the copy must stay equal to the workspace's but for `unsafe_code`.
+python3 - <<'PY'
+import sys, tomllib
+with open("Cargo.toml", "rb") as f:
+    workspace = tomllib.load(f)["workspace"]["lints"]
+with open("src-tauri/Cargo.toml", "rb") as f:
+    shell = tomllib.load(f)["lints"]
+expected = {tool: dict(table) for tool, table in workspace.items()}
+expected["rust"]["unsafe_code"] = "deny"
+if shell != expected:
+    sys.exit(f"src-tauri's [lints] differ from [workspace.lints] beyond unsafe_code:\n{shell}\n{expected}")
+PY
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings

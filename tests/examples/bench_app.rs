@@ -32,8 +32,8 @@ use confab_e2e::{AppWindow, Backend, Desktop, ADA};
 struct Args {
     runs: usize,
     idle_secs: u64,
-    /// A profiler to start the app under, e.g. `strace -f -tt -o /tmp/app.strace` (split on
-    /// spaces): to see where a start spends its time.
+    /// A profiler to start the app under, e.g. `strace -f -tt -o /tmp/app.strace.{run}` (split
+    /// on spaces; `{run}` becomes the start's number): to see where a start spends its time.
     wrap: Vec<String>,
     /// Where to copy `/proc/PID/smaps` of every measured process (Confab's as `confab-*`,
     /// the empty web view's as `bare-*`): to see which mappings the memory is in.
@@ -98,8 +98,12 @@ async fn bench(desktop: Desktop) -> Result<()> {
         let spawned = Instant::now();
         let mut command = match a.wrap.split_first() {
             Some((tool, args)) => {
+                // `{run}` in the profiler's arguments: one output file per start (perf has no
+                // `%p` of its own).
+                let run = (run + 1).to_string();
                 let mut c = Command::new(tool);
-                c.args(args).arg(&app);
+                c.args(args.iter().map(|arg| arg.replace("{run}", &run)))
+                    .arg(&app);
                 c
             }
             None => Command::new(&app),
