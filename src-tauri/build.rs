@@ -24,8 +24,9 @@ fn main() {
 
 /// Why: the kernel maps a binary's code in blocks of 64 KB or more around each page the
 /// program runs, and the start's functions are spread over the whole of it, so nearly all of
-/// the app's 7.7 MB of code ends up resident. Listed first, the 2.9 MB the start and an idle
-/// window run fill about 46 blocks instead of all of them (BENCHMARKS.md, "Code order").
+/// the app's 7.7 MB of code ends up resident. Listed first, the 3.0 MB the start and an idle
+/// window run fill 47 blocks instead of 109 (resident code 6.8 → 3.5 MB; BENCHMARKS.md, "Code
+/// order").
 ///
 /// Only where the linker is LLD, rustc's default for x86_64-unknown-linux-gnu since 1.90
 /// (`--symbol-ordering-file` is LLD's), and only for optimised builds, whose symbol names the
