@@ -63,6 +63,12 @@ case "$which" in
     scripts/bootstrap.sh bench
     (cd src-ui && trunk build --quiet)
     build_dist
+    # Debian's kernels let only root count another program's events unless this is lowered.
+    if ! perf record -q -e minor-faults -o /dev/null true 2>/dev/null; then
+      echo "perf cannot record page faults here: run as root, or" \
+        "sudo sysctl kernel.perf_event_paranoid=2" >&2
+      exit 1
+    fi
     profiles="$(mktemp -d)"
     trap 'rm -rf "$profiles"' EXIT
     "$dist/examples/bench_app" --runs 3 --idle-secs 5 --wrap "valgrind --tool=callgrind \

@@ -89,7 +89,12 @@ def text_symbols(binary):
 
 
 def check(binary, listed):
-    with open(listed) as f:
+    try:
+        f = open(listed)
+    except FileNotFoundError:
+        print(f"code order: no {listed}; the binary's functions are in the compiler's order")
+        return
+    with f:
         wanted = {l.strip() for l in f if l.strip() and not l.startswith("#")}
     symbols = list(text_symbols(binary))
     hot = [(a, s) for a, s, n in symbols if n in wanted]
