@@ -20,7 +20,8 @@
 #   order:  retakes src-tauri/code-order.txt, the functions a start and an idle window run, which
 #           the linker lays out first (src-tauri/build.rs): the app started from the cache three
 #           times under callgrind, then three rounds of native starts whose page faults name what
-#           callgrind missed, each relinked; last, the list's coverage of the build (~20 min).
+#           callgrind missed, then four rounds of a long history and a big team for the functions
+#           of use, listed after, each round relinked; last, the list's coverage (~30 min).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -63,10 +64,10 @@ case "$which" in
     scripts/bootstrap.sh bench
     (cd src-ui && trunk build --quiet)
     build_dist
-    # Debian's kernels let only root count another program's events unless this is lowered.
-    if ! perf record -q -e minor-faults -o /dev/null true 2>/dev/null; then
-      echo "perf cannot record page faults here: run as root, or" \
-        "sudo sysctl kernel.perf_event_paranoid=2" >&2
+    # Debian's kernels let only root record the whole system unless this is lowered.
+    if ! perf record -a -q -e minor-faults -o /dev/null true 2>/dev/null; then
+      echo "perf cannot record the system's page faults here: run as root, or" \
+        "sudo sysctl kernel.perf_event_paranoid=-1" >&2
       exit 1
     fi
     profiles="$(mktemp -d)"
@@ -84,6 +85,18 @@ case "$which" in
         -e minor-faults,major-faults -c 1 -o $profiles/faults-$round-{run}.data"
       python3 scripts/code-order.py collect src-tauri/code-order.txt --keep \
         "$profiles"/faults-"$round"-*.data
+    done
+    # Then the functions of use, listed after the start's: a shorter long history and the big
+    # team, recorded system-wide (tauri-driver starts the app): page faults again, and a
+    # sample every millisecond of CPU for what runs long enough to be caught.
+    for round in 1 2 3 4; do
+      cargo build --profile dist --quiet -p confab-desktop
+      perf record -a -q -e minor-faults/period=1/ -e major-faults/period=1/ \
+        -e cpu-clock/period=1000000/ -o "$profiles/use-$round.data" -- sh -c \
+        "'$dist/examples/bench_history' --messages 20000 --runs 2 --pages 40 &&
+         '$dist/examples/bench_team' --runs 1" >/dev/null
+      python3 scripts/code-order.py collect src-tauri/code-order.txt --in-use \
+        "$profiles/use-$round.data"
     done
     cargo build --profile dist --quiet -p confab-desktop
     python3 scripts/code-order.py check "$dist/confab-desktop" src-tauri/code-order.txt

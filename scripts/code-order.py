@@ -7,10 +7,12 @@ order"). `scripts/bench.sh order` runs the app under callgrind and calls `collec
 then, for what callgrind's CPU did not run, the page faults of native runs; `scripts/bench.sh
 app` calls `check` to print how much of the list a build still has.
 
-  code-order.py collect LIST [--keep] PROFILE...  writes the functions of `confab-desktop` that ran
-                                                (callgrind's output, or perf.data of page faults;
-                                                --keep adds them to what LIST has)
-  code-order.py check BINARY LIST                prints the list's coverage of the binary's code
+  code-order.py collect LIST [--keep] [--in-use] PROFILE...
+      writes the functions of `confab-desktop` that ran (callgrind's output, or perf.data of
+      page faults and samples); --keep adds them to what LIST has; --in-use adds them to the
+      second tier, after the start's functions
+  code-order.py check BINARY LIST
+      prints the list's coverage of the binary's code
 
 It never edits code or links anything itself; the names are the binary's own symbols, sorted so
 that a retaken list differs from the old one only where the code did.
@@ -26,27 +28,51 @@ HEADER = """\
 # `scripts/bench.sh order` (scripts/code-order.py); a name the binary no longer has is skipped.
 """
 
+IN_USE = """\
+# In use: what a long history and a big team run beyond the start (sync, scrolling, search,
+# filtering), laid out after the start's functions so that the start still fills the fewest blocks.
+"""
+
 BLOCK = 64 * 1024  # the kernel's fault-around window: what one touched page maps at least
 
 
-def collect(out, profiles, keep):
-    """The functions in the app's own object that ran in any of `profiles`, with those `out`
-    already lists if `keep`."""
-    names = set()
-    if keep:
-        with open(out) as f:
-            names = {l.strip() for l in f if l.strip() and not l.startswith("#")}
-    before = len(names)
+def read_list(path):
+    """The two tiers of a list: the start's functions, then those of use."""
+    tiers = ([], [])
+    tier = 0
+    with open(path) as f:
+        for line in f:
+            if line.startswith("# In use:"):
+                tier = 1
+            elif line.strip() and not line.startswith("#"):
+                tiers[tier].append(line.strip())
+    return tiers
+
+
+def collect(out, profiles, keep, tier):
+    """The functions in the app's own object that ran in any of `profiles`, into `tier` (0: the
+    start, 1: use) of `out`, with what `out` already lists if `keep`."""
+    start, use = read_list(out) if keep else ([], [])
+    names = (set(start), set(use))
+    before = len(names[0]) + len(names[1])
     for path in profiles:
         with open(path, "rb") as f:
             perf = f.read(8) == b"PERFILE2"
-        names |= set(perf_faults(path) if perf else callgrind_functions(path))
-    if not names:
+        names[tier].update(perf_samples(path) if perf else callgrind_functions(path))
+    names[1].difference_update(names[0])
+    if not names[0]:
         sys.exit(f"no function of confab-desktop in {', '.join(profiles)}: was it the app that ran?")
     with open(out, "w") as f:
         f.write(HEADER)
-        f.writelines(n + "\n" for n in sorted(names))
-    print(f"code order: {len(names)} functions ({len(names) - before} new), written to {out}")
+        f.writelines(n + "\n" for n in sorted(names[0]))
+        if names[1]:
+            f.write(IN_USE)
+            f.writelines(n + "\n" for n in sorted(names[1]))
+    after = len(names[0]) + len(names[1])
+    print(
+        f"code order: {len(names[0])} functions of the start, {len(names[1])} of use "
+        f"({after - before} new), written to {out}"
+    )
 
 
 def callgrind_functions(path):
@@ -65,10 +91,11 @@ def callgrind_functions(path):
                     yield name
 
 
-def perf_faults(path):
-    """The app's functions that took a page fault in a native run (`perf record -e
-    minor-faults,major-faults -c 1`): each is the first to run in a block of code not yet
-    mapped, so a round finds the functions callgrind missed a block at a time."""
+def perf_samples(path):
+    """The app's functions in a native run's perf samples. A page fault (`-e minor-faults -c 1`)
+    names the first function to run in a block of code not yet mapped, so a round finds what
+    callgrind missed a block at a time; a `cpu-clock` sample names a function that ran long
+    enough to be caught."""
     script = subprocess.run(
         ["perf", "script", "--no-demangle", "-F", "ip,sym,dso", "-i", path],
         capture_output=True, text=True, check=True,
@@ -90,12 +117,11 @@ def text_symbols(binary):
 
 def check(binary, listed):
     try:
-        f = open(listed)
+        start, use = read_list(listed)
     except FileNotFoundError:
         print(f"code order: no {listed}; the binary's functions are in the compiler's order")
         return
-    with f:
-        wanted = {l.strip() for l in f if l.strip() and not l.startswith("#")}
+    wanted = set(start)
     symbols = list(text_symbols(binary))
     hot = [(a, s) for a, s, n in symbols if n in wanted]
     code = sum(s for _, s, _ in symbols)
@@ -107,15 +133,20 @@ def check(binary, listed):
         f"({sum(s for _, s in hot) / 1e6:.2f} of its {code / 1e6:.2f} MB of code, "
         f"in {len(blocks)} of its {len(all_blocks)} 64 KB blocks)"
     )
+    if use:
+        in_use = {n for _, _, n in symbols} & set(use)
+        print(f"code order: then {len(in_use)} of the {len(use)} listed functions of use")
     if found < len(wanted) * 0.8:
         print("code order: the list is older than the code; `scripts/bench.sh order` retakes it")
 
 
 def main(argv):
-    if len(argv) >= 4 and argv[0] == "collect" and argv[2] == "--keep":
-        collect(argv[1], argv[3:], keep=True)
-    elif len(argv) >= 3 and argv[0] == "collect":
-        collect(argv[1], argv[2:], keep=False)
+    if len(argv) >= 3 and argv[0] == "collect":
+        out, rest = argv[1], argv[2:]
+        keep = "--keep" in rest
+        tier = 1 if "--in-use" in rest else 0
+        profiles = [a for a in rest if a not in ("--keep", "--in-use")]
+        collect(out, profiles, keep or tier == 1, tier)
     elif len(argv) == 3 and argv[0] == "check":
         check(argv[1], argv[2])
     else:
