@@ -34,9 +34,11 @@ dist="${CARGO_TARGET_DIR:-$root/target}/dist"
 # The app as it is packaged (Cargo.toml's `dist` profile: size-optimised, fat LTO), built on its
 # own: built together with the test crate, its dependencies would get the test crate's features
 # too, and so other code and other symbol names than the package has. Then the benches, which
-# find the app next to themselves.
+# find the app next to themselves. `build_app` alone relinks the app after its code order changed
+# (src-tauri/build.rs reads the list).
+build_app() { cargo build --profile dist --quiet -p confab-desktop; }
 build_dist() {
-  cargo build --profile dist --quiet -p confab-desktop
+  build_app
   cargo build --profile dist --quiet -p confab-e2e --examples
 }
 case "$which" in
@@ -80,7 +82,7 @@ case "$which" in
     # runs functions callgrind never saw. Relinked with the list, each native round's page
     # faults in the app's code name the first function run in each block still unlisted.
     for round in 1 2 3; do
-      cargo build --profile dist --quiet -p confab-desktop
+      build_app
       "$dist/examples/bench_app" --runs 2 --idle-secs 5 --wrap "perf record -q \
         -e minor-faults,major-faults -c 1 -o $profiles/faults-$round-{run}.data"
       python3 scripts/code-order.py collect src-tauri/code-order.txt --keep \
@@ -90,7 +92,7 @@ case "$which" in
     # team, recorded system-wide (tauri-driver starts the app): page faults again, and a
     # sample every millisecond of CPU for what runs long enough to be caught.
     for round in 1 2 3 4; do
-      cargo build --profile dist --quiet -p confab-desktop
+      build_app
       perf record -a -q -e minor-faults/period=1/ -e major-faults/period=1/ \
         -e cpu-clock/period=1000000/ -o "$profiles/use-$round.data" -- sh -c \
         "'$dist/examples/bench_history' --messages 20000 --runs 2 --pages 40 &&
@@ -98,7 +100,7 @@ case "$which" in
       python3 scripts/code-order.py collect src-tauri/code-order.txt --in-use \
         "$profiles/use-$round.data"
     done
-    cargo build --profile dist --quiet -p confab-desktop
+    build_app
     python3 scripts/code-order.py check "$dist/confab-desktop" src-tauri/code-order.txt
     ;;
   *)

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""The app's code order: which of its functions a start and an idle window run.
+"""The app's code order: which of its functions a start and an idle window run, then which
+a long history and a big team run beyond them.
 
 src-tauri/build.rs hands the list to the linker (LLD's --symbol-ordering-file), which lays those
-functions out first in the binary's code, so the pages they share are few (BENCHMARKS.md, "Code
-order"). `scripts/bench.sh order` runs the app under callgrind and calls `collect`;
-then, for what callgrind's CPU did not run, the page faults of native runs; `scripts/bench.sh
-app` calls `check` to print how much of the list a build still has.
+functions out first in the binary's code, in that order, so the pages they share are few
+(BENCHMARKS.md, "Code order"). `scripts/bench.sh order` calls `collect` on callgrind's output of
+starts, on the page faults of native starts (what callgrind's CPU did not run), and, for the
+second tier, on perf samples of the long-history and big-team benches; `scripts/bench.sh app`
+calls `check` to print how much of the list a build still has.
 
   code-order.py collect LIST [--keep] [--in-use] PROFILE...
       writes the functions of `confab-desktop` that ran (callgrind's output, or perf.data of
@@ -115,6 +117,11 @@ def text_symbols(binary):
             yield int(parts[0], 16), int(parts[1], 16), parts[3]
 
 
+def blocks(address, size):
+    """The 64 KB blocks a function of `size` bytes at `address` lies in."""
+    return range(address // BLOCK, (address + max(size, 1) - 1) // BLOCK + 1)
+
+
 def check(binary, listed):
     try:
         start, use = read_list(listed)
@@ -123,18 +130,19 @@ def check(binary, listed):
         return
     wanted = set(start)
     symbols = list(text_symbols(binary))
+    names = {n for _, _, n in symbols}
     hot = [(a, s) for a, s, n in symbols if n in wanted]
     code = sum(s for _, s, _ in symbols)
-    blocks = {b for a, s in hot for b in range(a // BLOCK, (a + max(s, 1) - 1) // BLOCK + 1)}
-    all_blocks = {b for a, s, _ in symbols for b in range(a // BLOCK, (a + max(s, 1) - 1) // BLOCK + 1)}
-    found = len({n for _, _, n in symbols if n in wanted})
+    hot_blocks = {b for a, s in hot for b in blocks(a, s)}
+    all_blocks = {b for a, s, _ in symbols for b in blocks(a, s)}
+    found = len(names & wanted)
     print(
         f"code order: {found} of the {len(wanted)} listed functions are in {binary} "
         f"({sum(s for _, s in hot) / 1e6:.2f} of its {code / 1e6:.2f} MB of code, "
-        f"in {len(blocks)} of its {len(all_blocks)} 64 KB blocks)"
+        f"in {len(hot_blocks)} of its {len(all_blocks)} 64 KB blocks)"
     )
     if use:
-        in_use = {n for _, _, n in symbols} & set(use)
+        in_use = names & set(use)
         print(f"code order: then {len(in_use)} of the {len(use)} listed functions of use")
     if found < len(wanted) * 0.8:
         print("code order: the list is older than the code; `scripts/bench.sh order` retakes it")
