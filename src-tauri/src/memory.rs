@@ -38,12 +38,28 @@
 ///   keystroke's functions still reach that tier within a few keystrokes: idle −1.2 to −3.5
 ///   MB in the web process, keystrokes and start unchanged (BENCHMARKS.md, "The baseline wasm
 ///   tier later").
+/// - `thresholdForJITAfterWarmUp` and `...Soon`, `thresholdForOptimizeAfterWarmUp`,
+///   `...AfterLongWarmUp` and `...Soon`: the same for the page's JavaScript (wasm-bindgen's
+///   glue and Tauri's IPC scripts), ten times the defaults for its baseline tier (5,000 and
+///   1,000 against 500 and 100) and its optimising tier (DFG, 10,000 against 1,000). A start
+///   compiled ~35 glue functions with the baseline tier and ~20 with DFG, each called a few
+///   thousand times while the first screen is built; compiling even one brings that
+///   compiler's code into the process, and the page keeps it. Now ~10 reach the baseline tier
+///   and none DFG: idle −3.5 MB in the web process; keystrokes over 2,003 conversations,
+///   start, opening a long conversation and a search hit as fast (BENCHMARKS.md, "The page's
+///   JavaScript tiers later"). The optimising wasm tier (OMG) keeps its default: delayed, a
+///   search hit 50,000 messages back came slower.
 pub const WEB_PROCESS_JSC_OPTIONS: &[(&str, &str)] = &[
     ("JSC_largeHeapSize", "1048576"),
     ("JSC_aggressiveHeapThresholdInMB", "1048576"),
     ("JSC_smallHeapGrowthFactor", "1.25"),
     ("JSC_thresholdForBBQOptimizeAfterWarmUp", "1500"),
     ("JSC_thresholdForBBQOptimizeSoon", "500"),
+    ("JSC_thresholdForJITAfterWarmUp", "5000"),
+    ("JSC_thresholdForJITSoon", "1000"),
+    ("JSC_thresholdForOptimizeAfterWarmUp", "10000"),
+    ("JSC_thresholdForOptimizeAfterLongWarmUp", "10000"),
+    ("JSC_thresholdForOptimizeSoon", "10000"),
 ];
 
 /// Sets [`WEB_PROCESS_JSC_OPTIONS`] in this process's environment, so the web process WebKit
