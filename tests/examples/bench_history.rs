@@ -223,12 +223,16 @@ async fn bench(desktop: Desktop) -> Result<()> {
     app.screenshot("hit").await?;
     app.quit().await?;
 
+    // Each sample in the order taken, before `summary` sorts them: whether the slow one is the
+    // first (code the page has not compiled yet) or a random one (a collection) shows here.
+    let (open_order, hits_order) = (in_order(&open), in_order(&hits));
     println!();
     println!(
         "a cached conversation of {} messages, opened and painted: {}   (target ≤ 100 ms)",
         a.messages,
         summary(&mut open)
     );
+    println!("  each, in order (ms): {open_order}");
     println!(
         "scrolling back {} messages ({} pages, {:.1} s): at most {max_rows} message rows in the \
          DOM (target ≤ 300); web process PSS {:.1} → {:.1} MB, {:+.1} MB (target ≤ 10 MB)",
@@ -254,7 +258,16 @@ async fn bench(desktop: Desktop) -> Result<()> {
         a.messages - half,
         summary(&mut hits)
     );
+    println!("  each, in order (ms): {hits_order}");
     Ok(())
+}
+
+/// Samples as "12, 9, 10": in the order they were taken.
+fn in_order(ms: &[f64]) -> String {
+    ms.iter()
+        .map(|m| format!("{m:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The newest message row's client id.
