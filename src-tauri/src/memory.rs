@@ -45,11 +45,10 @@
 ///   compiled ~35 glue functions with the baseline tier and ~20 with DFG, each called a few
 ///   thousand times while the first screen is built; compiling even one brings that
 ///   compiler's code into the process, and the page keeps it. Now ~10 reach the baseline tier
-///   and none DFG: idle −3.5 MB in the web process; keystrokes over 2,003 conversations and
-///   start as fast, a long conversation opened faster, a search hit as fast at the median
-///   (its worst case slower) (BENCHMARKS.md, "The page's JavaScript tiers later"). The
-///   optimising wasm tier (OMG) keeps its default: delayed, a search hit 50,000 messages back
-///   came slower.
+///   and none DFG: idle −3.5 MB in the web process; keystrokes over 2,003 conversations,
+///   start, opening a long conversation and a search hit within the benches' noise
+///   (BENCHMARKS.md, "The page's JavaScript tiers later"). The optimising wasm tier (OMG)
+///   keeps its default: delayed, a search hit 50,000 messages back came slower.
 pub const WEB_PROCESS_JSC_OPTIONS: &[(&str, &str)] = &[
     ("JSC_largeHeapSize", "1048576"),
     ("JSC_aggressiveHeapThresholdInMB", "1048576"),
