@@ -6,7 +6,8 @@
 #           (crates/pusher-channels/examples/bench.rs says what it measures and how).
 #   app:    the desktop app (`dist` profile, as packaged) under Xvfb: start to the cached sidebar
 #           painted, and the idle memory and CPU of the app with its WebKit processes
-#           against an empty WebKitGTK window, the floor under it
+#           against an empty WebKitGTK window, the floor under it, and against a Tauri + Yew
+#           app that does nothing (tests/peer), what the framework alone costs
 #           (tests/examples/bench_app.rs says what it measures and how).
 #        scripts/bench.sh history [--messages N] [--runs N] [--pages N]
 #   history: a conversation of 100,000 cached messages in the window: open and paint, scroll
@@ -52,6 +53,12 @@ case "$which" in
     scripts/bootstrap.sh test
     (cd src-ui && trunk build --quiet)
     build_dist
+    # The peer (tests/peer: Tauri and Yew alone), next to the app, on Confab's lock file so that
+    # it runs the same versions; it is its own workspace, built into this target directory.
+    cp Cargo.lock tests/peer/Cargo.lock
+    (cd tests/peer/ui && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" trunk build --quiet)
+    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" cargo build --profile dist --quiet \
+      --manifest-path tests/peer/Cargo.toml -p tauri-hello --features tauri/custom-protocol
     python3 scripts/code-order.py check "$dist/confab-desktop" src-tauri/code-order.txt
     exec "$dist/examples/bench_app" "$@"
     ;;

@@ -13,6 +13,9 @@
 //! 4. Does the same for the `bare_webview` example, an empty WebKitGTK window on the same
 //!    tao + wry as Tauri, and prints Confab's figures against that floor: what WebKit costs
 //!    any app on this machine, and what Confab adds to it.
+//! 5. Then for the peer of tests/peer when `scripts/bench.sh app` built it next to the app: a
+//!    Tauri 2 window with a Yew page that does nothing, on the same versions; what the
+//!    framework costs above the floor, and what Confab adds above the framework.
 //!
 //! Run: `scripts/bench.sh app` (the `dist` profile the package is built with). Targets (issue
 //! 5): cold start to the cached sidebar ≤ 1 s under Xvfb; idle memory of app + WebKit ≤ 150 MB.
@@ -36,7 +39,8 @@ struct Args {
     /// on spaces; `{run}` becomes the start's number): to see where a start spends its time.
     wrap: Vec<String>,
     /// Where to copy `/proc/PID/smaps` of every measured process (Confab's as `confab-*`,
-    /// the empty web view's as `bare-*`): to see which mappings the memory is in.
+    /// the empty web view's as `bare-*`, the Tauri + Yew peer's as `hello-*`): to see which
+    /// mappings the memory is in.
     smaps_dir: Option<std::path::PathBuf>,
 }
 
@@ -138,7 +142,19 @@ async fn bench(desktop: Desktop) -> Result<()> {
 
     // 3. Idle footprint, then the same for an empty web view: the floor under it.
     let confab = idle(&mut child, &a, "confab")?;
-    let bare = bare_webview(&desktop, &a)?;
+    let here = std::env::current_exe()?;
+    let examples = here.parent().context("the bench's directory")?;
+    let bare = peer(&desktop, &a, &examples.join("bare_webview"), "bare")?;
+    // The framework alone (tests/peer), built by `scripts/bench.sh app` next to the app.
+    let hello_exe = examples
+        .parent()
+        .context("the profile's directory")?
+        .join("tauri-hello");
+    let hello = if hello_exe.is_file() {
+        Some(peer(&desktop, &a, &hello_exe, "hello")?)
+    } else {
+        None
+    };
 
     starts.sort();
     let ms = |d: &Duration| d.as_millis();
@@ -156,6 +172,11 @@ async fn bench(desktop: Desktop) -> Result<()> {
     println!();
     let floor = table("empty web view idle", &bare, secs);
     println!();
+    let framework = hello.map(|h| {
+        let t = table("Tauri + Yew, nothing else", &h, secs);
+        println!();
+        t
+    });
     println!(
         "idle memory, app + WebKit processes: PSS {:.0} MB (RSS sum {:.0} MB)   (target ≤ 150 MB)",
         ours.pss, ours.rss
@@ -170,6 +191,18 @@ async fn bench(desktop: Desktop) -> Result<()> {
         ours.uss - floor.uss,
         ours.pss / floor.pss.max(1.0)
     );
+    match framework {
+        Some(f) => println!(
+            "a Tauri + Yew app that does nothing (tests/peer): PSS +{:.0} MB above the floor; \
+             Confab above it: PSS +{:.0} MB (PSS ratio {:.2})",
+            f.pss - floor.pss,
+            ours.pss - f.pss,
+            ours.pss / f.pss.max(1.0)
+        ),
+        None => println!(
+            "(no Tauri + Yew peer next to the app: scripts/bench.sh app builds tests/peer)"
+        ),
+    }
     Ok(())
 }
 
@@ -198,25 +231,25 @@ fn idle(child: &mut std::process::Child, a: &Args, label: &str) -> Result<Idle> 
     Ok(Idle { before, after })
 }
 
-/// Starts the `bare_webview` example (built next to this bench), waits for its page to be
-/// painted and measures it as the app was measured.
-fn bare_webview(desktop: &Desktop, a: &Args) -> Result<Idle> {
-    let exe = std::env::current_exe()?
-        .parent()
-        .context("the bench's directory")?
-        .join("bare_webview");
-    let mut child = Command::new(&exe)
+/// Starts a peer (`bare_webview`, built next to this bench, or the Tauri + Yew app of
+/// tests/peer), waits for it to report its page painted and measures it as the app was
+/// measured.
+fn peer(desktop: &Desktop, a: &Args, exe: &Path, label: &str) -> Result<Idle> {
+    let mut child = Command::new(exe)
         .env("DISPLAY", desktop.display())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| format!("starting {} (built with the bench)", exe.display()))?;
+        .with_context(|| format!("starting {}", exe.display()))?;
     let lines = drain_lines(child.stdout.take().context("stdout")?);
     match lines.recv_timeout(Duration::from_secs(30)) {
-        Ok(line) if line == "painted" => idle(&mut child, a, "bare"),
+        Ok(line) if line == "painted" => idle(&mut child, a, label),
         other => {
             stop(&mut child)?;
-            bail!("the empty web view did not report its page painted: {other:?}")
+            bail!(
+                "{} did not report its page painted: {other:?}",
+                exe.display()
+            )
         }
     }
 }
