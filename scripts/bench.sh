@@ -56,9 +56,10 @@ case "$which" in
     # The peer (tests/peer: Tauri and Yew alone), next to the app, on Confab's lock file so that
     # it runs the same versions; it is its own workspace, built into this target directory.
     cp Cargo.lock tests/peer/Cargo.lock
-    (cd tests/peer/ui && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" trunk build --quiet)
-    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" cargo build --profile dist --quiet \
-      --manifest-path tests/peer/Cargo.toml -p tauri-hello --features tauri/custom-protocol
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+    (cd tests/peer/ui && trunk build --quiet)
+    cargo build --profile dist --quiet --manifest-path tests/peer/Cargo.toml -p tauri-hello \
+      --features tauri/custom-protocol
     python3 scripts/code-order.py check "$dist/confab-desktop" src-tauri/code-order.txt
     exec "$dist/examples/bench_app" "$@"
     ;;

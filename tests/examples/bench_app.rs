@@ -143,13 +143,9 @@ async fn bench(desktop: Desktop) -> Result<()> {
     // 3. Idle footprint, then the same for an empty web view: the floor under it.
     let confab = idle(&mut child, &a, "confab")?;
     let here = std::env::current_exe()?;
-    let examples = here.parent().context("the bench's directory")?;
-    let bare = peer(&desktop, &a, &examples.join("bare_webview"), "bare")?;
+    let bare = peer(&desktop, &a, &here.with_file_name("bare_webview"), "bare")?;
     // The framework alone (tests/peer), built by `scripts/bench.sh app` next to the app.
-    let hello_exe = examples
-        .parent()
-        .context("the profile's directory")?
-        .join("tauri-hello");
+    let hello_exe = app.with_file_name("tauri-hello");
     let hello = if hello_exe.is_file() {
         Some(peer(&desktop, &a, &hello_exe, "hello")?)
     } else {
